@@ -1,1 +1,5 @@
-"""TODO docstring."""
+"""Neural-network building blocks: graph encoders and projection heads."""
+from graphcl.nn.encoders import RRELU_EVAL_SLOPE, GCNEncoder, make_activation
+from graphcl.nn.heads import ProjectionHead
+
+__all__ = ["GCNEncoder", "ProjectionHead", "RRELU_EVAL_SLOPE", "make_activation"]

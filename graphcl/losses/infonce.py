@@ -1,0 +1,166 @@
+"""InfoNCE in the GRACE form — from `"Deep Graph Contrastive Representation Learning"
+<https://arxiv.org/abs/2006.04131>`_ (Zhu et al., 2020).
+
+Two views ``u = g(z₁)``, ``v = g(z₂)`` of the same ``N`` nodes. For anchor ``u_i`` the positive is ``v_i``; the
+negatives are every other node of the other view (inter-view) and, with ``intra_view_negatives``, every other
+node of the same view (intra-view). With ``θ`` the cosine similarity,
+
+.. math::
+    \\ell(u_i, v_i) = -\\log
+        \\frac{e^{\\theta(u_i, v_i)/\\tau}}
+             {e^{\\theta(u_i, v_i)/\\tau} + \\sum_{k \\ne i} e^{\\theta(u_i, v_k)/\\tau}
+              + \\sum_{k \\ne i} e^{\\theta(u_i, u_k)/\\tau}},
+    \\qquad
+    \\mathcal{L} = \\frac{1}{2N} \\sum_{i=1}^N \\big[\\ell(u_i, v_i) + \\ell(v_i, u_i)\\big].
+
+The anchor's similarity to itself is excluded from the denominator (PyGCL re-adds it through a mask bug).
+In the symmetric intra-view form this is exactly NT-Xent over the ``2N`` stacked embeddings with the diagonal
+removed, which is how it is computed: one streaming log-sum-exp over ``[u; v]`` (see
+:func:`graphcl.ops.weighted_logsumexp`), so memory is ``O(chunk_size · N)`` in forward and backward.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, weighted_logsumexp
+
+
+def _validate_views(z1: Tensor, z2: Tensor) -> None:
+    if z1.dim() != 2 or z2.dim() != 2:
+        raise ValueError(f"views must be 2-D [N, d], got shapes {tuple(z1.shape)} and {tuple(z2.shape)}")
+    if z1.shape != z2.shape:
+        raise ValueError(f"the two views must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    if z1.size(0) < 2:
+        raise ValueError("InfoNCE needs at least 2 nodes (one positive and one negative)")
+
+
+def grace_info_nce(
+    z1: Tensor,
+    z2: Tensor,
+    tau: float,
+    *,
+    intra_view_negatives: bool = True,
+    symmetric: bool = True,
+    normalize: bool = True,
+    node_bias: Tensor | None = None,
+    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+) -> Tensor:
+    """Functional form of :class:`InfoNCE`; see the module docstring for the maths.
+
+    Args:
+        z1: First view ``[N, d]``.
+        z2: Second view ``[N, d]``.
+        tau: Temperature ``τ > 0``.
+        intra_view_negatives: Include same-view negatives (GRACE) or only the other view's (plain InfoNCE).
+        symmetric: Average both directions (``u → v`` and ``v → u``) or use ``u`` as the only anchors.
+        normalize: Cosine similarity (L2-normalise rows) or raw dot products.
+        node_bias: Optional ``[N]`` log-weight ``b_j`` added to every logit whose *candidate* is node ``j``
+            (in either view, positive included): candidate ``j`` is weighted by ``exp(b_j)``. This is how CSGCL's
+            Team-up objective weights negatives by community strength (``b_j = γ·CS_j/τ``); ``None`` = GRACE.
+        chunk_size: Anchor rows per chunk of the streaming log-sum-exp; ``None`` computes the dense matrix with
+            plain autograd (the reference path).
+
+    Returns:
+        Scalar loss (mean over anchors).
+    """
+    _validate_views(z1, z2)
+    if tau <= 0:
+        raise ValueError(f"tau must be positive, got {tau}")
+    n = z1.size(0)
+    if node_bias is not None and node_bias.shape != (n,):
+        raise ValueError(f"node_bias must have shape [{n}], got {tuple(node_bias.shape)}")
+    if normalize:
+        z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    scale = 1.0 / tau
+    positive = (z1 * z2).sum(1) * scale
+    if node_bias is not None:
+        positive = positive + node_bias
+
+    if intra_view_negatives:
+        num_anchors = 2 * n if symmetric else n
+        keys = torch.cat([z1, z2], 0)
+        bias = None if node_bias is None else torch.cat([node_bias, node_bias])
+        anchors = keys if symmetric else z1
+        exclude = torch.arange(num_anchors, device=z1.device)  # each anchor's own row in `keys`
+        weight = anchors.new_full((num_anchors,), 1.0 / num_anchors)
+        lse = weighted_logsumexp(
+            anchors, keys, scale=scale, bias=bias, exclude=exclude, row_weight=weight, chunk_size=chunk_size
+        )
+        return lse - positive.mean()
+
+    weight = z1.new_full((n,), 1.0 / n)
+    lse = weighted_logsumexp(z1, z2, scale=scale, bias=node_bias, row_weight=weight, chunk_size=chunk_size)
+    if symmetric:
+        lse_back = weighted_logsumexp(z2, z1, scale=scale, bias=node_bias, row_weight=weight, chunk_size=chunk_size)
+        lse = 0.5 * (lse + lse_back)
+    return lse - positive.mean()
+
+
+class InfoNCE(nn.Module):
+    """GRACE's contrastive loss — `"Deep Graph Contrastive Representation Learning"
+    <https://arxiv.org/abs/2006.04131>`_ (Zhu et al., 2020).
+
+    .. math::
+        \\mathcal{L} = \\frac{1}{2N} \\sum_{i=1}^N \\big[\\ell(u_i, v_i) + \\ell(v_i, u_i)\\big],\\quad
+        \\ell(u_i, v_i) = -\\log \\frac{e^{\\theta(u_i,v_i)/\\tau}}
+            {\\sum_{k} e^{\\theta(u_i,v_k)/\\tau} + \\sum_{k\\ne i} e^{\\theta(u_i,u_k)/\\tau}}
+
+    Positives are index-aligned rows (no dense masks); the anchor's self-similarity is excluded. The full
+    ``N x N`` similarity matrix is never built unless ``chunk_size=None``: a streaming log-sum-exp processes
+    ``chunk_size`` anchors at a time in both the forward and the backward pass.
+
+    Args:
+        tau: Temperature (default: ``0.5``).
+        intra_view_negatives: Use same-view negatives as GRACE does (default: ``True``).
+        symmetric: Average over both anchor views (default: ``True``).
+        normalize: Cosine similarity; ``False`` for raw dot products (default: ``True``).
+        chunk_size: Anchors per chunk, or ``None`` for the dense reference computation (default: ``1024``).
+
+    Shape:
+        - z1, z2: ``[N, d]``, rows aligned (row ``i`` of both is node ``i``).
+        - output: scalar.
+
+    Examples:
+        >>> loss_fn = InfoNCE(tau=0.4)
+        >>> z1, z2 = torch.randn(100, 32), torch.randn(100, 32)
+        >>> loss = loss_fn(z1, z2)
+    """
+
+    def __init__(
+        self,
+        tau: float = 0.5,
+        intra_view_negatives: bool = True,
+        symmetric: bool = True,
+        normalize: bool = True,
+        chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        super().__init__()
+        if not tau > 1e-8:
+            raise ValueError(f"tau must be > 1e-8, got {tau}")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+        self.tau = float(tau)
+        self.intra_view_negatives = intra_view_negatives
+        self.symmetric = symmetric
+        self.normalize = normalize
+        self.chunk_size = chunk_size
+
+    def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
+        """Loss of two aligned views ``[N, d]``."""
+        return grace_info_nce(
+            z1,
+            z2,
+            self.tau,
+            intra_view_negatives=self.intra_view_negatives,
+            symmetric=self.symmetric,
+            normalize=self.normalize,
+            chunk_size=self.chunk_size,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"tau={self.tau}, intra_view_negatives={self.intra_view_negatives}, symmetric={self.symmetric}, "
+            f"normalize={self.normalize}, chunk_size={self.chunk_size}"
+        )

@@ -1,0 +1,39 @@
+"""Projection heads used by the contrastive objectives (applied to the encoder output, dropped after training)."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from graphcl.nn.encoders import make_activation
+
+
+class ProjectionHead(nn.Module):
+    """Two-layer MLP projection head ``Linear(H, P) → act → Linear(P, H_out)`` (GRACE: ELU, ``H_out = H``).
+
+    Following SimCLR / GRACE, the contrastive loss is computed on the projection ``g(z)`` while downstream tasks
+    use ``z``; the head absorbs view-specific information the loss would otherwise force into ``z``.
+
+    Args:
+        in_channels: Encoder output size ``H``.
+        hidden_channels: Hidden size ``P``.
+        out_channels: Output size (default: ``in_channels``, as in GRACE).
+        activation: Activation between the layers (default: ``"elu"``).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int | None = None,
+        activation: str | nn.Module = "elu",
+    ) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(in_channels, hidden_channels)
+        self.act = make_activation(activation)
+        self.fc2 = nn.Linear(hidden_channels, out_channels or in_channels)
+
+    def reset_parameters(self) -> None:
+        self.fc1.reset_parameters()
+        self.fc2.reset_parameters()
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.fc2(self.act(self.fc1(z)))

@@ -1,0 +1,147 @@
+"""Seeded k-means on tensors (Lloyd's algorithm with k-means++ seeding), the same code on CPU and GPU.
+
+Used for meta-nodes (PamC), cluster-weighted negatives and prototypes (MEOW) and anywhere a clustering of
+embeddings is needed inside training, where round-tripping to scikit-learn would cost a device transfer.
+Distances are computed in row chunks, so memory is ``O(chunk_size * k)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from graphcl.ops.segment import segment_sum
+
+
+@dataclass
+class KMeansResult:
+    """Outcome of :func:`kmeans`.
+
+    Attributes:
+        labels: ``[N]`` cluster id of every point.
+        centroids: ``[k, d]`` cluster centres (unit-norm when ``spherical``).
+        inertia: Sum of squared distances to the assigned centre (for spherical k-means: ``Σ (1 - cos)``).
+        n_iter: Lloyd iterations of the returned run.
+    """
+
+    labels: Tensor
+    centroids: Tensor
+    inertia: float
+    n_iter: int
+
+
+def _assign(x: Tensor, centroids: Tensor, spherical: bool, chunk_size: int) -> tuple[Tensor, Tensor]:
+    """Nearest centroid of every row and the (squared-distance or 1-cos) cost to it."""
+    labels = torch.empty(x.size(0), dtype=torch.long, device=x.device)
+    cost = torch.empty(x.size(0), dtype=x.dtype, device=x.device)
+    c_sq = (centroids * centroids).sum(1)
+    for start in range(0, x.size(0), chunk_size):
+        xb = x[start:start + chunk_size]
+        if spherical:
+            sim = xb @ centroids.t()
+            best, idx = sim.max(1)
+            cost[start:start + chunk_size] = 1.0 - best
+        else:
+            # ||x - c||² = ||x||² - 2 x·c + ||c||²; the ||x||² term does not change the argmin.
+            d = c_sq.unsqueeze(0) - 2.0 * (xb @ centroids.t())
+            best, idx = d.min(1)
+            cost[start:start + chunk_size] = (best + (xb * xb).sum(1)).clamp_(min=0)
+        labels[start:start + chunk_size] = idx
+    return labels, cost
+
+
+def _kmeans_pp(x: Tensor, k: int, spherical: bool, generator: torch.Generator, chunk_size: int) -> Tensor:
+    """k-means++ seeding (Arthur & Vassilvitskii, 2007)."""
+    n = x.size(0)
+    first = int(torch.randint(n, (1,), generator=generator, device="cpu"))
+    centroids = x[first:first + 1].clone()
+    _, cost = _assign(x, centroids, spherical, chunk_size)
+    for _ in range(1, k):
+        total = cost.sum()
+        if float(total) <= 0:
+            # All remaining points coincide with a centre: pick uniformly among the rest.
+            probs = torch.ones(n, dtype=x.dtype)
+        else:
+            probs = (cost / total).cpu()
+        nxt = int(torch.multinomial(probs, 1, generator=generator))
+        centroids = torch.cat([centroids, x[nxt:nxt + 1]], 0)
+        _, new_cost = _assign(x, centroids[-1:], spherical, chunk_size)
+        cost = torch.minimum(cost, new_cost)
+    return centroids
+
+
+def kmeans(
+    x: Tensor,
+    k: int,
+    *,
+    n_init: int = 1,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    seed: int = 0,
+    spherical: bool = False,
+    chunk_size: int = 8192,
+) -> KMeansResult:
+    """k-means clustering of the rows of ``x`` (Lloyd's algorithm, k-means++ initialisation).
+
+    Minimises :math:`\\sum_i \\lVert x_i - \\mu_{c(i)} \\rVert^2` (or, with ``spherical=True``, maximises the cosine
+    between L2-normalised rows and unit-norm centres). Empty clusters are re-seeded with the point that is
+    currently worst served, so exactly ``k`` non-empty clusters are returned whenever ``x`` has at least ``k``
+    distinct rows.
+
+    Args:
+        x: ``[N, d]`` points (any device; computation stays there).
+        k: Number of clusters, ``1 <= k <= N``.
+        n_init: Independent restarts; the run with the lowest inertia is returned.
+        max_iter: Maximum Lloyd iterations per run.
+        tol: Stop when the centres move less than ``tol`` (relative to the data scale, as in scikit-learn).
+        seed: Seed of a private generator; the global torch RNG is not touched.
+        spherical: Cluster by cosine similarity (rows and centres L2-normalised).
+        chunk_size: Rows per distance chunk.
+
+    Returns:
+        :class:`KMeansResult`.
+    """
+    if x.dim() != 2:
+        raise ValueError(f"x must be 2-D [N, d], got shape {tuple(x.shape)}")
+    n = x.size(0)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}] (the number of points), got {k}")
+    if n_init < 1 or max_iter < 1:
+        raise ValueError("n_init and max_iter must be >= 1")
+    if not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or inf")
+    x = x.detach()
+    if not x.is_floating_point():
+        x = x.float()
+    if spherical:
+        x = torch.nn.functional.normalize(x, dim=1)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    # scikit-learn's convention: tolerance relative to the mean per-feature variance.
+    tol_abs = tol * float(x.var(0, unbiased=False).mean()) if n > 1 else 0.0
+
+    best: KMeansResult | None = None
+    for _ in range(n_init):
+        centroids = _kmeans_pp(x, k, spherical, generator, chunk_size)
+        n_iter = 0
+        for n_iter in range(1, max_iter + 1):
+            labels, cost = _assign(x, centroids, spherical, chunk_size)
+            counts = torch.bincount(labels, minlength=k)
+            sums = segment_sum(x, labels, k)
+            new = sums / counts.clamp(min=1).unsqueeze(1).to(x.dtype)
+            empty = torch.nonzero(counts == 0).squeeze(1)
+            if empty.numel():
+                worst = torch.argsort(cost, descending=True)[: empty.numel()]
+                new[empty] = x[worst]
+            if spherical:
+                new = torch.nn.functional.normalize(new, dim=1)
+            shift = float(((new - centroids) ** 2).sum(1).max())
+            centroids = new
+            if shift <= tol_abs and not empty.numel():
+                break
+        labels, cost = _assign(x, centroids, spherical, chunk_size)
+        result = KMeansResult(labels, centroids, float(cost.sum()), n_iter)
+        if best is None or result.inertia < best.inertia:
+            best = result
+    assert best is not None
+    return best

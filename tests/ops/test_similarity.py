@@ -1,0 +1,99 @@
+import pytest
+import torch
+
+from graphcl.ops import auto_chunk_size, chunked_logsumexp, cosine_similarity_matrix, topk_similarity, weighted_logsumexp
+
+
+def naive_lse(q, k, scale, bias, exclude):
+    rows = []
+    for i in range(q.size(0)):
+        terms = [scale * (q[i] @ k[j]) + (0 if bias is None else bias[j]) for j in range(k.size(0)) if j != exclude[i]]
+        rows.append(torch.logsumexp(torch.stack(terms), 0))
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 4, 100])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_weighted_logsumexp_matches_naive(chunk_size, with_bias):
+    torch.manual_seed(0)
+    q = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(11, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(11, dtype=torch.float64, requires_grad=True) if with_bias else None
+    exclude = torch.tensor([0, -1, 3, 10, -1, 5, 6, 7, 1])
+    w = torch.rand(9, dtype=torch.float64)
+    out = weighted_logsumexp(q, k, scale=1.7, bias=bias, exclude=exclude, row_weight=w, chunk_size=chunk_size)
+    ref = (naive_lse(q, k, 1.7, bias, exclude) * w).sum()
+    assert out.item() == pytest.approx(ref.item(), rel=1e-12)
+    inputs = [q, k] + ([bias] if with_bias else [])
+    g = torch.autograd.grad(2.5 * out, inputs)
+    g_ref = torch.autograd.grad(2.5 * ref, inputs)
+    for a, b in zip(g, g_ref):
+        torch.testing.assert_close(a, b)
+
+
+def test_weighted_logsumexp_without_grad_and_validation():
+    q, k = torch.randn(5, 3), torch.randn(6, 3)
+    with torch.no_grad():
+        out = weighted_logsumexp(q, k, chunk_size=2)
+    assert torch.isclose(out, chunked_logsumexp(q, k, chunk_size=4).sum())
+    with pytest.raises(ValueError, match="same feature dimension"):
+        weighted_logsumexp(q, torch.randn(6, 4))
+    with pytest.raises(ValueError, match="bias"):
+        weighted_logsumexp(q, k, bias=torch.zeros(5))
+    with pytest.raises(ValueError, match="exclude"):
+        weighted_logsumexp(q, k, exclude=torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match="chunk_size"):
+        weighted_logsumexp(q, k, chunk_size=0)
+
+
+def test_large_logits_are_stable():
+    q = torch.eye(3) * 100
+    out = chunked_logsumexp(q, q, scale=10.0)
+    assert torch.isfinite(out).all()
+    assert out[0].item() == pytest.approx(1e5, rel=1e-6)
+
+
+def brute_topk(q, k, kk, exclude=None, key_mask=None):
+    sim = cosine_similarity_matrix(q, k)
+    if exclude is not None:
+        for i, e in enumerate(exclude.tolist()):
+            if e >= 0:
+                sim[i, e] = float("-inf")
+    if key_mask is not None:
+        sim[:, ~key_mask] = float("-inf")
+    order = torch.sort(sim, dim=1, descending=True, stable=True)
+    return order.values[:, :kk], order.indices[:, :kk]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64])
+def test_topk_matches_brute_force_with_exclusions(chunk_size):
+    torch.manual_seed(3)
+    q, k = torch.randn(10, 5), torch.randn(20, 5)
+    exclude = torch.arange(10)
+    key_mask = torch.ones(20, dtype=torch.bool)
+    key_mask[0] = False
+    v, i = topk_similarity(q, k, 4, exclude=exclude, key_mask=key_mask, chunk_size=chunk_size)
+    bv, bi = brute_topk(q, k, 4, exclude, key_mask)
+    torch.testing.assert_close(v, bv)
+    assert torch.equal(i, bi)
+    assert not (i == 0).any()
+    assert not (i == exclude.unsqueeze(1)).any()
+
+
+def test_topk_ties_prefer_smaller_index_and_unfillable_slots():
+    q = torch.tensor([[1.0, 0.0]])
+    k = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    v, i = topk_similarity(q, k, 2)
+    assert i.tolist() == [[0, 1]]
+    v, i = topk_similarity(q, k, 3, key_mask=torch.tensor([True, False, False]))
+    assert i.tolist() == [[0, -1, -1]]
+    assert torch.isinf(v[0, 1:]).all()
+    with pytest.raises(ValueError, match="k must be"):
+        topk_similarity(q, k, 4)
+    with pytest.raises(ValueError, match="metric"):
+        topk_similarity(q, k, 1, metric="l1")
+
+
+def test_auto_chunk_size():
+    assert auto_chunk_size(1024, budget_mb=4.0) == 1024
+    assert auto_chunk_size(10**12, budget_mb=1.0) == 1
