@@ -1,1 +1,22 @@
-"""TODO docstring."""
+"""Tensor-level graph augmentations: the functions the :mod:`graphcl.transforms` call.
+
+The uniform augmentations of GRACE (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020,
+`arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) are PyG's own
+:func:`~torch_geometric.utils.dropout_edge` and :func:`~torch_geometric.utils.mask_feature`, re-exported
+here. The weighted versions take one probability per edge / feature, as GCA (Zhu et al., WWW 2021) and CSGCL
+(Chen et al., IJCAI 2023) need. All follow PyG's return contract ``(augmented, mask)`` with ``mask`` ``True``
+where an element is kept.
+"""
+from __future__ import annotations
+
+from torch_geometric.utils import dropout_edge, mask_feature
+
+from graphcl.functional.edge_dropping import drop_edge_weighted
+from graphcl.functional.feature_masking import mask_feature_weighted
+
+__all__ = [
+    "drop_edge_weighted",
+    "dropout_edge",
+    "mask_feature",
+    "mask_feature_weighted",
+]

@@ -1,1 +1,31 @@
-"""TODO docstring."""
+"""Graph augmentations as :class:`torch_geometric.transforms.BaseTransform` subclasses.
+
+The GRACE augmentations (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020,
+`arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) — :class:`DropEdge` and :class:`MaskFeature` —
+plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`. They work on
+:class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never modify the input
+graph, and compose with :class:`torch_geometric.transforms.Compose`:
+
+.. code-block:: python
+
+    from torch_geometric.transforms import Compose
+    from graphcl.transforms import DropEdge, MaskFeature
+
+    view = Compose([DropEdge(p=0.2), MaskFeature(p=0.3)])
+    view_1, view_2 = view(data), view(data)
+
+The tensor-level kernels (including the weighted GCA / CSGCL variants) live in :mod:`graphcl.functional`.
+"""
+from __future__ import annotations
+
+from graphcl.transforms.drop_edge import DropEdge
+from graphcl.transforms.mask_feature import MaskFeature
+from graphcl.transforms.random_apply import RandomApply
+from graphcl.transforms.random_choice import RandomChoice
+
+__all__ = [
+    "DropEdge",
+    "MaskFeature",
+    "RandomApply",
+    "RandomChoice",
+]

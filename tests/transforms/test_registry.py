@@ -1,0 +1,21 @@
+"""Tests for the data-pipe functional-name registration of the transforms."""
+from __future__ import annotations
+
+from torch_geometric.data.datapipes import IterDataPipe
+
+import graphcl.transforms  # noqa: F401  (registers the names)
+from graphcl.transforms._registry import functional_name
+
+
+def test_transforms_are_registered_under_free_names() -> None:
+    functions = getattr(IterDataPipe, "functions", None)
+    if functions is None:  # torch without data pipes: registration is a no-op
+        return
+    assert "drop_edge" in functions and "mask_feature" in functions
+
+
+def test_taken_name_is_skipped_without_error() -> None:
+    class Dummy:
+        pass
+
+    assert functional_name("drop_edge")(Dummy) is Dummy  # already taken by DropEdge
