@@ -1,0 +1,197 @@
+"""Run configuration: defaults < YAML file < ``key=value`` overrides, validated against a known set of keys.
+
+A configuration is one flat mapping. Its keys are
+
+* the keyword arguments of the model's ``build`` classmethod (e.g. :meth:`graphcl.models.GRACE.build`),
+* the training keys of :data:`TRAINING_DEFAULTS`,
+* the evaluation keys of :data:`EVALUATION_DEFAULTS`,
+
+plus the bookkeeping keys ``model`` and ``dataset``. Unknown keys are errors with a "did you mean" suggestion;
+values are type-checked against the default's type. The library never reads ``sys.argv``: only
+:mod:`graphcl.cli` turns command-line words into overrides.
+
+Shipped files live in ``graphcl/configs/<model>/<dataset>.yaml`` (the repository's top-level ``configs/`` is a
+link to it) with the papers' hyper-parameters and a comment on every key, RecBole style.
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from graphcl.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "epochs": 200,  # optimisation steps (full-batch: one per epoch)
+    "lr": 0.001,
+    "weight_decay": 0.0,
+    "patience": None,  # early stopping on the training loss; None = off
+    "grad_clip": None,
+    "checkpoint_every": 0,  # also write last.pt every k epochs (0 = only at the end)
+}
+
+EVALUATION_DEFAULTS: dict[str, Any] = {
+    "tasks": ["node", "clustering"],  # any of node, clustering, link
+    "train_ratio": 0.1,  # node classification split (GRACE protocol 10/10/80)
+    "val_ratio": 0.1,
+    "probe_repeats": 5,  # random splits per trained model
+    "cluster_repeats": 10,  # k-means restarts with different seeds
+    "link_val_ratio": 0.05,  # held out before training for link prediction
+    "link_test_ratio": 0.1,
+}
+
+RESERVED = ("model", "dataset")
+
+
+def model_defaults(model: str) -> dict[str, Any]:
+    """Keyword defaults of ``MODELS[model].build`` (minus the data-dependent ``in_channels``)."""
+    from graphcl.models import MODELS
+
+    if model not in MODELS:
+        raise ConfigError(_unknown("model", model, MODELS))
+    params = inspect.signature(MODELS[model].build).parameters
+    return {
+        name: p.default
+        for name, p in params.items()
+        if name != "in_channels" and p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty
+    }
+
+
+def default_config(model: str, dataset: str) -> dict[str, Any]:
+    """All keys with their library defaults for ``model`` on ``dataset``."""
+    cfg: dict[str, Any] = {"model": model, "dataset": dataset}
+    cfg.update(model_defaults(model))
+    cfg.update(TRAINING_DEFAULTS)
+    cfg.update(EVALUATION_DEFAULTS)
+    return cfg
+
+
+def shipped_config_path(model: str, dataset: str) -> Path | None:
+    """``configs/<model>/<dataset>.yaml`` if shipped, else ``configs/<model>/default.yaml`` if shipped."""
+    for name in (dataset, "default"):
+        path = CONFIG_DIR / model / f"{name}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML mapping, with errors that name the file (and line, for syntax errors)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"malformed YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from exc
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path} must contain a mapping of key: value, got {type(content).__name__}")
+    return content
+
+
+def parse_overrides(words: Iterable[str]) -> dict[str, Any]:
+    """``["lr=0.01", "tasks=[node,link]"]`` → ``{"lr": 0.01, "tasks": ["node", "link"]}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for word in words:
+        key, sep, raw = word.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {word!r} is not of the form key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"cannot parse the value of override {word!r}: {exc}") from exc
+    return out
+
+
+def _unknown(kind: str, key: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {key!r}.{hint} Valid: {', '.join(known)}"
+
+
+def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
+    """Check ``value`` against the default's type; ints are accepted for floats."""
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+    elif isinstance(default, (list, tuple)):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        if isinstance(value, str):
+            return [value]
+    else:
+        return value
+    raise ConfigError(
+        f"{source}: key {key!r} expects {type(default).__name__} (e.g. {default!r}), got {value!r}"
+    )
+
+
+def resolve_config(
+    model: str,
+    dataset: str,
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value.
+
+    Args:
+        model: Model name (a key of :data:`graphcl.models.MODELS`).
+        dataset: Dataset name.
+        config_file: YAML file to use instead of the shipped ``configs/<model>/<dataset>.yaml``.
+        overrides: Final ``key: value`` overrides (e.g. from ``key=value`` command-line words).
+
+    Returns:
+        The complete configuration.
+    """
+    cfg = default_config(model, dataset)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
+    if path is not None:
+        layers.append((str(path), read_yaml(path)))
+    if overrides:
+        layers.append(("command line", overrides))
+    for source, layer in layers:
+        for key, value in layer.items():
+            if key in RESERVED:
+                if value != cfg[key] and source == "command line":
+                    raise ConfigError(f"{source}: set {key!r} with --{key}, not as an override")
+                continue
+            if key not in cfg:
+                raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
+            cfg[key] = _coerce(key, value, default_config(model, dataset)[key], source)
+    tasks = cfg["tasks"]
+    bad = [t for t in tasks if t not in ("node", "clustering", "link")]
+    if bad or not tasks:
+        raise ConfigError(f"tasks must be a non-empty subset of [node, clustering, link], got {tasks}")
+    return cfg
+
+
+def split_config(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Split a resolved config into (model kwargs, training kwargs, evaluation kwargs)."""
+    model_keys = model_defaults(cfg["model"])
+    model_kw = {k: cfg[k] for k in model_keys}
+    train_kw = {k: cfg[k] for k in TRAINING_DEFAULTS}
+    eval_kw = {k: cfg[k] for k in EVALUATION_DEFAULTS}
+    return model_kw, train_kw, eval_kw
