@@ -1,1 +1,47 @@
-"""TODO docstring."""
+"""The training loop shared by the graph models and the sequential recommenders.
+
+:func:`fit` trains any ``nn.Module`` whose ``forward(batch)`` (or a given ``loss_fn``) returns a loss or a dict
+of loss parts, with early stopping, best-weight restore, ``weights_only``-safe checkpoints, exact resumption,
+CSV / JSONL (and optionally TensorBoard) logging and a progress bar. The run-folder helpers write the files
+every run leaves behind (``config.yaml``, ``env.txt``, ``results.json``).
+"""
+from __future__ import annotations
+
+from graphcl.train.checkpoint import library_versions, load_checkpoint, save_checkpoint, unwrap_model
+from graphcl.train.early_stopping import EarlyStopping
+from graphcl.train.loggers import CSVLogger, JSONLLogger, Logger, TensorBoardLogger, default_loggers
+from graphcl.train.loop import FitResult, fit
+from graphcl.train.rng import get_rng_state, set_rng_state
+from graphcl.train.run import (
+    environment_info,
+    git_commit,
+    make_run_dir,
+    peak_memory_mb,
+    write_config,
+    write_env,
+    write_results,
+)
+
+__all__ = [
+    "CSVLogger",
+    "EarlyStopping",
+    "FitResult",
+    "JSONLLogger",
+    "Logger",
+    "TensorBoardLogger",
+    "default_loggers",
+    "environment_info",
+    "fit",
+    "get_rng_state",
+    "git_commit",
+    "library_versions",
+    "load_checkpoint",
+    "make_run_dir",
+    "peak_memory_mb",
+    "save_checkpoint",
+    "set_rng_state",
+    "unwrap_model",
+    "write_config",
+    "write_env",
+    "write_results",
+]

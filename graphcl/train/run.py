@@ -1,0 +1,171 @@
+"""Run folders: ``runs/<model>-<dataset>-<time>/`` with ``config.yaml``, ``env.txt`` and ``results.json``."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from graphcl.train._primitives import json_safe, yaml_safe
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+]+")
+
+
+def make_run_dir(base: str | os.PathLike[str] = "runs", *, model: str, dataset: str) -> Path:
+    """Create a new, unique run folder ``<base>/<model>-<dataset>-<YYYYmmdd-HHMMSS>[-n]``.
+
+    Args:
+        base: Parent folder (created when missing).
+        model: Model name; characters other than letters, digits, ``_ . +`` become ``_``.
+        dataset: Dataset name, sanitised the same way.
+
+    Returns:
+        The created folder. When the name is taken (two runs started in the same second), ``-1``, ``-2``, ...
+        is appended; creation is atomic, so concurrent runs never share a folder.
+    """
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    stem = "-".join((_safe_name(model, "model"), _safe_name(dataset, "dataset"),
+                     datetime.now().strftime("%Y%m%d-%H%M%S")))
+    suffix = 0
+    while True:
+        candidate = base / (stem if suffix == 0 else f"{stem}-{suffix}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            suffix += 1
+
+
+def _safe_name(name: str, what: str) -> str:
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", str(name)).strip("_")
+    if not cleaned:
+        raise ValueError(f"{what} name {name!r} has no usable characters for a run folder name")
+    return cleaned
+
+
+def write_config(run_dir: str | os.PathLike[str], config: Mapping[str, Any]) -> Path:
+    """Write ``config.yaml`` (keys in the given order; paths, tuples and NumPy values as plain YAML).
+
+    Args:
+        run_dir: The run folder.
+        config: The run's configuration.
+
+    Returns:
+        The written file.
+    """
+    path = Path(run_dir) / "config.yaml"
+    text = yaml.safe_dump(yaml_safe(dict(config), "config"), sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def git_commit() -> str | None:
+    """Short commit hash of the git checkout holding this package, or ``None`` (never raises).
+
+    ``None`` when git is missing, the package is installed outside a checkout, or its files are not tracked
+    by the surrounding repository (e.g. a virtual environment inside some other project).
+    """
+    package_dir = Path(__file__).resolve().parents[1]
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "__init__.py"],
+            cwd=package_dir, capture_output=True, text=True, timeout=10, check=False,
+        )
+        if tracked.returncode != 0:
+            return None
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=package_dir, capture_output=True, text=True, timeout=10, check=False,
+        )
+    except Exception:  # noqa: BLE001 - provenance is best-effort and must never break a run
+        return None
+    commit = head.stdout.strip()
+    return commit if head.returncode == 0 and commit else None
+
+
+def environment_info() -> dict[str, str]:
+    """Software and hardware facts that make a run reproducible: versions, CUDA, CPU threads, git commit."""
+    import numpy
+    import sklearn
+    import torch_geometric
+
+    import graphcl
+
+    cuda = torch.cuda.is_available()
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "graphrec-cl": graphcl.__version__,
+        "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__,
+        "numpy": numpy.__version__,
+        "sklearn": sklearn.__version__,
+        "cuda_available": str(cuda),
+        "cuda_version": str(torch.version.cuda),
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else "none",
+        "cpu_count": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "git_commit": git_commit() or "unknown",
+    }
+
+
+def write_env(run_dir: str | os.PathLike[str]) -> Path:
+    """Write ``env.txt``: one ``key: value`` line per entry of :func:`environment_info`.
+
+    Args:
+        run_dir: The run folder.
+
+    Returns:
+        The written file.
+    """
+    path = Path(run_dir) / "env.txt"
+    path.write_text("".join(f"{key}: {value}\n" for key, value in environment_info().items()), encoding="utf-8")
+    return path
+
+
+def peak_memory_mb(device: str | torch.device = "cpu") -> float:
+    """Peak memory of this process, in MiB.
+
+    Args:
+        device: On a CUDA device, the peak tensor memory allocated by torch there
+            (``torch.cuda.max_memory_allocated``); otherwise the peak resident set size of the process
+            (``ru_maxrss``, which Linux reports in KiB and macOS in bytes). ``nan`` where unavailable (Windows).
+
+    Returns:
+        Megabytes (2**20 bytes).
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def write_results(run_dir: str | os.PathLike[str], results: Mapping[str, Any]) -> Path:
+    """Write ``results.json`` (indent 2; tensors / NumPy values as numbers, NaN and ±inf as ``null``).
+
+    Args:
+        run_dir: The run folder.
+        results: The run's results, e.g. metric summaries from :func:`graphcl.eval.summary.summarize`.
+
+    Returns:
+        The written file.
+    """
+    path = Path(run_dir) / "results.json"
+    path.write_text(json.dumps(json_safe(dict(results), "results"), indent=2, allow_nan=False) + "\n",
+                    encoding="utf-8")
+    return path
