@@ -1,1 +1,29 @@
-"""TODO docstring."""
+"""Graph datasets: the catalog, loaders over PyG's dataset classes, and the generated community graph.
+
+``load_dataset(name, root=None)`` returns one validated :class:`~torch_geometric.data.Data` for any
+name in :data:`DATASETS`; ``make_community_graph`` builds the embedded default dataset in memory.
+"""
+from graphcl.data.catalog import (
+    DATASETS,
+    DatasetEntry,
+    DatasetStats,
+    dataset_names,
+    get_entry,
+)
+from graphcl.data.generated import make_community_graph
+from graphcl.data.loaders import load_dataset
+from graphcl.data.roots import default_data_root
+from graphcl.data.validation import GraphSummary, validate_graph
+
+__all__ = [
+    "DATASETS",
+    "DatasetEntry",
+    "DatasetStats",
+    "GraphSummary",
+    "dataset_names",
+    "default_data_root",
+    "get_entry",
+    "load_dataset",
+    "make_community_graph",
+    "validate_graph",
+]

@@ -1,0 +1,182 @@
+"""Loading catalog datasets as a single :class:`~torch_geometric.data.Data` through PyG's dataset classes."""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch_geometric.transforms as T
+from torch_geometric.data import Data
+
+from graphcl.data.catalog import DatasetEntry, get_entry
+from graphcl.data.generated import make_community_graph
+from graphcl.data.roots import (
+    DATA_ROOT_ENV,
+    default_data_root,
+    is_writable,
+    mirror_raw_files,
+)
+from graphcl.data.validation import validate_graph
+from graphcl.errors import ConfigError, DataError
+
+__all__ = ["load_dataset"]
+
+
+def load_dataset(
+    name: str,
+    root: str | Path | None = None,
+    *,
+    normalize_features: bool = True,
+    download: bool = True,
+    allow_edgeless: bool = False,
+    **kwargs: Any,
+) -> Data:
+    """Loads a catalog dataset (see :data:`graphcl.data.DATASETS`) as one validated graph.
+
+    Real datasets go through their PyG class (``Planetoid``, ``Amazon``, ``Coauthor``, ``WikiCS``),
+    which reads ``root`` in PyG's layout and only downloads when raw files are missing, so loading is
+    offline whenever the files are there. A read-only root is mirrored into a cache folder and
+    processed there (see :func:`graphcl.data.roots.mirror_raw_files`). ``"generated"`` is built in
+    memory by :func:`~graphcl.data.generated.make_community_graph` and needs no files.
+
+    Args:
+        name: Dataset name, case-insensitive (e.g. ``"cora"``, ``"amazon-photo"``, ``"generated"``).
+        root: Folder passed to PyG as ``root`` (e.g. the folder holding ``Cora/raw/``); a folder whose
+            catalog sub-folder (``planetoid/``, ``amazon/``, ...) holds the files works too. ``None``
+            uses ``default_data_root() / <sub-folder>``. Ignored for ``"generated"``.
+        normalize_features: Row-normalise ``x`` to sum to one with ``T.NormalizeFeatures()``, as
+            GRACE does. (default: ``True``)
+        download: Let PyG download missing raw files. (default: ``True``)
+        allow_edgeless: Accept a graph without edges. (default: ``False``)
+        **kwargs: Extra arguments of the PyG class (e.g. ``split="full"`` for Planetoid) or of
+            ``make_community_graph`` (e.g. ``seed``, ``num_nodes``).
+
+    Returns:
+        A :class:`~torch_geometric.data.Data` with ``x``, ``edge_index``, ``y``, ``num_nodes`` set
+        explicitly, and whatever masks PyG provides.
+
+    Raises:
+        DataError: Unknown name (with suggestions), raw files missing and not downloadable (listing
+            the expected paths), unreadable files, or a malformed graph.
+        ConfigError: An argument the dataset does not accept.
+    """
+    entry = get_entry(name)
+    if entry.format == "generated":
+        _check_kwargs(entry.name, make_community_graph, kwargs, reserved=())
+        data = make_community_graph(**kwargs)
+    else:
+        data = _load_with_pyg(entry, root, download, kwargs)
+
+    summary = validate_graph(data, entry.name, allow_edgeless=allow_edgeless)
+    data.num_nodes = summary.num_nodes
+    if normalize_features:
+        data = T.NormalizeFeatures()(data)
+    return data
+
+
+def _load_with_pyg(
+    entry: DatasetEntry, root: str | Path | None, download: bool, kwargs: dict[str, Any],
+) -> Data:
+    import torch_geometric.datasets
+
+    dataset_class = getattr(torch_geometric.datasets, entry.pyg_class)
+    _check_kwargs(entry.name, dataset_class, kwargs, reserved=("root", "name"))
+    arguments = {**entry.pyg_kwargs, **kwargs}
+    pyg_root = _resolve_root(entry, root)
+
+    missing = [path for path in entry.raw_paths(pyg_root) if not path.is_file()]
+    if missing:
+        return _download_and_load(entry, pyg_root, missing, download, dataset_class, arguments)
+
+    processed_dir = pyg_root / entry.dataset_dir / "processed"
+    work_root = pyg_root if is_writable(processed_dir) else mirror_raw_files(pyg_root, entry.raw_files)
+    try:
+        return dataset_class(root=str(work_root), **arguments)[0]
+    except Exception as exc:  # unpickling / parsing errors of whatever the raw files hold
+        raise DataError(
+            f"Dataset {entry.name!r}: could not read the raw files under {pyg_root} "
+            f"({type(exc).__name__}: {exc}). Check them against {entry.source_url}."
+        ) from exc
+
+
+def _download_and_load(
+    entry: DatasetEntry,
+    pyg_root: Path,
+    missing: list[Path],
+    download: bool,
+    dataset_class: Callable[..., Any],
+    arguments: dict[str, Any],
+) -> Data:
+    raw_dir = (pyg_root / entry.raw_files[0]).parent
+    if not download:
+        raise _missing_files_error(entry, pyg_root, missing, "download=False was given")
+    if not is_writable(raw_dir):
+        raise _missing_files_error(entry, pyg_root, missing, f"{pyg_root} is not writable")
+
+    existing_ancestor = raw_dir
+    while not existing_ancestor.exists():
+        existing_ancestor = existing_ancestor.parent
+    try:
+        return dataset_class(root=str(pyg_root), **arguments)[0]
+    except Exception as exc:  # network errors come as URLError, OSError, aiohttp errors, ...
+        still_missing = [path for path in entry.raw_paths(pyg_root) if not path.is_file()]
+        if not still_missing:
+            raise DataError(
+                f"Dataset {entry.name!r}: downloaded to {pyg_root} but could not read the files "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        _remove_empty_folders(raw_dir, stop=existing_ancestor)
+        reason = f"the download from {entry.source_url} failed ({type(exc).__name__}: {exc})"
+    # Raised outside the except block so that no network traceback is chained to it.
+    raise _missing_files_error(entry, pyg_root, still_missing, reason)
+
+
+def _resolve_root(entry: DatasetEntry, root: str | Path | None) -> Path:
+    if root is None:
+        return default_data_root() / (entry.subdir or "")
+    root = Path(root).expanduser().absolute()
+    if entry.subdir:
+        nested = root / entry.subdir
+        if all(path.is_file() for path in entry.raw_paths(nested)):
+            return nested
+    return root
+
+
+def _check_kwargs(
+    dataset: str, target: Callable[..., Any], kwargs: dict[str, Any], reserved: tuple[str, ...],
+) -> None:
+    parameters = inspect.signature(target).parameters
+    accepted = [key for key in parameters if key not in reserved and key != "self"]
+    for key in kwargs:
+        if key not in accepted:
+            raise ConfigError(
+                f"Dataset {dataset!r} does not accept the argument {key!r}; "
+                f"accepted: {', '.join(accepted) or 'none'}"
+            )
+
+
+def _missing_files_error(
+    entry: DatasetEntry, pyg_root: Path, missing: list[Path], reason: str,
+) -> DataError:
+    missing_set = set(missing)
+    listing = "\n".join(
+        f"  {path}{'   <- missing' if path in missing_set else ''}"
+        for path in entry.raw_paths(pyg_root)
+    )
+    return DataError(
+        f"Dataset {entry.name!r}: {len(missing)} raw file(s) missing under {pyg_root} and {reason}.\n"
+        f"Expected files ({entry.format} format, PyG layout):\n{listing}\n"
+        f"Get them from {entry.source_url} and put them there, or point the loader at a folder that "
+        f"holds them: load_dataset({entry.name!r}, root='/path/to/folder') with "
+        f"/path/to/folder/{entry.raw_files[0]} present, or set ${DATA_ROOT_ENV} to a folder whose "
+        f"'{entry.subdir}/' sub-folder is laid out that way."
+    )
+
+
+def _remove_empty_folders(folder: Path, stop: Path) -> None:
+    """Removes the empty folders a failed download left, from ``folder`` up to (excluding) ``stop``."""
+    folder, stop = folder.absolute(), stop.absolute()
+    while folder != stop and stop in folder.parents and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
