@@ -1,0 +1,222 @@
+"""One experiment = train a model on a dataset for several seeds, evaluate it, and write ``results.json``.
+
+This is what ``graphcl train`` runs and what the benchmark scripts call. ``results.json`` has the one schema
+every command of the library writes::
+
+    {"model": str, "dataset": str,
+     "metrics": {"<name>": {"mean": float, "std": float, "values": [per-seed values]}},
+     "protocol": {...}, "config": {...}, "time_s": float, "peak_mem_mb": float, "commit": str | null}
+
+Metric names: ``test_acc`` (node classification, fraction in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1``
+(k-means clustering of the embeddings); ``auc``, ``ap`` (link prediction on held-out edges). ``values`` holds one
+number per seed (each the mean over that seed's probe splits / k-means restarts).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch_geometric.data import Data
+
+from graphcl.config import split_config
+from graphcl.errors import ConfigError
+from graphcl.eval import kmeans_clustering, link_prediction, linear_probe, split_edges
+from graphcl.eval.summary import MetricSummary, merge_summaries
+from graphcl.models import MODELS
+from graphcl.train import fit, git_commit, make_run_dir, peak_memory_mb, write_config, write_env, write_results
+from graphcl.utils import seed_everything
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (CUDA when available) → a usable ``torch.device``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {str(device)!r} requested but CUDA is not available on this machine")
+    return dev
+
+
+def build_model(cfg: Mapping[str, Any], in_channels: int) -> nn.Module:
+    """Instantiate ``cfg["model"]`` through its ``build`` classmethod."""
+    model_kw, _, _ = split_config(cfg)
+    return MODELS[cfg["model"]].build(in_channels, **model_kw)
+
+
+def train_model(
+    cfg: Mapping[str, Any],
+    data: Data,
+    *,
+    seed: int,
+    device: torch.device,
+    run_dir: Path | None = None,
+    show_progress: bool = True,
+) -> nn.Module:
+    """Seed everything, build the model and train it full-batch on ``data``."""
+    _, train_kw, _ = split_config(cfg)
+    seed_everything(seed)
+    model = build_model(cfg, data.num_features).to(device)
+    fit(
+        model,
+        data.to(device),
+        epochs=train_kw["epochs"],
+        lr=train_kw["lr"],
+        weight_decay=train_kw["weight_decay"],
+        patience=train_kw["patience"],
+        # Without early stopping the protocol is "final weights": restoring the lowest-training-loss epoch
+        # would be a model selection the papers do not make.
+        restore_best=train_kw["patience"] is not None,
+        grad_clip=train_kw["grad_clip"],
+        checkpoint_every=train_kw["checkpoint_every"],
+        device=device,
+        run_dir=run_dir,
+        show_progress=show_progress,
+        config=dict(cfg),
+    )
+    return model
+
+
+def evaluate_seed(
+    cfg: Mapping[str, Any],
+    data: Data,
+    *,
+    seed: int,
+    device: torch.device,
+    run_dir: Path | None,
+    show_progress: bool,
+) -> dict[str, MetricSummary]:
+    """Train and evaluate one seed on every requested task."""
+    _, _, ev = split_config(cfg)
+    tasks = ev["tasks"]
+    metrics: dict[str, MetricSummary] = {}
+    if "node" in tasks or "clustering" in tasks:
+        model = train_model(cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress)
+        z = model.embed(data.to(device)).cpu()
+        y = data.y.cpu()
+        if "node" in tasks:
+            probe = linear_probe(
+                z, y, train_ratio=ev["train_ratio"], val_ratio=ev["val_ratio"], repeats=ev["probe_repeats"], seed=seed
+            )
+            metrics["test_acc"] = probe["test_acc"]
+        if "clustering" in tasks:
+            metrics.update(kmeans_clustering(z, y, repeats=ev["cluster_repeats"], seed=seed))
+    if "link" in tasks:
+        # Held-out edges are removed before training so the encoder never sees them.
+        train_data, val_data, test_data = split_edges(
+            data.cpu(), val_ratio=ev["link_val_ratio"], test_ratio=ev["link_test_ratio"], seed=seed
+        )
+        link_dir = None if run_dir is None else run_dir / "link"
+        model = train_model(cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress)
+        z = model.embed(train_data.to(device)).cpu()
+        scores = link_prediction(z, train_data.cpu(), val_data, test_data)
+        metrics["auc"], metrics["ap"] = scores["auc"], scores["ap"]
+    return metrics
+
+
+def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
+    """Human- and machine-readable description of how the numbers were obtained."""
+    _, train_kw, ev = split_config(cfg)
+    out: dict[str, Any] = {
+        "seeds": list(seeds),
+        "training": (
+            f"full-batch Adam, {train_kw['epochs']} epochs, final weights (no model selection)"
+            if train_kw["patience"] is None
+            else f"full-batch Adam, up to {train_kw['epochs']} epochs, early stopping on the training loss "
+            f"(patience {train_kw['patience']}), best-loss weights restored"
+        ),
+        "embeddings": "encoder output on the clean graph, no projection head",
+    }
+    if "node" in ev["tasks"]:
+        out["node_classification"] = {
+            "split": f"random {ev['train_ratio']:.0%}/{ev['val_ratio']:.0%}/"
+            f"{1 - ev['train_ratio'] - ev['val_ratio']:.0%} train/val/test, seeded",
+            "repeats_per_seed": ev["probe_repeats"],
+            "classifier": "sklearn LogisticRegression on L2-normalised embeddings, C chosen on the val split",
+            "metric": "test_acc = accuracy on the test split",
+        }
+    if "clustering" in ev["tasks"]:
+        out["clustering"] = {
+            "method": "sklearn KMeans, k = number of classes",
+            "repeats_per_seed": ev["cluster_repeats"],
+            "metrics": "acc (Hungarian matching), nmi, ari, f1 (macro, after matching)",
+        }
+    if "link" in ev["tasks"]:
+        out["link_prediction"] = {
+            "split": f"RandomLinkSplit val {ev['link_val_ratio']}, test {ev['link_test_ratio']}, undirected, "
+            "held out before training (a separate model is trained on the remaining edges)",
+            "decoder": "cosine similarity of embeddings",
+            "metrics": "auc, ap on test edges vs. equally many sampled non-edges",
+        }
+    out["values"] = "one value per seed, each the mean over that seed's repeats"
+    return out
+
+
+def run_experiment(
+    cfg: Mapping[str, Any],
+    data: Data,
+    *,
+    seeds: Sequence[int] = (0,),
+    device: str | torch.device | None = "cpu",
+    run_dir: str | Path | None = None,
+    run_base: str | Path = "runs",
+    show_progress: bool = True,
+) -> tuple[dict[str, Any], Path]:
+    """Train/evaluate ``cfg`` on ``data`` for every seed and write the run folder.
+
+    Args:
+        cfg: A resolved config (:func:`graphcl.config.resolve_config`).
+        data: The dataset graph.
+        seeds: One full training per seed.
+        device: Where to train.
+        run_dir: Exact run folder; default ``<run_base>/<model>-<dataset>-<time>``.
+        run_base: Parent of the default run folder.
+        show_progress: tqdm progress bars.
+
+    Returns:
+        ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
+    """
+    if not seeds:
+        raise ConfigError("at least one seed is needed")
+    dev = resolve_device(device)
+    start = time.perf_counter()
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    out_dir = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=cfg["model"], dataset=cfg["dataset"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_config(out_dir, dict(cfg))
+    write_env(out_dir)
+    per_seed = []
+    for seed in seeds:
+        seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
+        per_seed.append(
+            evaluate_seed(cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress)
+        )
+    results = {
+        "model": cfg["model"],
+        "dataset": cfg["dataset"],
+        "metrics": merge_summaries(per_seed),
+        "protocol": protocol(cfg, seeds),
+        "config": dict(cfg),
+        "time_s": time.perf_counter() - start,
+        "peak_mem_mb": peak_memory_mb(dev),
+        "commit": git_commit(),
+    }
+    write_results(out_dir, results)
+    return results, out_dir
+
+
+def format_summary(results: Mapping[str, Any]) -> str:
+    """One line: ``grace on cora (5 seeds): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s``."""
+    parts = []
+    for name, s in results["metrics"].items():
+        parts.append(f"{name} {100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
+    n = len(results["protocol"]["seeds"])
+    return (
+        f"{results['model']} on {results['dataset']} ({n} seed{'s' if n != 1 else ''}): "
+        + " | ".join(parts)
+        + f" | {results['time_s']:.1f} s"
+    )

@@ -1,0 +1,92 @@
+"""The command line end to end on the generated graph (few epochs), and its error handling."""
+import json
+
+import pytest
+import torch
+
+from graphcl.cli import main
+from graphcl.train import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def two_seed_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "grace-generated"
+    code = main(["train", "--seeds", "2", "--run-dir", str(run_dir), "--quiet",
+                 "epochs=3", "tasks=[node,clustering,link]", "probe_repeats=2", "cluster_repeats=2"])
+    assert code == 0
+    return run_dir
+
+
+def test_results_json_schema(two_seed_run, capsys):
+    results = json.loads((two_seed_run / "results.json").read_text())
+    assert set(results) == {"model", "dataset", "metrics", "protocol", "config", "time_s", "peak_mem_mb", "commit"}
+    assert results["model"] == "grace" and results["dataset"] == "generated"
+    assert set(results["metrics"]) == {"test_acc", "acc", "nmi", "ari", "f1", "auc", "ap"}
+    for summary in results["metrics"].values():
+        assert set(summary) == {"mean", "std", "values"} and len(summary["values"]) == 2
+        assert 0.0 <= summary["mean"] <= 1.0
+    assert results["protocol"]["seeds"] == [0, 1]
+    assert results["config"]["epochs"] == 3
+    assert results["time_s"] > 0 and results["peak_mem_mb"] > 0
+
+
+def test_run_folder_contents(two_seed_run):
+    for name in ("config.yaml", "env.txt", "results.json"):
+        assert (two_seed_run / name).is_file()
+    seed_dir = two_seed_run / "seed-1"
+    assert (seed_dir / "metrics.csv").is_file() and (seed_dir / "events.jsonl").is_file()
+    ckpt = torch.load(seed_dir / "last.pt", weights_only=True)
+    assert ckpt["epoch"] == 3
+    assert load_checkpoint(seed_dir / "last.pt")["config"]["model"] == "grace"
+    assert (seed_dir / "link" / "last.pt").is_file()  # the link-prediction model trained on held-out edges
+
+
+def test_summary_line_is_printed(tmp_path, capsys):
+    assert main(["train", "--run-dir", str(tmp_path / "r"), "--quiet", "epochs=1", "probe_repeats=1",
+                 "cluster_repeats=1", "tasks=[node]"]) == 0
+    out = capsys.readouterr().out
+    assert "grace on generated (1 seed): test_acc" in out
+    assert "results.json" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--dataset", "coraa"], "Did you mean 'cora'"),
+        (["train", "lrr=0.1"], "Did you mean 'lr'"),
+        (["train", "epochs=ten"], "'epochs' expects int"),
+        (["train", "--model", "gracee"], "Did you mean 'grace'"),
+        (["train", "--device", "cuda:7"] if not torch.cuda.is_available() else ["train", "--seeds", "0"],
+         "CUDA is not available" if not torch.cuda.is_available() else "--seeds"),
+        (["train", "--seeds", "0"], "--seeds must be >= 1"),
+    ],
+)
+def test_bad_input_gives_clear_error_and_exit_code_2(argv, message, capsys, tmp_path):
+    code = main(argv[:1] + ["--run-dir", str(tmp_path / "r"), "--quiet", "epochs=1"] + argv[1:])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_malformed_config_file(tmp_path, capsys):
+    cfg = tmp_path / "broken.yaml"
+    cfg.write_text("epochs: [1,\n")
+    assert main(["train", "--config", str(cfg), "--quiet"]) == 2
+    assert "broken.yaml at line" in capsys.readouterr().err
+
+
+def test_missing_root_names_expected_files(tmp_path, capsys):
+    code = main(["train", "--dataset", "cora", "--root", str(tmp_path / "nowhere"), "--quiet", "epochs=1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "ind.cora.x" in err
+
+
+def test_config_and_datasets_commands(capsys):
+    assert main(["config", "--dataset", "cora", "tau=0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "tau: 0.5" in out and "lr: 0.0005" in out
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "cora" in out and "generated" in out
