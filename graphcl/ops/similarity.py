@@ -167,14 +167,8 @@ def weighted_logsumexp(
     row_weight = row_weight.detach().to(query.dtype)
 
     if chunk_size is None:
-        block = torch.mm(query, key.t()) * scale
-        if bias is not None:
-            block = block + bias.unsqueeze(0)
-        if exclude is not None:
-            rows = torch.nonzero(exclude >= 0).squeeze(1)
-            mask = torch.zeros_like(block, dtype=torch.bool)
-            mask[rows, exclude[rows]] = True
-            block = block.masked_fill(mask, float("-inf"))
+        # In-place edits of the mm output are safe for autograd: mm's backward needs its inputs, not its output.
+        block = _similarity_block(query, key, float(scale), bias, exclude)
         return torch.dot(row_weight, torch.logsumexp(block, dim=1))
     _check_chunk_size(chunk_size)
     return _WeightedLogSumExp.apply(query, key, bias, row_weight, float(scale), exclude, chunk_size)
