@@ -81,6 +81,21 @@ def experiment_details(experiments: list[dict]) -> list[str]:
 def kernel_tables(kernels: list[dict]) -> list[str]:
     out = []
     for k in kernels:
+        if k["benchmark"] == "grace_epoch_time":
+            ref = k["reference"]
+            out += [
+                "### GRACE training epoch on Cora, CSGCL-harness settings (`grace_epoch_time.json`)",
+                "",
+                f"- command: `{k['command']}`; {k['machine']['threads']} threads; settings: {k['settings']}",
+                f"- reference: {ref['source']}: {ref['epoch_ms']:.0f} ms, {ref['peak_rss_gb']:.2f} GB",
+                "",
+                "| median epoch | ratio to reference | peak RSS | ratio to reference |",
+                "|---|---|---|---|",
+                f"| {k['median_epoch_ms']:.0f} ms | {k['ratio_time']:.2f}× | {k['peak_rss_gb']:.2f} GB "
+                f"| {k['ratio_memory']:.2f}× |",
+                "",
+            ]
+            continue
         if k["benchmark"] != "infonce_scaling":
             continue
         rows = {(r["impl"], r["n"]): r for r in k["rows"]}
