@@ -19,6 +19,8 @@ is ``∂/∂q_i = s·w_i·Σ_j p_ij k_j`` and ``∂/∂k_j = s·Σ_i w_i p_ij q_
 the row weights ``w`` are known in the forward pass, both gradients can be accumulated chunk by chunk while the
 similarity block is still in memory. That costs three matrix products in total (``QKᵀ``, ``PK``, ``PᵀQ``) — the
 matmul bound — instead of four for a recompute-in-backward scheme, and memory stays ``O(chunk·M + (N+M)·d)``.
+When the keys are the queries (NT-Xent, GRACE's symmetric form) the similarity is symmetric and a two-pass
+block-triangular scheme needs only two matrix-product equivalents (:class:`_SymmetricWeightedLogSumExp`).
 """
 from __future__ import annotations
 
@@ -119,6 +121,91 @@ class _WeightedLogSumExp(torch.autograd.Function):
         return grads[0], grads[1], grads[2], None, None, None, None
 
 
+class _SymmetricWeightedLogSumExp(torch.autograd.Function):
+    """``Σ_i w_i · lse_i`` when queries and keys are the same rows (NT-Xent / GRACE's intra-view form).
+
+    The raw similarity ``G = s·XXᵀ`` is symmetric, so only the blocks ``(a, b)`` with ``a <= b`` are computed,
+    each serving two orientations: rows of ``a`` against keys of ``b`` (``G_ab + bias_b``) and rows of ``b``
+    against keys of ``a`` (``G_abᵀ + bias_a``). Pass 1 accumulates every row's log-sum-exp; pass 2 recomputes
+    the blocks and, with ``T = P_a + P_bᵀ`` (row-softmaxes times row weights), adds ``s·T X_b`` to the
+    gradient of ``X_a`` and ``s·Tᵀ X_a`` to that of ``X_b``. Two matmul-equivalents in total instead of three.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        x: Tensor,
+        bias: Tensor | None,
+        row_weight: Tensor,
+        scale: float,
+        exclude: Tensor | None,
+        chunk_size: int,
+    ) -> Tensor:
+        n = x.size(0)
+        bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+
+        def logits(a: tuple[int, int], b: tuple[int, int], raw: Tensor) -> Tensor:
+            # Rows of block a against keys of block b, from a raw (a x b) similarity block (modified in place).
+            if bias is not None:
+                raw.add_(bias[b[0]:b[1]].unsqueeze(0))
+            if exclude is not None:
+                ex = exclude[a[0]:a[1]]
+                rows = torch.nonzero((ex >= b[0]) & (ex < b[1])).squeeze(1)
+                raw[rows, ex[rows] - b[0]] = float("-inf")
+            return raw
+
+        def raw_block(a: tuple[int, int], b: tuple[int, int]) -> Tensor:
+            block = torch.mm(x[a[0]:a[1]], x[b[0]:b[1]].t())
+            return block.mul_(scale) if scale != 1.0 else block
+
+        lse = torch.full((n,), float("-inf"), dtype=x.dtype, device=x.device)
+        for i, a in enumerate(bounds):
+            for b in bounds[i:]:
+                raw = raw_block(a, b)
+                if a != b:
+                    other = logits(b, a, raw.t().clone())
+                    lse[b[0]:b[1]] = torch.logaddexp(lse[b[0]:b[1]], torch.logsumexp(other, 1))
+                mine = logits(a, b, raw)
+                lse[a[0]:a[1]] = torch.logaddexp(lse[a[0]:a[1]], torch.logsumexp(mine, 1))
+        total = torch.dot(row_weight, lse)
+
+        need_x, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1] and bias is not None
+        grad_x = torch.zeros_like(x) if need_x else None
+        grad_b = torch.zeros_like(bias) if need_b else None
+        if need_x or need_b:
+            for i, a in enumerate(bounds):
+                w_a, lse_a = row_weight[a[0]:a[1]].unsqueeze(1), lse[a[0]:a[1]].unsqueeze(1)
+                for b in bounds[i:]:
+                    w_b, lse_b = row_weight[b[0]:b[1]].unsqueeze(1), lse[b[0]:b[1]].unsqueeze(1)
+                    raw = raw_block(a, b)
+                    p_b = None
+                    if a != b:
+                        p_b = logits(b, a, raw.t().clone()).sub_(lse_b).exp_().mul_(w_b)
+                    p_a = logits(a, b, raw).sub_(lse_a).exp_().mul_(w_a)
+                    if grad_b is not None:
+                        grad_b[b[0]:b[1]].add_(p_a.sum(0))
+                        if p_b is not None:
+                            grad_b[a[0]:a[1]].add_(p_b.sum(0))
+                    if grad_x is not None:
+                        t = p_a if p_b is None else p_a.add_(p_b.t())
+                        if a == b:
+                            t = t + t.t()
+                            grad_x[a[0]:a[1]].addmm_(t, x[a[0]:a[1]])
+                        else:
+                            grad_x[a[0]:a[1]].addmm_(t, x[b[0]:b[1]])
+                            grad_x[b[0]:b[1]].addmm_(t.t(), x[a[0]:a[1]])
+            if grad_x is not None:
+                grad_x.mul_(scale)
+        ctx.save_for_backward(*(g if g is not None else torch.empty(0) for g in (grad_x, grad_b)))
+        ctx.has = (grad_x is not None, grad_b is not None)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
+        grads = [g * grad_out if has else None for g, has in zip(ctx.saved_tensors, ctx.has)]
+        return grads[0], grads[1], None, None, None, None
+
+
 def weighted_logsumexp(
     query: Tensor,
     key: Tensor,
@@ -134,7 +221,9 @@ def weighted_logsumexp(
     .. math::
         L = \\sum_i w_i \\log \\sum_{j \\ne e_i} \\exp(s\\,\\langle q_i, k_j\\rangle + b_j)
 
-    With ``chunk_size`` set, neither the forward nor the backward pass keeps more than one
+    When ``key is query`` (the same tensor object, as in NT-Xent / GRACE's symmetric intra-view form) the
+    symmetry of the similarity is used: only half of the blocks are computed, in two passes, for two thirds of
+    the matrix products. With ``chunk_size`` set, neither the forward nor the backward pass keeps more than one
     ``chunk_size x M`` block alive: gradients w.r.t. ``query``, ``key`` and ``bias`` are accumulated while each
     block is in memory (fused forward/backward), so a second ``backward`` through the same graph is not
     supported (``create_graph`` / double backward are not needed by any loss here). ``chunk_size=None`` uses plain
@@ -171,6 +260,8 @@ def weighted_logsumexp(
         block = _similarity_block(query, key, float(scale), bias, exclude)
         return torch.dot(row_weight, torch.logsumexp(block, dim=1))
     _check_chunk_size(chunk_size)
+    if query is key:
+        return _SymmetricWeightedLogSumExp.apply(query, bias, row_weight, float(scale), exclude, chunk_size)
     return _WeightedLogSumExp.apply(query, key, bias, row_weight, float(scale), exclude, chunk_size)
 
 

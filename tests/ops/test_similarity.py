@@ -97,3 +97,21 @@ def test_topk_ties_prefer_smaller_index_and_unfillable_slots():
 def test_auto_chunk_size():
     assert auto_chunk_size(1024, budget_mb=4.0) == 1024
     assert auto_chunk_size(10**12, budget_mb=1.0) == 1
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 3, 4, 100])
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("exclude_kind", ["none", "self", "other"])
+def test_symmetric_path_when_key_is_query(chunk_size, with_bias, exclude_kind):
+    torch.manual_seed(4)
+    x = torch.randn(10, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(10, dtype=torch.float64, requires_grad=True) if with_bias else None
+    exclude = {"none": None, "self": torch.arange(10),
+               "other": torch.tensor([3, -1, 0, 9, 4, 2, -1, 7, 1, 8])}[exclude_kind]
+    w = torch.rand(10, dtype=torch.float64)
+    out = weighted_logsumexp(x, x, scale=0.7, bias=bias, exclude=exclude, row_weight=w, chunk_size=chunk_size)
+    ref = (naive_lse(x, x, 0.7, bias, exclude if exclude is not None else torch.full((10,), -1)) * w).sum()
+    assert out.item() == pytest.approx(ref.item(), rel=1e-12)
+    inputs = [x] + ([bias] if with_bias else [])
+    for a, b in zip(torch.autograd.grad(1.5 * out, inputs), torch.autograd.grad(1.5 * ref, inputs)):
+        torch.testing.assert_close(a, b)
