@@ -5,6 +5,7 @@ Examples::
     graphcl train                                   # GRACE on the generated community graph (no files needed)
     graphcl train --model grace --dataset cora --root ../shared/data/planetoid --seeds 5
     graphcl train --dataset cora --root DIR epochs=50 lr=0.001 tasks=[node,link]
+    graphcl train --run-dir runs/mine --resume      # continue an interrupted run from its last.pt files
     graphcl datasets                                # the dataset catalog
     graphcl config --model grace --dataset cora     # the resolved configuration, as YAML
 """
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seeds", type=int, default=1, help="number of seeds 0..N-1 (default: 1)")
     train.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
     train.add_argument("--run-dir", default=None, help="exact run folder (default: runs/<model>-<dataset>-<time>)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from the last.pt files in --run-dir")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
     config = sub.add_parser("config", help="print the resolved configuration")
@@ -73,7 +76,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset, root=args.root)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     results, run_dir = run_experiment(
-        cfg, data, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet
+        cfg, data, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
+        resume=args.resume,
     )
     print(format_summary(results))
     print(f"results: {run_dir / 'results.json'}")

@@ -33,7 +33,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.0,
     "patience": None,  # early stopping on the training loss; None = off
     "grad_clip": None,
-    "checkpoint_every": 0,  # also write last.pt every k epochs (0 = only at the end)
+    "checkpoint_every": 50,  # also write last.pt every k epochs, for --resume (0 = only at the end)
 }
 
 EVALUATION_DEFAULTS: dict[str, Any] = {

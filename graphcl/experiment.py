@@ -55,11 +55,17 @@ def train_model(
     device: torch.device,
     run_dir: Path | None = None,
     show_progress: bool = True,
+    resume: bool = False,
 ) -> nn.Module:
-    """Seed everything, build the model and train it full-batch on ``data``."""
+    """Seed everything, build the model and train it full-batch on ``data``.
+
+    With ``resume``, training continues from ``run_dir/last.pt`` when that file exists (model, optimiser,
+    epoch counter and every RNG state are restored, so the result equals an uninterrupted run).
+    """
     _, train_kw, _ = split_config(cfg)
     seed_everything(seed)
     model = build_model(cfg, data.num_features).to(device)
+    checkpoint = None if run_dir is None else run_dir / "last.pt"
     fit(
         model,
         data.to(device),
@@ -76,6 +82,7 @@ def train_model(
         run_dir=run_dir,
         show_progress=show_progress,
         config=dict(cfg),
+        resume_from=checkpoint if resume and checkpoint is not None and checkpoint.is_file() else None,
     )
     return model
 
@@ -88,13 +95,16 @@ def evaluate_seed(
     device: torch.device,
     run_dir: Path | None,
     show_progress: bool,
+    resume: bool = False,
 ) -> dict[str, MetricSummary]:
     """Train and evaluate one seed on every requested task."""
     _, _, ev = split_config(cfg)
     tasks = ev["tasks"]
     metrics: dict[str, MetricSummary] = {}
     if "node" in tasks or "clustering" in tasks:
-        model = train_model(cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress)
+        model = train_model(
+            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
+        )
         z = model.embed(data.to(device)).cpu()
         y = data.y.cpu()
         if "node" in tasks:
@@ -110,7 +120,9 @@ def evaluate_seed(
             data.cpu(), val_ratio=ev["link_val_ratio"], test_ratio=ev["link_test_ratio"], seed=seed
         )
         link_dir = None if run_dir is None else run_dir / "link"
-        model = train_model(cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress)
+        model = train_model(
+            cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress, resume=resume
+        )
         z = model.embed(train_data.to(device)).cpu()
         scores = link_prediction(z, train_data.cpu(), val_data, test_data)
         metrics["auc"], metrics["ap"] = scores["auc"], scores["ap"]
@@ -164,6 +176,7 @@ def run_experiment(
     run_dir: str | Path | None = None,
     run_base: str | Path = "runs",
     show_progress: bool = True,
+    resume: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     """Train/evaluate ``cfg`` on ``data`` for every seed and write the run folder.
 
@@ -175,12 +188,16 @@ def run_experiment(
         run_dir: Exact run folder; default ``<run_base>/<model>-<dataset>-<time>``.
         run_base: Parent of the default run folder.
         show_progress: tqdm progress bars.
+        resume: Continue every seed's training from the ``last.pt`` already in ``run_dir`` (requires
+            ``run_dir``); seeds without a checkpoint train from scratch.
 
     Returns:
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
     """
     if not seeds:
         raise ConfigError("at least one seed is needed")
+    if resume and run_dir is None:
+        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
     dev = resolve_device(device)
     start = time.perf_counter()
     if dev.type == "cuda":
@@ -193,7 +210,9 @@ def run_experiment(
     for seed in seeds:
         seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
         per_seed.append(
-            evaluate_seed(cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress)
+            evaluate_seed(
+                cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume
+            )
         )
     results = {
         "model": cfg["model"],

@@ -90,3 +90,26 @@ def test_config_and_datasets_commands(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     assert "cora" in out and "generated" in out
+
+
+def test_resume_continues_an_interrupted_run(tmp_path):
+    common = ["--quiet", "tasks=[node]", "probe_repeats=1", "checkpoint_every=1"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert main(["train", "--run-dir", str(straight), "epochs=4", *common]) == 0
+    assert main(["train", "--run-dir", str(resumed), "epochs=2", *common]) == 0
+    assert main(["train", "--run-dir", str(resumed), "--resume", "epochs=4", *common]) == 0
+    a = torch.load(straight / "last.pt", weights_only=True)
+    b = torch.load(resumed / "last.pt", weights_only=True)
+    assert a["epoch"] == b["epoch"] == 4
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key])
+    rows = (resumed / "metrics.csv").read_text().strip().splitlines()
+    assert len(rows) == 1 + 4  # header + one row per epoch, no duplicates from the first attempt
+    ra = json.loads((straight / "results.json").read_text())["metrics"]["test_acc"]["mean"]
+    rb = json.loads((resumed / "results.json").read_text())["metrics"]["test_acc"]["mean"]
+    assert ra == rb
+
+
+def test_resume_needs_run_dir(capsys):
+    assert main(["train", "--resume", "--quiet", "epochs=1"]) == 2
+    assert "--run-dir" in capsys.readouterr().err
