@@ -6,6 +6,7 @@ Examples::
     graphcl train --model grace --dataset cora --root ../shared/data/planetoid --seeds 5
     graphcl train --dataset cora --root DIR epochs=50 lr=0.001 tasks=[node,link]
     graphcl train --run-dir runs/mine --resume      # continue an interrupted run from its last.pt files
+    graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
     graphcl config --model grace --dataset cora     # the resolved configuration, as YAML
 """
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue an interrupted run from the last.pt files in --run-dir")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    embed = sub.add_parser("embed", help="write the embeddings of a trained checkpoint to a .pt file")
+    embed.add_argument("--checkpoint", required=True, help="a best.pt / last.pt written by graphcl train")
+    embed.add_argument("--root", default=None, help="data root of the checkpoint's dataset")
+    embed.add_argument("--out", default=None, help="output file (default: embeddings.pt beside the checkpoint)")
+    embed.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+
     config = sub.add_parser("config", help="print the resolved configuration")
     _add_common(config)
 
@@ -84,6 +91,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from graphcl.config import resolve_config
+    from graphcl.data import load_dataset
+    from graphcl.experiment import build_model, resolve_device
+    from graphcl.train import load_checkpoint
+
+    ckpt_path = Path(args.checkpoint)
+    stored = load_checkpoint(ckpt_path).get("config") or {}
+    if "model" not in stored or "dataset" not in stored:
+        raise GraphCLError(f"{ckpt_path} holds no config with 'model' and 'dataset'; was it written by graphcl train?")
+    overrides = {k: v for k, v in stored.items() if k not in ("model", "dataset")}
+    cfg = resolve_config(stored["model"], stored["dataset"], overrides=overrides)
+    data = load_dataset(cfg["dataset"], root=args.root)
+    device = resolve_device(args.device)
+    model = build_model(cfg, data.num_features)
+    load_checkpoint(ckpt_path, model)
+    z = model.to(device).embed(data.to(device)).cpu()
+    out = Path(args.out) if args.out else ckpt_path.with_name("embeddings.pt")
+    torch.save({"embeddings": z, "y": data.y.cpu(), "config": cfg}, out)
+    print(f"{tuple(z.shape)} embeddings of {cfg['model']} on {cfg['dataset']} -> {out}")
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from graphcl.config import parse_overrides, resolve_config
 
@@ -104,10 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphcl`` console script; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_args(build_parser(), argv)
-    handlers = {"train": _cmd_train, "config": _cmd_config, "datasets": _cmd_datasets}
+    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets}
     try:
         return handlers[args.command](args)
-    except (GraphCLError, ImportError, FloatingPointError) as exc:
+    except (GraphCLError, ImportError, FloatingPointError, FileNotFoundError) as exc:
         print(f"graphcl: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -113,3 +113,14 @@ def test_resume_continues_an_interrupted_run(tmp_path):
 def test_resume_needs_run_dir(capsys):
     assert main(["train", "--resume", "--quiet", "epochs=1"]) == 2
     assert "--run-dir" in capsys.readouterr().err
+
+
+def test_embed_writes_embeddings_of_the_checkpoint(two_seed_run, tmp_path, capsys):
+    out = tmp_path / "z.pt"
+    assert main(["embed", "--checkpoint", str(two_seed_run / "seed-0" / "last.pt"), "--out", str(out)]) == 0
+    saved = torch.load(out, weights_only=True)
+    assert saved["embeddings"].shape == (3000, 128)
+    assert saved["y"].shape == (3000,)
+    assert torch.isfinite(saved["embeddings"]).all()
+    assert main(["embed", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
