@@ -41,7 +41,8 @@ def _assign(x: Tensor, centroids: Tensor, spherical: bool, chunk_size: int) -> t
         if spherical:
             sim = xb @ centroids.t()
             best, idx = sim.max(1)
-            cost[start:start + chunk_size] = 1.0 - best
+            # Rounding can make a cosine exceed 1; a negative cost would break k-means++ sampling.
+            cost[start:start + chunk_size] = (1.0 - best).clamp_(min=0)
         else:
             # ||x - c||² = ||x||² - 2 x·c + ||c||²; the ||x||² term does not change the argmin.
             d = c_sq.unsqueeze(0) - 2.0 * (xb @ centroids.t())
