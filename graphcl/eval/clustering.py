@@ -7,6 +7,7 @@ import numpy as np
 
 from graphcl.eval._arrays import embeddings_as_numpy, l2_normalize_rows, labels_as_numpy
 from graphcl.eval.summary import MetricSummary, summarize
+from graphcl.utils.checks import check_positive_int
 
 _UNMATCHED = -1
 
@@ -129,12 +130,10 @@ def kmeans_clustering(
     labels = labels_as_numpy(y, num_nodes=x.shape[0])
     if n_clusters is None:
         n_clusters = int(np.unique(labels).size)
-    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) or n_clusters < 1:
-        raise ValueError(f"n_clusters must be a positive int, got {n_clusters!r}")
+    n_clusters = check_positive_int(n_clusters, "n_clusters", allow_numpy=True)
     if n_clusters > x.shape[0]:
         raise ValueError(f"n_clusters={n_clusters} exceeds the number of nodes ({x.shape[0]})")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    check_positive_int(repeats, "repeats")
     if normalize:
         x = l2_normalize_rows(x)
 

@@ -10,6 +10,7 @@ import numpy as np
 from graphcl.eval._arrays import embeddings_as_numpy, l2_normalize_rows, labels_as_numpy
 from graphcl.eval.splits import IndexSplit, as_index_splits, random_node_split
 from graphcl.eval.summary import MetricSummary, summarize
+from graphcl.utils.checks import check_positive_int
 
 DEFAULT_C_GRID: tuple[float, ...] = tuple(2.0**k for k in range(-2, 9))
 """Inverse regularisation strengths tried by :func:`linear_probe`: ``2**-2, 2**-1, ..., 2**8``.
@@ -83,8 +84,7 @@ def linear_probe(
         x = l2_normalize_rows(x)
 
     if splits is None:
-        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-            raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+        check_positive_int(repeats, "repeats")
         index_splits: list[IndexSplit] = [
             random_node_split(x.shape[0], train_ratio, val_ratio, seed=seed + r) for r in range(repeats)
         ]

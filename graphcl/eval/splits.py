@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from graphcl.eval._arrays import to_numpy
+from graphcl.utils.checks import check_positive_int
 
 IndexSplit = tuple[Tensor, Tensor, Tensor]
 """``(train_idx, val_idx, test_idx)``: three 1-D ``LongTensor`` s of node indices."""
@@ -44,8 +45,7 @@ def random_node_split(
         ``(train_idx, val_idx, test_idx)``, disjoint ``LongTensor`` s covering all nodes; the test split
         holds the remaining ``N - int(N * train_ratio) - int(N * val_ratio)`` nodes.
     """
-    if isinstance(num_nodes, bool) or not isinstance(num_nodes, (int, np.integer)) or num_nodes <= 0:
-        raise ValueError(f"num_nodes must be a positive int, got {num_nodes!r}")
+    check_positive_int(num_nodes, "num_nodes", allow_numpy=True)
     if not 0.0 < train_ratio < 1.0:
         raise ValueError(f"train_ratio must lie in (0, 1), got {train_ratio!r}")
     if not 0.0 <= val_ratio < 1.0:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, weighted_logsumexp
+from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size, weighted_logsumexp
 
 
 def _validate_views(z1: Tensor, z2: Tensor) -> None:
@@ -139,8 +139,7 @@ class InfoNCE(nn.Module):
         super().__init__()
         if not tau > 1e-8:
             raise ValueError(f"tau must be > 1e-8, got {tau}")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
+        check_chunk_size(chunk_size, allow_none=True)
         self.tau = float(tau)
         self.intra_view_negatives = intra_view_negatives
         self.symmetric = symmetric

@@ -29,6 +29,8 @@ import math
 import torch
 from torch import Tensor
 
+from graphcl.utils.checks import check_positive_int
+
 DEFAULT_CHUNK_SIZE = 1024
 
 
@@ -43,10 +45,28 @@ def _check_qk(query: Tensor, key: Tensor) -> None:
         )
 
 
-def _check_chunk_size(chunk_size: int) -> int:
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    return chunk_size
+def check_chunk_size(chunk_size: int | None, allow_none: bool = False) -> int | None:
+    """Validate a ``chunk_size`` argument (a positive int, or ``None`` where the dense path is allowed)."""
+    if chunk_size is None and allow_none:
+        return None
+    return check_positive_int(chunk_size, "chunk_size")
+
+
+def _bias_and_exclude_(
+    block: Tensor, bias: Tensor | None, exclude_chunk: Tensor | None, key_start: int = 0
+) -> Tensor:
+    """In place: add the keys' ``bias`` and set excluded entries to ``-inf``.
+
+    ``block`` holds the rows of ``exclude_chunk``'s queries against keys ``key_start .. key_start + width``;
+    ``bias`` is already sliced to those keys, ``exclude_chunk`` holds global key indices (``-1`` = none).
+    """
+    if bias is not None:
+        block.add_(bias.unsqueeze(0))
+    if exclude_chunk is not None:
+        local = exclude_chunk - key_start
+        rows = torch.nonzero((exclude_chunk >= 0) & (local >= 0) & (local < block.size(1))).squeeze(1)
+        block[rows, local[rows]] = float("-inf")
+    return block
 
 
 def _similarity_block(
@@ -60,12 +80,13 @@ def _similarity_block(
     block = torch.mm(query_chunk, key.t())
     if scale != 1.0:
         block.mul_(scale)
-    if bias is not None:
-        block.add_(bias.unsqueeze(0))
-    if exclude_chunk is not None:
-        rows = torch.nonzero(exclude_chunk >= 0).squeeze(1)
-        block[rows, exclude_chunk[rows]] = float("-inf")
-    return block
+    return _bias_and_exclude_(block, bias, exclude_chunk)
+
+
+def _scale_saved_grads(ctx, grad_out: Tensor, num_inputs: int) -> tuple[Tensor | None, ...]:
+    """Backward of the fused Functions: the gradients computed in forward, times the incoming scalar grad."""
+    grads = [g * grad_out if has else None for g, has in zip(ctx.saved_tensors, ctx.has)]
+    return (*grads, *([None] * (num_inputs - len(grads))))
 
 
 class _WeightedLogSumExp(torch.autograd.Function):
@@ -116,9 +137,7 @@ class _WeightedLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        saved = ctx.saved_tensors
-        grads = [s * grad_out if has else None for s, has in zip(saved, ctx.has)]
-        return grads[0], grads[1], grads[2], None, None, None, None
+        return _scale_saved_grads(ctx, grad_out, num_inputs=7)
 
 
 class _SymmetricWeightedLogSumExp(torch.autograd.Function):
@@ -146,13 +165,12 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
 
         def logits(a: tuple[int, int], b: tuple[int, int], raw: Tensor) -> Tensor:
             # Rows of block a against keys of block b, from a raw (a x b) similarity block (modified in place).
-            if bias is not None:
-                raw.add_(bias[b[0]:b[1]].unsqueeze(0))
-            if exclude is not None:
-                ex = exclude[a[0]:a[1]]
-                rows = torch.nonzero((ex >= b[0]) & (ex < b[1])).squeeze(1)
-                raw[rows, ex[rows] - b[0]] = float("-inf")
-            return raw
+            return _bias_and_exclude_(
+                raw,
+                None if bias is None else bias[b[0]:b[1]],
+                None if exclude is None else exclude[a[0]:a[1]],
+                key_start=b[0],
+            )
 
         def raw_block(a: tuple[int, int], b: tuple[int, int]) -> Tensor:
             block = torch.mm(x[a[0]:a[1]], x[b[0]:b[1]].t())
@@ -202,8 +220,7 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        grads = [g * grad_out if has else None for g, has in zip(ctx.saved_tensors, ctx.has)]
-        return grads[0], grads[1], None, None, None, None
+        return _scale_saved_grads(ctx, grad_out, num_inputs=6)
 
 
 def weighted_logsumexp(
@@ -259,7 +276,7 @@ def weighted_logsumexp(
         # In-place edits of the mm output are safe for autograd: mm's backward needs its inputs, not its output.
         block = _similarity_block(query, key, float(scale), bias, exclude)
         return torch.dot(row_weight, torch.logsumexp(block, dim=1))
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
     if query is key:
         return _SymmetricWeightedLogSumExp.apply(query, bias, row_weight, float(scale), exclude, chunk_size)
     return _WeightedLogSumExp.apply(query, key, bias, row_weight, float(scale), exclude, chunk_size)
@@ -280,7 +297,7 @@ def chunked_logsumexp(
     Same arguments as :func:`weighted_logsumexp`; use that function when a gradient is needed.
     """
     _check_qk(query, key)
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
     out = query.new_empty(query.size(0))
     for start in range(0, query.size(0), chunk_size):
         stop = min(start + chunk_size, query.size(0))
@@ -330,7 +347,7 @@ def topk_similarity(
         keys) have value ``-inf`` and index ``-1``.
     """
     _check_qk(query, key)
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
     m = key.size(0)
     if not 1 <= k <= m:
         raise ValueError(f"k must be in [1, {m}] (the number of keys), got {k}")
