@@ -165,7 +165,8 @@ def resolve_config(
     Returns:
         The complete configuration.
     """
-    cfg = default_config(model, dataset)
+    defaults = default_config(model, dataset)
+    cfg = dict(defaults)
     layers: list[tuple[str, Mapping[str, Any]]] = []
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
     if path is not None:
@@ -180,7 +181,7 @@ def resolve_config(
                 continue
             if key not in cfg:
                 raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
-            cfg[key] = _coerce(key, value, default_config(model, dataset)[key], source)
+            cfg[key] = _coerce(key, value, defaults[key], source)
     tasks = cfg["tasks"]
     bad = [t for t in tasks if t not in ("node", "clustering", "link")]
     if bad or not tasks:
