@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
+from torch_geometric.nn.inits import reset
 from torch_geometric.transforms import Compose
 
 from graphcl.losses.infonce import InfoNCE
@@ -103,10 +104,8 @@ class GRACE(nn.Module):
         return cls(encoder, head, aug1, aug2, tau=tau, chunk_size=chunk_size)
 
     def reset_parameters(self) -> None:
-        for module in (self.encoder, self.projection_head):
-            for child in module.modules():
-                if child is not module and hasattr(child, "reset_parameters"):
-                    child.reset_parameters()
+        reset(self.encoder)
+        reset(self.projection_head)
 
     def project(self, z: Tensor) -> Tensor:
         """Projection ``g(z)`` used by the loss."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch_geometric.nn.inits import reset
 
 from graphcl.nn.encoders import make_activation
 
@@ -34,6 +35,7 @@ class ProjectionHead(nn.Module):
     def reset_parameters(self) -> None:
         self.fc1.reset_parameters()
         self.fc2.reset_parameters()
+        reset(self.act)  # a learnable activation (PReLU) too
 
     def forward(self, z: Tensor) -> Tensor:
         return self.fc2(self.act(self.fc1(z)))

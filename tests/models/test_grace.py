@@ -62,3 +62,16 @@ def test_embed_is_deterministic_and_does_not_touch_input():
 def test_build_rejects_unknown_arguments():
     with pytest.raises(TypeError, match="unexpected"):
         GRACE.build(10, hiden_channels=3)
+
+
+def test_reset_parameters_reinitialises_encoder_head_and_prelu():
+    model = GRACE.build(12, 8, 8, activation="prelu")
+    model.projection_head.act = torch.nn.PReLU()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(3.0)
+    model.reset_parameters()
+    assert model.encoder.act.weight.item() == pytest.approx(0.25)
+    assert model.projection_head.act.weight.item() == pytest.approx(0.25)
+    for name, p in model.named_parameters():
+        assert not torch.all(p == 3.0), name
