@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 
 from graphcl.data import load_dataset
 from graphcl.models import GRACE
+from graphcl.train import peak_memory_mb
 from graphcl.utils import seed_everything
 
 HERE = Path(__file__).resolve().parent
@@ -57,7 +57,7 @@ def main() -> None:
         if epoch >= args.warmup:
             times.append(time.perf_counter() - start)
     median_ms = 1000 * statistics.median(times)
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    peak_gb = peak_memory_mb() / 2**10
     result = {
         "benchmark": "grace_epoch_time",
         "command": "python benchmarks/epoch_time.py",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -32,10 +31,6 @@ def _rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def naive_grace(z1, z2, tau):
@@ -54,6 +49,7 @@ def worker(impl: str, n: int, d: int, chunk: int, threads: int) -> dict:
     import torch
 
     from graphcl.losses import InfoNCE
+    from graphcl.train import peak_memory_mb
 
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
@@ -69,7 +65,7 @@ def worker(impl: str, n: int, d: int, chunk: int, threads: int) -> dict:
     elapsed = time.perf_counter() - start
     return {
         "impl": impl, "n": n, "d": d, "chunk_size": chunk if impl == "chunked" else None,
-        "time_s": elapsed, "peak_extra_mb": _peak_mb() - base, "loss": loss.item(),
+        "time_s": elapsed, "peak_extra_mb": peak_memory_mb() - base, "loss": loss.item(),
     }
 
 

@@ -16,6 +16,7 @@ import torch
 import yaml
 
 from graphcl.train._primitives import json_safe, yaml_safe
+from graphcl.train.checkpoint import library_versions
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+]+")
 
@@ -97,17 +98,11 @@ def environment_info() -> dict[str, str]:
     """Software and hardware facts that make a run reproducible: versions, CUDA, CPU threads, git commit."""
     import numpy
     import sklearn
-    import torch_geometric
-
-    import graphcl
 
     cuda = torch.cuda.is_available()
     return {
-        "python": platform.python_version(),
+        **library_versions(),
         "platform": platform.platform(),
-        "graphrec-cl": graphcl.__version__,
-        "torch": torch.__version__,
-        "torch_geometric": torch_geometric.__version__,
         "numpy": numpy.__version__,
         "sklearn": sklearn.__version__,
         "cuda_available": str(cuda),
