@@ -11,6 +11,7 @@ from graphcl.data.catalog import (
     get_entry,
 )
 from graphcl.data.generated import make_community_graph
+from graphcl.data.heco import HECO_DATASETS, HecoDescription, MetaPath, load_heco, metapath_adjacency
 from graphcl.data.loaders import load_dataset
 from graphcl.data.roots import default_data_root
 from graphcl.data.validation import GraphSummary, validate_graph
@@ -19,11 +20,16 @@ __all__ = [
     "DATASETS",
     "DatasetEntry",
     "DatasetStats",
+    "HECO_DATASETS",
+    "HecoDescription",
+    "MetaPath",
     "GraphSummary",
     "dataset_names",
     "default_data_root",
     "get_entry",
     "load_dataset",
+    "load_heco",
     "make_community_graph",
+    "metapath_adjacency",
     "validate_graph",
 ]

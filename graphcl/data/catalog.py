@@ -41,7 +41,7 @@ class DatasetEntry:
 
     Args:
         name: Lower-case dataset name, the key of :data:`DATASETS`.
-        format: File format (``"planetoid"``, ``"npz"``, ``"wikics-json"``, ``"generated"``).
+        format: File format (``"planetoid"``, ``"npz"``, ``"wikics-json"``, ``"generated"``, ``"heco"``).
         pyg_class: Name of the class in :mod:`torch_geometric.datasets` that reads it (``None`` for
             datasets built in memory).
         pyg_kwargs: Constructor arguments besides ``root``.
@@ -163,6 +163,44 @@ _PUBMED_SHA256 = {  # ind.pubmed.allx is not listed: no verified copy was availa
         "b101d421688bbaecbd82e8a18f1e282378d6830f3a37666f28ebc47f844341b5",
 }
 
+_HECO_URL = "https://github.com/liun-online/HeCo/tree/main/data"
+_HECO_PAPER = (
+    "Wang, Liu, Han & Shi, Self-supervised Heterogeneous Graph Neural Network with Co-contrastive Learning, "
+    "KDD 2021, https://arxiv.org/abs/2105.09111"
+)
+
+
+def _heco(name: str, files: tuple[str, ...], stats: DatasetStats, description: str) -> DatasetEntry:
+    """A HeCo-format heterogeneous graph, loaded by :func:`graphcl.data.heco.load_heco` as ``HeteroData``.
+
+    ``stats`` counts the target nodes, the relation links (one direction), the target feature dimension and
+    the classes.
+    """
+    splits = tuple(f"{part}_{rate}.npy" for rate in (20, 40, 60) for part in ("train", "val", "test"))
+    return DatasetEntry(
+        name=name,
+        format="heco",
+        pyg_class=None,
+        pyg_kwargs=MappingProxyType({}),
+        subdir="heco",
+        raw_files=tuple(f"{name}/{file}" for file in ("labels.npy", *files, *splits)),
+        source_url=_HECO_URL,
+        license="None stated by liun-online/HeCo; cite the HeCo paper",
+        paper=_HECO_PAPER,
+        stats=stats,
+        description=description,
+    )
+
+
+_HECO_ENTRIES = (
+    _heco("acm", ("p_feat.npz", "a_feat.npz", "pa.txt", "ps.txt"), DatasetStats(4019, 17426, 1902, 3),
+          "Heterogeneous ACM graph (paper, author, subject), papers labelled by area; meta-paths PAP, PSP"),
+    _heco("dblp", ("a_feat.npz", "p_feat.npz", "t_feat.npz", "pa.txt", "pc.txt", "pt.txt"),
+          DatasetStats(4057, 119783, 334, 4),
+          "Heterogeneous DBLP graph (author, paper, term, conference), authors labelled by area; meta-paths "
+          "APA, APCPA, APTPA"),
+)
+
 _ENTRIES: tuple[DatasetEntry, ...] = (
     _planetoid("cora", "Cora", DatasetStats(2708, 10556, 1433, 7),
                "Citation graph of machine-learning papers, binary bag-of-words features",
@@ -222,6 +260,7 @@ _ENTRIES: tuple[DatasetEntry, ...] = (
                     "(statistics for the defaults, seed 0)",
         aliases=("community", "synthetic"),
     ),
+    *_HECO_ENTRIES,
 )
 
 DATASETS: Mapping[str, DatasetEntry] = MappingProxyType({entry.name: entry for entry in _ENTRIES})

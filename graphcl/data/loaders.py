@@ -38,7 +38,9 @@ def load_dataset(
     which reads ``root`` in PyG's layout and only downloads when raw files are missing, so loading is
     offline whenever the files are there. A read-only root is mirrored into a cache folder and
     processed there (see :func:`graphcl.data.roots.mirror_raw_files`). ``"generated"`` is built in
-    memory by :func:`~graphcl.data.generated.make_community_graph` and needs no files.
+    memory by :func:`~graphcl.data.generated.make_community_graph` and needs no files. HeCo-format
+    heterogeneous datasets (``"acm"``, ``"dblp"``) return a ``HeteroData`` from
+    :func:`~graphcl.data.heco.load_heco` (``root``: the folder holding ``acm/``; ``kwargs`` go to it).
 
     Args:
         name: Dataset name, case-insensitive (e.g. ``"cora"``, ``"amazon-photo"``, ``"generated"``).
@@ -62,6 +64,12 @@ def load_dataset(
         ConfigError: An argument the dataset does not accept.
     """
     entry = get_entry(name)
+    if entry.format == "heco":
+        # Heterogeneous: a HeteroData with features already L1-normalised per type (see graphcl.data.heco).
+        from graphcl.data.heco import load_heco
+
+        _check_kwargs(entry.name, load_heco, kwargs, reserved=("name_or_description", "root"))
+        return load_heco(entry.name, root if root is not None else default_data_root() / "heco", **kwargs)
     if entry.format == "generated":
         _check_kwargs(entry.name, make_community_graph, kwargs, reserved=())
         data = make_community_graph(**kwargs)
