@@ -11,12 +11,24 @@ from __future__ import annotations
 
 from torch_geometric.utils import dropout_edge, mask_feature
 
+from graphcl.functional.community import (
+    attribute_voting_probability,
+    communal_edge_weight,
+    community_strength,
+    detect_communities,
+    edge_keep_probability,
+)
 from graphcl.functional.edge_dropping import drop_edge_weighted
 from graphcl.functional.feature_masking import mask_feature_weighted
 
 __all__ = [
+    "attribute_voting_probability",
+    "communal_edge_weight",
+    "community_strength",
+    "detect_communities",
     "drop_edge_weighted",
     "dropout_edge",
+    "edge_keep_probability",
     "mask_feature",
     "mask_feature_weighted",
 ]

@@ -2,8 +2,9 @@
 
 The GRACE augmentations (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020,
 `arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) — :class:`DropEdge` and :class:`MaskFeature` —
-plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`. They work on
-:class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never modify the input
+plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`, and CSGCL's community-aware
+:class:`AddCommunities`, :class:`CommunalEdgeDropping` (CED) and :class:`CommunalAttributeVoting` (CAV).
+They work on :class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never modify the input
 graph, and compose with :class:`torch_geometric.transforms.Compose`:
 
 .. code-block:: python
@@ -18,12 +19,20 @@ The tensor-level kernels (including the weighted GCA / CSGCL variants) live in :
 """
 from __future__ import annotations
 
+from graphcl.transforms.community import (
+    AddCommunities,
+    CommunalAttributeVoting,
+    CommunalEdgeDropping,
+)
 from graphcl.transforms.drop_edge import DropEdge
 from graphcl.transforms.mask_feature import MaskFeature
 from graphcl.transforms.random_apply import RandomApply
 from graphcl.transforms.random_choice import RandomChoice
 
 __all__ = [
+    "AddCommunities",
+    "CommunalAttributeVoting",
+    "CommunalEdgeDropping",
     "DropEdge",
     "MaskFeature",
     "RandomApply",
