@@ -44,6 +44,11 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "cluster_repeats": 10,  # k-means restarts with different seeds
     "link_val_ratio": 0.05,  # held out before training for link prediction
     "link_test_ratio": 0.1,
+    # Heterogeneous graphs (MEOW, AdaMEOW): the DMGI / HeCo linear protocol on the shipped label-rate splits.
+    "probe_lr": 0.01,  # Adam learning rate of the linear classifier
+    "probe_weight_decay": 0.0,
+    "probe_iterations": 200,  # Adam steps; test read at the best validation step
+    "tsne": False,  # also save a t-SNE PNG of the embeddings per seed (needs the plot extra)
 }
 
 RESERVED = ("model", "dataset")

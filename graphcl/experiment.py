@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch_geometric.data import Data
+from torch_geometric.data import Data, HeteroData
 
 from graphcl.config import split_config
 from graphcl.errors import ConfigError
@@ -64,7 +64,8 @@ def train_model(
     """
     _, train_kw, _ = split_config(cfg)
     seed_everything(seed)
-    model = build_model(cfg, data.num_features).to(device)
+    # Heterogeneous models read their feature sizes and meta-paths from the graph itself.
+    model = build_model(cfg, data if isinstance(data, HeteroData) else data.num_features).to(device)
     checkpoint = None if run_dir is None else run_dir / "last.pt"
     fit(
         model,
@@ -101,6 +102,13 @@ def evaluate_seed(
     _, _, ev = split_config(cfg)
     tasks = ev["tasks"]
     metrics: dict[str, MetricSummary] = {}
+    if isinstance(data, HeteroData):  # DMGI / HeCo protocol on the shipped label-rate splits
+        from graphcl.eval.hetero import evaluate_hetero
+
+        model = train_model(
+            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
+        )
+        return evaluate_hetero(model, data.to(device), ev, seed=seed, run_dir=run_dir)
     if "node" in tasks or "clustering" in tasks:
         model = train_model(
             cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
@@ -132,6 +140,10 @@ def evaluate_seed(
 def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
     """Human- and machine-readable description of how the numbers were obtained."""
     _, train_kw, ev = split_config(cfg)
+    if getattr(MODELS[cfg["model"]], "heterogeneous", False):
+        from graphcl.eval.hetero import hetero_protocol
+
+        return {"seeds": list(seeds), **hetero_protocol(cfg)}
     out: dict[str, Any] = {
         "seeds": list(seeds),
         "training": (
@@ -234,8 +246,10 @@ def format_summary(results: Mapping[str, Any]) -> str:
     for name, s in results["metrics"].items():
         parts.append(f"{name} {100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
     n = len(results["protocol"]["seeds"])
+    mode = results["protocol"].get("embedding_mode")  # MEOW / AdaMEOW: faithful or clean embeddings
     return (
         f"{results['model']} on {results['dataset']} ({n} seed{'s' if n != 1 else ''}): "
         + " | ".join(parts)
         + f" | {results['time_s']:.1f} s"
+        + (f" | embeddings: {mode}" if mode else "")
     )

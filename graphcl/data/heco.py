@@ -625,13 +625,12 @@ def _incidences(data: HeteroData, metapath: MetaPath) -> list[sp.csr_matrix]:
 
 
 def _find_relation(data: HeteroData, a: str, b: str, name: str) -> EdgeType:
-    forward = [edge_type for edge_type in data.edge_types if edge_type[0] == a and edge_type[2] == b
-               and edge_type[1] not in _metapath_names(data)]
+    relations = _relation_types(data)
+    forward = [edge_type for edge_type in relations if edge_type[0] == a and edge_type[2] == b]
     if len(forward) == 1:
         return forward[0]
     if not forward:
-        backward = [edge_type for edge_type in data.edge_types if edge_type[0] == b and edge_type[2] == a
-                    and edge_type[1] not in _metapath_names(data)]
+        backward = [edge_type for edge_type in relations if edge_type[0] == b and edge_type[2] == a]
         if len(backward) == 1:
             return backward[0]
         if not backward:
@@ -642,5 +641,8 @@ def _find_relation(data: HeteroData, a: str, b: str, name: str) -> EdgeType:
                     f"MetaPath.relations")
 
 
-def _metapath_names(data: HeteroData) -> set[str]:
-    return {spec.name for spec in (getattr(data, "metapath_specs", None) or ())}
+def _relation_types(data: HeteroData) -> list[EdgeType]:
+    """Edge types that are relations: they have an ``edge_index`` and are not stored meta-path graphs."""
+    metapaths = {spec.name for spec in (getattr(data, "metapath_specs", None) or ())}
+    return [edge_type for edge_type in data.edge_types
+            if edge_type[1] not in metapaths and "edge_index" in data[edge_type]]

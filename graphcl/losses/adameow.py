@@ -1,0 +1,100 @@
+"""AdaMEOW's learned negative weights — Yu et al., "Heterogeneous Graph Contrastive Learning with Meta-path
+Contexts and Adaptively Weighted Negative Samples" (TKDE 2024; arXiv:2212.13847v3).
+
+With anchors :math:`a_i` (fine view), samples :math:`e_j` (coarse view) and :math:`S_{ij} = \\exp(a_i^\\top e_j/\\tau)`:
+
+.. math::
+    w_{ij} = \\sigma\\big(v_2^\\top \\tanh(V_1 (a_i + e_j) + b_1) + b_2\\big),\\qquad
+    \\mathcal{L} = \\frac1N \\sum_i -\\log \\frac{S_{ii}}{\\sum_j w_{ij} S_{ij}}
+
+over **all** ``j`` including ``i`` (the positive is weighted by the learned :math:`w_{ii}` too). Because
+:math:`V_1` is linear, :math:`V_1(a_i + e_j) + b_1 = P_i + Q_j` with :math:`P = a V_1^\\top`,
+:math:`Q = e V_1^\\top + b_1`: the weights need only ``[chunk, N, hidden]`` intermediates, never the reference
+code's ``N × N × d`` tensor, and each chunk is recomputed in backward (memory ``O(chunk · N · hidden)``).
+
+The weights receive the loss gradient directly, with no regulariser (as in the reference): lowering every
+:math:`w` lowers the loss, so the mean weight is recorded in :attr:`LearnedNegativeWeights.last_mean_weight`
+(and by the model, per epoch) to make a collapse visible.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+__all__ = ["LearnedNegativeWeights"]
+
+
+class LearnedNegativeWeights(nn.Module):
+    """AdaMEOW's InfoNCE with learned soft pair weights :math:`\\sigma(\\mathrm{MLP}(a_i + e_j))`.
+
+    Args:
+        channels: Dimension :math:`d_p` of the anchors and samples.
+        tau: Temperature :math:`\\tau > 0`.
+        hidden_channels: Hidden size of the weight MLP (16 in the reference code).
+        chunk_size: Anchor rows per chunk (``None``: all rows at once, memory ``N² · hidden``).
+
+    Shapes:
+        - anchor, sample: ``[N, d_p]``; output: scalar.
+    """
+
+    def __init__(self, channels: int, tau: float = 0.9, *, hidden_channels: int = 16,
+                 chunk_size: int | None = 256) -> None:
+        super().__init__()
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+            raise ValueError(f"{type(self).__name__}: tau must be a positive number, got {tau!r}")
+        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                       or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+        self.tau = float(tau)
+        self.chunk_size = chunk_size
+        self.fc1 = nn.Linear(channels, hidden_channels)
+        self.fc2 = nn.Linear(hidden_channels, 1)
+        self.last_mean_weight: float | None = None
+
+    def reset_parameters(self) -> None:
+        self.fc1.reset_parameters()
+        self.fc2.reset_parameters()
+
+    def weights(self, anchor: Tensor, sample: Tensor) -> Tensor:
+        """The dense ``[N, N]`` weight matrix (for inspection and tests; the loss never builds it)."""
+        p, q = anchor @ self.fc1.weight.t(), self.fc1(sample)
+        return torch.sigmoid(self._log_odds(p, q))
+
+    def _log_odds(self, p: Tensor, q: Tensor) -> Tensor:
+        hidden = torch.tanh(p.unsqueeze(1) + q.unsqueeze(0))  # [B, N, h]
+        return hidden @ self.fc2.weight.squeeze(0) + self.fc2.bias  # [B, N]
+
+    def _rows(self, anchor: Tensor, sample: Tensor, p: Tensor, q: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+        logits = anchor @ sample.t() / self.tau
+        log_odds = self._log_odds(p, q)
+        denominator = torch.logsumexp(logits + F.logsigmoid(log_odds), dim=1)
+        positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)
+        return denominator - positive, torch.sigmoid(log_odds.detach()).sum()
+
+    def forward(self, anchor: Tensor, sample: Tensor) -> Tensor:
+        if anchor.dim() != 2 or anchor.shape != sample.shape:
+            raise ValueError(f"anchor and sample must be 2-D and of the same shape, got {tuple(anchor.shape)} and "
+                             f"{tuple(sample.shape)}")
+        if anchor.size(1) != self.fc1.in_features:
+            raise ValueError(f"expected {self.fc1.in_features}-dimensional inputs, got {anchor.size(1)}")
+        n = anchor.size(0)
+        p = anchor @ self.fc1.weight.t()
+        q = self.fc1(sample)
+        chunk = n if self.chunk_size is None else self.chunk_size
+        losses, weight_sum = [], anchor.new_zeros(())
+        use_checkpoint = chunk < n and torch.is_grad_enabled()
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = torch.arange(start, stop, device=anchor.device)
+            args = (anchor[start:stop], sample, p[start:stop], q, rows)
+            loss, total = (checkpoint(self._rows, *args, use_reentrant=False) if use_checkpoint
+                           else self._rows(*args))
+            losses.append(loss)
+            weight_sum = weight_sum + total
+        self.last_mean_weight = float(weight_sum) / (n * n)
+        return torch.cat(losses).mean()
+
+    def extra_repr(self) -> str:
+        return f"tau={self.tau}, chunk_size={self.chunk_size}"

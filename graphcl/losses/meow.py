@@ -1,0 +1,243 @@
+"""MEOW's losses — Yu et al., "Heterogeneous Graph Contrastive Learning with Meta-path Contexts and Weighted
+Negative Samples" (SDM 2023; arXiv:2212.13847): cluster-weighted InfoNCE and ProtoNCE.
+
+With anchors :math:`a_i` (coarse view), samples :math:`e_j` (fine view), :math:`S_{ij} = \\exp(a_i^\\top e_j/\\tau)`
+and :math:`T` k-means clusterings :math:`c_t` of the samples:
+
+.. math::
+    w_{ij} = \\sum_{t=1}^{T} \\mathbb{1}[c_t(i) \\ne c_t(j)],\\qquad
+    \\mathcal{L}_{NCE} = \\frac1N \\sum_i -\\log \\frac{S_{ii}}{\\sum_j w_{ij} S_{ij}}
+
+(the positive is **not** in the denominator since :math:`w_{ii} = 0`; pairs co-clustered in every clustering are
+dropped as presumed false negatives), and PCL's ProtoNCE (Li et al., ICLR 2021) against the prototypes
+:math:`\\mu_{t,k}` (L2-normalised cluster means) with concentrations :math:`\\phi_{t,k}`:
+
+.. math::
+    \\mathcal{L}_{proto} = \\frac1T \\sum_t \\frac1N \\sum_i
+        -\\log \\frac{\\exp(a_i^\\top \\mu_{t,c_t(i)} / \\phi_{t,c_t(i)})}{\\sum_k \\exp(a_i^\\top \\mu_{t,k} / \\phi_{t,k})}.
+
+The reference code's constant :math:`\\log(N/K_t)` offset of the ProtoNCE (an artefact of averaging over prototypes
+and multiplying by N, spec §7.11) is dropped: it changes no gradient.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from graphcl.ops.cluster import kmeans
+from graphcl.ops.segment import segment_count, segment_mean
+
+__all__ = ["ClusterPrototypes", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes", "cluster_weights"]
+
+
+def _check_pair(anchor: Tensor, sample: Tensor) -> None:
+    if anchor.dim() != 2 or sample.dim() != 2:
+        raise ValueError(f"anchor and sample must be 2-D [N, d], got {tuple(anchor.shape)} and {tuple(sample.shape)}")
+    if anchor.shape != sample.shape:
+        raise ValueError(f"anchor and sample must have the same shape, got {tuple(anchor.shape)} and "
+                         f"{tuple(sample.shape)}")
+
+
+def _check_tau(tau: float, owner: str) -> float:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
+        raise ValueError(f"{owner}: tau must be a positive number, got {tau!r}")
+    return float(tau)
+
+
+def cluster_weights(labels: Tensor) -> Tensor:
+    """The dense ``[N, N]`` weights :math:`w_{ij} = \\sum_t \\mathbb{1}[c_t(i) \\ne c_t(j)]` from ``[T, N]`` labels."""
+    labels = labels.reshape(-1, labels.size(-1))
+    return (labels.unsqueeze(2) != labels.unsqueeze(1)).sum(0).to(torch.float32)
+
+
+class WeightedInfoNCE(nn.Module):
+    """MEOW's weighted InfoNCE (Yu et al., SDM 2023): negatives weighted by how many clusterings separate them.
+
+    .. math::
+        \\mathcal{L} = \\frac1N \\sum_i \\Big[-\\frac{a_i^\\top e_i}{\\tau}
+            + \\log \\sum_j w_{ij} \\exp(a_i^\\top e_j / \\tau)\\Big]
+
+    Weights come from cluster labels (``[T, N]``, :math:`w_{ij}` = number of clusterings in which ``i`` and ``j``
+    differ; computed per row chunk, never as an ``N × N`` matrix), from an explicit ``[N, N]`` matrix, or are 1
+    for every ``j ≠ i``. With ``include_positive`` the positive term :math:`S_{ii}` is added to the denominator
+    with weight 1 (the usual InfoNCE; MEOW's code leaves it out). Rows whose denominator is empty (co-clustered
+    with every node in every clustering) carry no signal and are left out of the mean.
+
+    Args:
+        tau: Temperature :math:`\\tau > 0`.
+        include_positive: Add :math:`S_{ii}` to the denominator. (default: ``False``)
+        chunk_size: Anchor rows per chunk (each chunk is recomputed in backward, so memory is
+            ``O(chunk_size · N)``); ``None`` computes all rows at once.
+
+    Shapes:
+        - anchor, sample: ``[N, d]`` (used as given; MEOW passes L2-normalised projections).
+        - labels: ``[T, N]`` integer cluster ids, or weight: ``[N, N]`` non-negative.
+        - output: scalar.
+    """
+
+    def __init__(self, tau: float = 0.5, *, include_positive: bool = False, chunk_size: int | None = 1024) -> None:
+        super().__init__()
+        self.tau = _check_tau(tau, type(self).__name__)
+        self.include_positive = bool(include_positive)
+        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                       or chunk_size < 1):
+            raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+        self.chunk_size = chunk_size
+
+    def forward(self, anchor: Tensor, sample: Tensor, labels: Tensor | None = None,
+                weight: Tensor | None = None) -> Tensor:
+        _check_pair(anchor, sample)
+        n = anchor.size(0)
+        if labels is not None and weight is not None:
+            raise ValueError("give cluster labels or a weight matrix, not both")
+        if labels is not None:
+            labels = labels.reshape(-1, labels.size(-1)) if labels.dim() == 1 else labels
+            if labels.dim() != 2 or labels.size(1) != n:
+                raise ValueError(f"labels must be [T, N] with N = {n}, got {tuple(labels.shape)}")
+        if weight is not None:
+            if weight.shape != (n, n):
+                raise ValueError(f"weight must be [N, N] = [{n}, {n}], got {tuple(weight.shape)}")
+            if bool((weight < 0).any()):
+                raise ValueError("weights must be non-negative")
+        chunk = n if self.chunk_size is None else self.chunk_size
+        losses, valid = [], []
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = torch.arange(start, stop, device=anchor.device)
+            block_weight = None if weight is None else weight[start:stop]
+            block_labels = None if labels is None else labels
+            args = (anchor[start:stop], sample, rows, block_labels, block_weight)
+            if chunk < n and torch.is_grad_enabled() and (anchor.requires_grad or sample.requires_grad):
+                loss, ok = checkpoint(self._rows, *args, use_reentrant=False)
+            else:
+                loss, ok = self._rows(*args)
+            losses.append(loss)
+            valid.append(ok)
+        loss, ok = torch.cat(losses), torch.cat(valid)
+        if not bool(ok.any()):
+            raise ValueError("every anchor has an empty denominator (all weights zero): nothing to contrast")
+        return loss[ok].mean()
+
+    def _rows(self, anchor: Tensor, sample: Tensor, rows: Tensor, labels: Tensor | None,
+              weight: Tensor | None) -> tuple[Tensor, Tensor]:
+        logits = anchor @ sample.t() / self.tau  # [B, N]
+        positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)
+        if labels is not None:
+            w = (labels[:, rows].unsqueeze(2) != labels.unsqueeze(1)).sum(0).to(logits.dtype)
+        elif weight is not None:
+            w = weight.to(logits.dtype)
+        else:
+            w = torch.ones_like(logits)
+            w[torch.arange(rows.numel(), device=rows.device), rows] = 0.0
+        if self.include_positive:
+            w = w.clone()
+            w[torch.arange(rows.numel(), device=rows.device), rows] = 1.0
+        log_w = torch.where(w > 0, w.clamp(min=1e-30).log(), torch.full_like(w, float("-inf")))
+        denominator = torch.logsumexp(logits + log_w, dim=1)
+        ok = torch.isfinite(denominator)
+        return torch.where(ok, denominator - positive, torch.zeros_like(denominator)), ok
+
+    def extra_repr(self) -> str:
+        return f"tau={self.tau}, include_positive={self.include_positive}, chunk_size={self.chunk_size}"
+
+
+@dataclass
+class ClusterPrototypes:
+    """T clusterings of the sample embeddings.
+
+    Attributes:
+        labels: ``[T, N]`` cluster ids.
+        centroids: ``T`` tensors ``[K_t, d]``, L2-normalised cluster means.
+        concentration: ``T`` tensors ``[K_t]`` (φ, mean τ).
+    """
+
+    labels: Tensor
+    centroids: list[Tensor]
+    concentration: list[Tensor]
+
+
+def cluster_prototypes(
+    x: Tensor,
+    num_clusters: Sequence[int],
+    tau: float,
+    *,
+    n_init: int = 5,
+    max_iter: int = 20,
+    seed: int = 0,
+) -> ClusterPrototypes:
+    """MEOW's per-epoch clustering: T spherical k-means runs with prototypes and PCL concentrations.
+
+    Run ``t`` uses seed ``seed + t`` (fixed, as the reference code's faiss seeds ``t``). Assignment is by cosine
+    (spherical k-means from :func:`graphcl.ops.kmeans`; the reference uses faiss's inner-product index on
+    L2-normalised inputs, spec §7.10). The concentration of cluster ``k`` with :math:`n_k > 1` members is
+
+    .. math::
+        \\phi_k = \\frac{\\mathrm{mean}_{i \\in k} \\sqrt{\\max(0, x_i^\\top \\bar x_k)}}{\\log(n_k + 5)}
+
+    (:math:`\\bar x_k` the unnormalised mean; the square root of an inner product as in the reference, clipped at
+    0); singletons get the largest :math:`\\phi`; then :math:`\\phi` is clipped to its 10th–90th percentiles and
+    rescaled to mean :math:`\\tau`.
+
+    Args:
+        x: ``[N, d]`` embeddings (detached inside).
+        num_clusters: :math:`K_t` per clustering (each ≤ N).
+        tau: Mean concentration after rescaling.
+        n_init: k-means restarts per clustering.
+        max_iter: Lloyd iterations per restart.
+        seed: Base seed.
+
+    Returns:
+        :class:`ClusterPrototypes`.
+    """
+    x = x.detach()
+    labels, centroids, concentration = [], [], []
+    for t, k in enumerate(num_clusters):
+        result = kmeans(x, int(k), n_init=n_init, max_iter=max_iter, seed=seed + t, spherical=True)
+        assignment = result.labels
+        means = segment_mean(x, assignment, int(k))
+        counts = segment_count(assignment, int(k)).to(x.dtype)
+        score = (x * means[assignment]).sum(1).clamp(min=0).sqrt()
+        phi = segment_mean(score.unsqueeze(1), assignment, int(k)).squeeze(1) / torch.log(counts + 5)
+        multi = counts > 1
+        largest = phi[multi].max() if bool(multi.any()) else torch.tensor(tau, dtype=x.dtype, device=x.device)
+        phi = torch.where(multi, phi, largest)
+        low, high = torch.quantile(phi, torch.tensor([0.1, 0.9], dtype=phi.dtype, device=phi.device))
+        phi = phi.clamp(min=float(low), max=float(high))
+        phi = tau * phi / phi.mean().clamp(min=1e-12)
+        labels.append(assignment)
+        centroids.append(F.normalize(means, dim=1))
+        concentration.append(phi)
+    return ClusterPrototypes(torch.stack(labels), centroids, concentration)
+
+
+class ProtoNCE(nn.Module):
+    """ProtoNCE of PCL (Li et al., "Prototypical Contrastive Learning of Unsupervised Representations", ICLR 2021)
+    as used by MEOW: anchors against the prototypes of T clusterings, temperature :math:`\\phi_{t,k}` per prototype.
+
+    .. math::
+        \\mathcal{L} = \\frac1T \\sum_t \\frac1N \\sum_i \\Big[-\\frac{a_i^\\top \\mu_{t,c_t(i)}}{\\phi_{t,c_t(i)}}
+            + \\log \\sum_k \\exp\\big(a_i^\\top \\mu_{t,k} / \\phi_{t,k}\\big)\\Big]
+
+    Shapes:
+        - anchor: ``[N, d]``; prototypes: :class:`ClusterPrototypes` with ``labels [T, N]``,
+          ``centroids [K_t, d]``, ``concentration [K_t]``; output: scalar.
+    """
+
+    def forward(self, anchor: Tensor, prototypes: ClusterPrototypes) -> Tensor:
+        if anchor.dim() != 2:
+            raise ValueError(f"anchor must be 2-D [N, d], got {tuple(anchor.shape)}")
+        if prototypes.labels.dim() != 2 or prototypes.labels.size(1) != anchor.size(0):
+            raise ValueError(f"labels must be [T, N] with N = {anchor.size(0)}, got "
+                             f"{tuple(prototypes.labels.shape)}")
+        total = anchor.new_zeros(())
+        for labels, centroids, phi in zip(prototypes.labels, prototypes.centroids, prototypes.concentration):
+            if centroids.size(0) != phi.numel():
+                raise ValueError(f"{centroids.size(0)} centroids but {phi.numel()} concentrations")
+            logits = anchor @ centroids.t() / phi.unsqueeze(0)
+            total = total + F.cross_entropy(logits, labels)
+        return total / len(prototypes.centroids)

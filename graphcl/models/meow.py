@@ -1,0 +1,289 @@
+"""MEOW and AdaMEOW — Yu et al., "Heterogeneous Graph Contrastive Learning with Meta-path Contexts and
+(Adaptively) Weighted Negative Samples", SDM 2023 / TKDE 2024, https://arxiv.org/abs/2212.13847.
+
+Both contrast a **coarse view** (one GCN over the mean of the normalised meta-path graphs, target features
+only) with a **fine-grained view** (per meta-path: context-enriched features through the same GCN on the clean
+and on a masked copy of the graph, fused by semantic attention), after one shared projection head:
+
+- **MEOW**: anchors :math:`a = p(z^c)`, samples :math:`e = p(z^f)`; InfoNCE whose negatives are weighted by the
+  number of per-epoch k-means clusterings of :math:`e` that separate them (positive not in the denominator),
+  plus :math:`\\lambda \\cdot` ProtoNCE (:mod:`graphcl.losses.meow`).
+- **AdaMEOW**: anchors :math:`p(z^f)`, samples :math:`p(z^c)`; learned soft weights
+  :math:`\\sigma(\\mathrm{MLP}(a_i + e_j))` (:mod:`graphcl.losses.adameow`).
+
+The downstream embedding is :math:`z^f` (before the projection head). Two embedding modes (spec §7.12):
+
+- ``"faithful"``: the reference code's — :math:`z^f` of the **last training-mode forward pass** (dropout on);
+- ``"clean"``: :math:`z^f` of an eval-mode forward (no dropout) with the weights the trainer ends with (the
+  experiment runner restores the lowest-loss weights when early stopping is on).
+
+The graph views (PathSim top-k, masks, contexts) are built once, on the first forward, from torch's global RNG
+(so they follow the training seed), and cached for the graph object.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+
+from graphcl.errors import ConfigError, DataError
+from graphcl.losses.adameow import LearnedNegativeWeights
+from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
+from graphcl.nn.metapath import MetaPathEncoder, MetaPathInputs, NormalizedTanhHead, context_keys
+from graphcl.transforms.metapath import MetaPathContexts, MetaPathViews
+
+__all__ = ["AdaMEOW", "MEOW"]
+
+log = logging.getLogger(__name__)
+
+_EMBEDDING_MODES = ("faithful", "clean")
+
+
+def _needed_channels(data: HeteroData) -> dict[str, int]:
+    if not isinstance(data, HeteroData):
+        raise ConfigError(f"MEOW / AdaMEOW need a heterogeneous graph (HeteroData with declared meta-paths, e.g. "
+                          f"from graphcl.data.load_heco); got {type(data).__name__}")
+    specs = getattr(data, "metapath_specs", None)
+    if not specs:
+        raise DataError("the graph declares no meta-paths (use graphcl.data.load_heco or "
+                        "graphcl.data.heco.attach_metapaths)")
+    types = {data.target_type} | {spec.node_types[p] for spec in specs for p in spec.context}
+    channels = {}
+    for node_type in sorted(types):
+        x = data[node_type].get("x") if node_type in data.node_types else None
+        if x is None:
+            raise DataError(f"node type {node_type!r} has no features 'x' (needed by the meta-path encoder)")
+        channels[node_type] = int(x.size(1))
+    return channels
+
+
+def _maybe_sparse(x: Tensor, max_density: float = 0.05) -> Tensor:
+    """Large, mostly-zero dense features as sparse COO: the type projection then costs O(nnz · d_h)."""
+    if x.is_sparse or x.numel() < 1_000_000:
+        return x
+    nonzero = int(torch.count_nonzero(x))
+    return x.to_sparse() if nonzero < max_density * x.numel() else x
+
+
+class _MetaPathContrast(nn.Module):
+    """Shared machinery: view preparation (cached per graph), encoding, embeddings."""
+
+    heterogeneous = True  # the experiment runner builds it from the HeteroData and uses the HeCo protocol
+
+    def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews,
+                 embedding: str = "faithful") -> None:
+        super().__init__()
+        if embedding not in _EMBEDDING_MODES:
+            raise ConfigError(f"embedding must be one of {_EMBEDDING_MODES}, got {embedding!r}")
+        self.encoder = encoder
+        self.head = head
+        self.views = views
+        self.contexts = MetaPathContexts()
+        self.embedding = embedding
+        self._prepared: tuple[HeteroData, MetaPathInputs] | None = None
+        self._last_fine: Tensor | None = None
+
+    def prepare(self, data: HeteroData) -> MetaPathInputs:
+        """The view tensors of ``data`` (built once per graph object, on its device)."""
+        if self._prepared is not None and self._prepared[0] is data:
+            return self._prepared[1]
+        view = self.contexts(self.views(data))
+        inputs = MetaPathInputs.from_data(view)
+        inputs.x = {t: _maybe_sparse(x) for t, x in inputs.x.items()}
+        inputs.x_masked = _maybe_sparse(inputs.x_masked)
+        self._prepared = (data, inputs)
+        return inputs
+
+    def encode(self, data: HeteroData) -> dict[str, Tensor]:
+        """Coarse and fine embeddings (:math:`z^c`, :math:`z^f`) and the attention weights."""
+        return self.encoder(self.prepare(data))
+
+    def embed(self, data: HeteroData) -> Tensor:
+        """:math:`z^f` for downstream tasks, per :attr:`embedding` (see the module docstring), detached."""
+        if self.embedding == "faithful" and self._last_fine is not None:
+            return self._last_fine
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return self.encode(data)["fine"]
+        finally:
+            self.train(was_training)
+
+    def describe_embedding(self) -> str:
+        if self.embedding == "faithful":
+            return ("faithful: z^f of the last training-mode forward pass (dropout on, masked views fused), as the "
+                    "reference code")
+        return "clean: z^f of an eval-mode forward pass (no dropout) with the final (best-loss if restored) weights"
+
+
+class MEOW(_MetaPathContrast):
+    """MEOW (Yu et al., SDM 2023): coarse/fine meta-path views, cluster-weighted negatives, ProtoNCE.
+
+    .. math::
+        \\mathcal{L} = \\frac1N\\sum_i -\\log\\frac{S_{ii}}{\\sum_j w_{ij} S_{ij}}
+            + \\lambda\\,\\mathcal{L}_{proto},\\quad S_{ij} = e^{p(z^c_i)^\\top p(z^f_j)/\\tau},\\quad
+        w_{ij} = \\sum_t \\mathbb{1}[c_t(i) \\ne c_t(j)]
+
+    with :math:`c_t` the k-means clusterings (:math:`K_t` = ``num_clusters``) of :math:`p(z^f)`, recomputed every
+    forward pass. ``negative_weights="uniform"`` gives the HeCo-style single-positive InfoNCE between the two
+    views (all weights one, positive in the denominator) — the unweighted baseline; set ``lam_proto=0`` with it.
+
+    Args:
+        encoder: :class:`~graphcl.nn.metapath.MetaPathEncoder`.
+        head: Shared projection head (:class:`~graphcl.nn.metapath.NormalizedTanhHead`).
+        views: The :class:`~graphcl.transforms.metapath.MetaPathViews` transform (top-k, masks).
+        tau: Temperature.
+        num_clusters: :math:`K_t` of the T clusterings.
+        lam_proto: :math:`\\lambda`.
+        kmeans_n_init: k-means restarts per clustering (reference: 5).
+        kmeans_iter: Lloyd iterations (reference: 20).
+        negative_weights: ``"clusters"`` (MEOW) or ``"uniform"`` (baseline).
+        embedding: ``"faithful"`` or ``"clean"``.
+        chunk_size: Anchor rows per chunk of the loss.
+    """
+
+    def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews, *, tau: float = 0.9,
+                 num_clusters: Sequence[int] = (100, 300), lam_proto: float = 1.0, kmeans_n_init: int = 5,
+                 kmeans_iter: int = 20, negative_weights: str = "clusters", embedding: str = "faithful",
+                 chunk_size: int | None = 1024) -> None:
+        super().__init__(encoder, head, views, embedding)
+        if negative_weights not in ("clusters", "uniform"):
+            raise ConfigError(f"negative_weights must be 'clusters' or 'uniform', got {negative_weights!r}")
+        if negative_weights == "clusters" and not num_clusters:
+            raise ConfigError("negative_weights='clusters' needs at least one entry in num_clusters")
+        if lam_proto < 0:
+            raise ConfigError(f"lam_proto must be >= 0, got {lam_proto}")
+        self.tau = float(tau)
+        self.num_clusters = [int(k) for k in num_clusters]
+        self.lam_proto = float(lam_proto)
+        self.kmeans_n_init = int(kmeans_n_init)
+        self.kmeans_iter = int(kmeans_iter)
+        self.negative_weights = negative_weights
+        self.loss = WeightedInfoNCE(tau, include_positive=negative_weights == "uniform", chunk_size=chunk_size)
+        self.proto = ProtoNCE()
+
+    @classmethod
+    def build(
+        cls,
+        in_channels: HeteroData,
+        hidden_channels: int = 64,
+        embed_channels: int = 64,
+        proj_channels: int = 64,
+        dropout: float = 0.2,
+        tau: float = 0.9,
+        topk: list[int] | None = None,
+        edge_mask: list[float] = (0.2,),
+        feature_mask: float = 0.2,
+        symmetric_norm: bool = False,
+        num_clusters: list[int] = (100, 300),
+        lam_proto: float = 1.0,
+        kmeans_n_init: int = 5,
+        kmeans_iter: int = 20,
+        negative_weights: str = "clusters",
+        embedding: str = "faithful",
+        chunk_size: int = 1024,
+        **unused: Any,
+    ) -> MEOW:
+        """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
+        meta-paths: the feature sizes and context positions are read from it). ``topk`` / ``edge_mask`` are per
+        meta-path (a one-element list applies to all)."""
+        if unused:
+            raise TypeError(f"MEOW.build() got unexpected arguments: {sorted(unused)}")
+        if not num_clusters and negative_weights == "clusters":
+            raise ConfigError("num_clusters must not be empty")
+        encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
+                                  embed_channels, dropout)
+        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
+        n = in_channels[in_channels.target_type].num_nodes
+        too_many = [k for k in num_clusters if k > n]
+        if too_many and (negative_weights == "clusters" or lam_proto > 0):
+            raise ConfigError(f"num_clusters {too_many} exceed the {n} target nodes")
+        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, tau=tau,
+                   num_clusters=num_clusters, lam_proto=lam_proto, kmeans_n_init=kmeans_n_init,
+                   kmeans_iter=kmeans_iter, negative_weights=negative_weights, embedding=embedding,
+                   chunk_size=chunk_size)
+
+    def forward(self, data: HeteroData) -> dict[str, Tensor]:
+        """Training loss parts ``{"nce": ..., "proto": λ·L_proto}`` (``fit`` sums them)."""
+        out = self.encode(data)
+        if self.training:
+            self._last_fine = out["fine"].detach()
+        anchor, sample = self.head(out["coarse"]), self.head(out["fine"])
+        parts: dict[str, Tensor] = {}
+        need_clusters = self.negative_weights == "clusters" or self.lam_proto > 0
+        prototypes = cluster_prototypes(sample, self.num_clusters, self.tau, n_init=self.kmeans_n_init,
+                                         max_iter=self.kmeans_iter) if need_clusters else None
+        labels = prototypes.labels if self.negative_weights == "clusters" and prototypes is not None else None
+        parts["nce"] = self.loss(anchor, sample, labels=labels)
+        if self.lam_proto > 0 and prototypes is not None:
+            parts["proto"] = self.lam_proto * self.proto(anchor, prototypes)
+        return parts
+
+
+class AdaMEOW(_MetaPathContrast):
+    """AdaMEOW (Yu et al., TKDE 2024): MEOW's views with learned soft negative weights, no clustering.
+
+    .. math::
+        \\mathcal{L} = \\frac1N\\sum_i -\\log\\frac{S_{ii}}{\\sum_j w_{ij} S_{ij}},\\quad
+        S_{ij} = e^{p(z^f_i)^\\top p(z^c_j)/\\tau},\\quad w_{ij} = \\sigma(\\mathrm{MLP}(p(z^f_i) + p(z^c_j)))
+
+    The mean weight of every training step is appended to :attr:`mean_weight_history` (a collapse toward zero
+    shows there; nothing in the objective prevents it, as in the reference).
+
+    Args:
+        encoder: :class:`~graphcl.nn.metapath.MetaPathEncoder`.
+        head: Shared projection head.
+        views: The :class:`~graphcl.transforms.metapath.MetaPathViews` transform.
+        loss: :class:`~graphcl.losses.adameow.LearnedNegativeWeights`.
+        embedding: ``"faithful"`` or ``"clean"``.
+    """
+
+    def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews,
+                 loss: LearnedNegativeWeights, *, embedding: str = "faithful") -> None:
+        super().__init__(encoder, head, views, embedding)
+        self.loss = loss
+        self.mean_weight_history: list[float] = []
+
+    @classmethod
+    def build(
+        cls,
+        in_channels: HeteroData,
+        hidden_channels: int = 64,
+        embed_channels: int = 64,
+        proj_channels: int = 64,
+        dropout: float = 0.2,
+        tau: float = 0.9,
+        topk: list[int] | None = None,
+        edge_mask: list[float] = (0.3,),
+        feature_mask: float = 0.1,
+        symmetric_norm: bool = False,
+        weight_hidden: int = 16,
+        embedding: str = "faithful",
+        chunk_size: int = 256,
+        **unused: Any,
+    ) -> AdaMEOW:
+        """AdaMEOW with the reference architecture for the graph ``in_channels`` (see :meth:`MEOW.build`)."""
+        if unused:
+            raise TypeError(f"AdaMEOW.build() got unexpected arguments: {sorted(unused)}")
+        encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
+                                  embed_channels, dropout)
+        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
+        loss = LearnedNegativeWeights(proj_channels, tau, hidden_channels=weight_hidden, chunk_size=chunk_size)
+        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, loss, embedding=embedding)
+
+    def forward(self, data: HeteroData) -> Tensor:
+        """Training loss (fine-view anchors, coarse-view samples, learned weights)."""
+        out = self.encode(data)
+        if self.training:
+            self._last_fine = out["fine"].detach()
+        loss = self.loss(self.head(out["fine"]), self.head(out["coarse"]))
+        if self.training and self.loss.last_mean_weight is not None:
+            self.mean_weight_history.append(self.loss.last_mean_weight)
+            log.debug("AdaMEOW step %d: mean negative weight %.4f", len(self.mean_weight_history),
+                      self.loss.last_mean_weight)
+        return loss

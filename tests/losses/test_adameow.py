@@ -1,0 +1,57 @@
+"""AdaMEOW's chunked learned-weight InfoNCE against the reference code's dense N × N × d form."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from graphcl.losses.adameow import LearnedNegativeWeights
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+
+
+def _naive(module: LearnedNegativeWeights, a: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    pairs = a.unsqueeze(1) + e.unsqueeze(0)  # [N, N, d], as the reference code materialises it
+    w = torch.sigmoid(module.fc2(torch.tanh(module.fc1(pairs)))).squeeze(-1)
+    s = torch.exp(a @ e.t() / module.tau)
+    return (-torch.log(s.diagonal() / (w * s).sum(1))).mean(), w
+
+
+@pytest.mark.parametrize("n,d,chunk", [(5, 3, None), (17, 8, 4), (40, 16, 64)])
+def test_learned_weights_match_the_dense_reference(n: int, d: int, chunk: int | None) -> None:
+    torch.manual_seed(n)
+    module = LearnedNegativeWeights(d, tau=0.9, chunk_size=chunk)
+    a = F.normalize(torch.randn(n, d), dim=1).requires_grad_()
+    e = F.normalize(torch.randn(n, d), dim=1).requires_grad_()
+    loss = module(a, e)
+    loss.backward()
+    grads = [a.grad.clone(), e.grad.clone()] + [p.grad.clone() for p in module.parameters()]
+    a.grad = e.grad = None
+    module.zero_grad()
+    expected, w = _naive(module, a, e)
+    expected.backward()
+    expected_grads = [a.grad, e.grad] + [p.grad for p in module.parameters()]
+    assert torch.allclose(loss, expected, atol=1e-5)
+    for got, want in zip(grads, expected_grads):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert module.last_mean_weight == pytest.approx(float(w.detach().mean()), abs=1e-5)
+    assert torch.allclose(module.weights(a, e), w, atol=1e-6)
+
+
+def test_bad_input_raises() -> None:
+    module = LearnedNegativeWeights(4)
+    with pytest.raises(ValueError, match="4-dimensional"):
+        module(torch.randn(3, 5), torch.randn(3, 5))
+    with pytest.raises(ValueError, match="same shape"):
+        module(torch.randn(3, 4), torch.randn(2, 4))
+    with pytest.raises(ValueError, match="tau"):
+        LearnedNegativeWeights(4, tau=-1.0)

@@ -1,0 +1,126 @@
+"""MEOW's weighted InfoNCE, clustering prototypes and ProtoNCE against naive references."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes, cluster_weights
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+
+
+def _naive_weighted(a: torch.Tensor, e: torch.Tensor, w: torch.Tensor, tau: float) -> torch.Tensor:
+    n = a.size(0)
+    total = []
+    for i in range(n):
+        s = torch.exp(a[i] @ e.t() / tau)
+        denominator = sum(w[i, j] * s[j] for j in range(n))
+        total.append(-torch.log(s[i] / denominator))
+    return torch.stack(total).mean()
+
+
+@pytest.mark.parametrize("n,d,t,chunk", [(7, 3, 1, None), (20, 5, 2, 6), (33, 8, 3, 32)])
+def test_weighted_info_nce_matches_naive_reference(n: int, d: int, t: int, chunk: int | None) -> None:
+    gen = torch.Generator().manual_seed(n)
+    a = F.normalize(torch.randn(n, d, generator=gen), dim=1).requires_grad_()
+    e = F.normalize(torch.randn(n, d, generator=gen), dim=1).requires_grad_()
+    labels = torch.randint(0, 4, (t, n), generator=gen)
+    weights = cluster_weights(labels)
+    assert torch.all(weights.diagonal() == 0) and weights.max() <= t
+    loss = WeightedInfoNCE(0.5, chunk_size=chunk)(a, e, labels=labels)
+    expected = _naive_weighted(a.detach(), e.detach(), weights, 0.5)
+    assert torch.allclose(loss, expected, atol=1e-5)
+    # Same value and gradients through an explicit weight matrix.
+    a2, e2 = a.detach().clone().requires_grad_(), e.detach().clone().requires_grad_()
+    loss2 = WeightedInfoNCE(0.5, chunk_size=None)(a2, e2, weight=weights)
+    loss.backward()
+    loss2.backward()
+    assert torch.allclose(loss, loss2, atol=1e-6)
+    assert torch.allclose(a.grad, a2.grad, atol=1e-5) and torch.allclose(e.grad, e2.grad, atol=1e-5)
+
+
+def test_unweighted_and_positive_included_forms() -> None:
+    gen = torch.Generator().manual_seed(0)
+    a, e = torch.randn(9, 4, generator=gen), torch.randn(9, 4, generator=gen)
+    ones_off = torch.ones(9, 9) - torch.eye(9)
+    assert torch.allclose(WeightedInfoNCE(0.7)(a, e), _naive_weighted(a, e, ones_off, 0.7), atol=1e-5)
+    standard = F.cross_entropy(a @ e.t() / 0.7, torch.arange(9))  # the usual InfoNCE
+    assert torch.allclose(WeightedInfoNCE(0.7, include_positive=True)(a, e), standard, atol=1e-5)
+
+
+def test_scaling_all_weights_shifts_the_loss_by_a_constant() -> None:
+    gen = torch.Generator().manual_seed(1)
+    a, e = torch.randn(12, 4, generator=gen), torch.randn(12, 4, generator=gen)
+    w = torch.rand(12, 12, generator=gen)
+    loss = WeightedInfoNCE(0.5)
+    assert torch.allclose(loss(a, e, weight=3 * w), loss(a, e, weight=w) + math.log(3), atol=1e-5)
+
+
+def test_rows_without_negatives_are_left_out_and_bad_input_raises() -> None:
+    a, e = torch.randn(6, 3), torch.randn(6, 3)
+    labels = torch.tensor([[0, 0, 1, 1, 1, 2]])
+    w = cluster_weights(labels)
+    w[0] = 0  # anchor 0: nothing to contrast with
+    rows = [i for i in range(6) if i != 0]
+    expected = torch.stack([-(a[i] @ e[i]) / 0.5 + torch.logsumexp(a[i] @ e.t() / 0.5 + torch.log(w[i]), 0)
+                            for i in rows]).mean()
+    assert torch.allclose(WeightedInfoNCE(0.5)(a, e, weight=w), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="tau"):
+        WeightedInfoNCE(0.0)
+    with pytest.raises(ValueError, match="same shape"):
+        WeightedInfoNCE()(a, e[:5])
+    with pytest.raises(ValueError, match=r"labels must be \[T, N\]"):
+        WeightedInfoNCE()(a, e, labels=torch.zeros(2, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="all weights zero"):
+        WeightedInfoNCE()(a, e, weight=torch.zeros(6, 6))
+
+
+def _naive_concentration(x: torch.Tensor, labels: torch.Tensor, k: int, tau: float) -> torch.Tensor:
+    phi = torch.zeros(k)
+    sizes = torch.bincount(labels, minlength=k)
+    for c in range(k):
+        members = x[labels == c]
+        centre = members.mean(0)
+        if members.size(0) > 1:
+            phi[c] = (members @ centre).clamp(min=0).sqrt().mean() / math.log(members.size(0) + 5)
+    phi[sizes <= 1] = phi[sizes > 1].max()
+    low, high = torch.quantile(phi, 0.1), torch.quantile(phi, 0.9)
+    phi = phi.clamp(float(low), float(high))
+    return tau * phi / phi.mean()
+
+
+@pytest.mark.parametrize("n,k", [(40, [3, 5]), (64, [8])])
+def test_cluster_prototypes_and_proto_nce_match_naive_references(n: int, k: list[int]) -> None:
+    gen = torch.Generator().manual_seed(n)
+    x = F.normalize(torch.randn(n, 6, generator=gen), dim=1)
+    protos = cluster_prototypes(x, k, tau=0.4, n_init=2, max_iter=10, seed=3)
+    assert protos.labels.shape == (len(k), n)
+    again = cluster_prototypes(x, k, tau=0.4, n_init=2, max_iter=10, seed=3)
+    assert torch.equal(protos.labels, again.labels)  # seeded
+    for t, kt in enumerate(k):
+        labels = protos.labels[t]
+        assert torch.allclose(protos.concentration[t], _naive_concentration(x, labels, kt, 0.4), atol=1e-5)
+        assert torch.allclose(protos.concentration[t].mean(), torch.tensor(0.4))
+        means = torch.stack([x[labels == c].mean(0) for c in range(kt)])
+        assert torch.allclose(protos.centroids[t], F.normalize(means, dim=1), atol=1e-5)
+    anchor = F.normalize(torch.randn(n, 6, generator=gen), dim=1)
+    expected = 0.0
+    for t in range(len(k)):
+        terms = []
+        for i in range(n):
+            scores = anchor[i] @ protos.centroids[t].t() / protos.concentration[t]
+            terms.append(-scores[protos.labels[t, i]] + torch.logsumexp(scores, 0))
+        expected += torch.stack(terms).mean() / len(k)
+    assert torch.allclose(ProtoNCE()(anchor, protos), expected, atol=1e-5)

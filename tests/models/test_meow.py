@@ -1,0 +1,85 @@
+"""MEOW / AdaMEOW end to end on a small planted heterogeneous graph, through fit and the experiment runner."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphcl.config import resolve_config
+from graphcl.errors import ConfigError
+from graphcl.experiment import format_summary, run_experiment
+from graphcl.models import MODELS, MEOW, AdaMEOW
+from graphcl.train import fit
+from tests.hetero_graphs import planted_hetero_graph
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+
+SMALL = dict(hidden_channels=16, embed_channels=16, proj_channels=8, topk=[10, 20], edge_mask=[0.2])
+
+
+def test_meow_trains_and_its_embeddings_separate_the_planted_classes() -> None:
+    torch.manual_seed(0)
+    data = planted_hetero_graph()
+    model = MEOW.build(data, **SMALL, tau=0.5, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5,
+                       feature_mask=0.2)
+    parts = model(data)
+    assert set(parts) == {"nce", "proto"} and parts["nce"].requires_grad
+    result = fit(model, data, epochs=12, lr=1e-2, show_progress=False, restore_best=False)
+    losses = [record["loss"] for record in result.history]
+    assert losses[-1] < losses[0]
+    z = model.embed(data)
+    assert z.shape == (60, 16) and torch.isfinite(z).all()
+    assert torch.equal(z, model._last_fine)  # faithful mode: the last training-mode forward
+    y = data["paper"].y
+    centroids = torch.stack([z[y == c].mean(0) for c in range(3)])
+    nearest = (torch.nn.functional.normalize(z, dim=1) @ torch.nn.functional.normalize(centroids, dim=1).t()).argmax(1)
+    assert (nearest == y).float().mean() > 0.6  # chance is 1/3
+    model.embedding = "clean"
+    clean = model.embed(data)
+    assert model.training and not torch.equal(clean, z)  # eval-mode pass, train mode restored
+
+
+def test_uniform_baseline_and_adameow_learned_weights() -> None:
+    torch.manual_seed(1)
+    data = planted_hetero_graph()
+    baseline = MEOW.build(data, **SMALL, negative_weights="uniform", lam_proto=0.0)
+    assert set(baseline(data)) == {"nce"}
+    ada = AdaMEOW.build(data, **SMALL, chunk_size=16)
+    fit(ada, data, epochs=3, lr=1e-3, show_progress=False)
+    assert len(ada.mean_weight_history) == 3 and all(0 < w < 1 for w in ada.mean_weight_history)
+    with pytest.raises(ConfigError, match="negative_weights"):
+        MEOW.build(data, **SMALL, num_clusters=[4], negative_weights="hard")
+    with pytest.raises(ConfigError, match="exceed"):
+        MEOW.build(data, **SMALL, num_clusters=[100])
+    with pytest.raises(ConfigError, match="HeteroData"):
+        MEOW.build(torch.zeros(3))  # type: ignore[arg-type]
+
+
+def test_experiment_runner_reports_the_heco_protocol(tmp_path: Path) -> None:
+    data = planted_hetero_graph()
+    assert MODELS["meow"] is MEOW and MODELS["adameow"] is AdaMEOW
+    cfg = resolve_config("meow", "planted", overrides={
+        "epochs": 2, "hidden_channels": 8, "embed_channels": 8, "proj_channels": 8, "topk": [5], "edge_mask": [0.1],
+        "num_clusters": [4, 6], "kmeans_n_init": 1, "probe_repeats": 3, "probe_iterations": 20, "cluster_repeats": 2,
+        "checkpoint_every": 0, "embedding": "clean", "patience": 5})
+    results, run_dir = run_experiment(cfg, data, seeds=[0], run_dir=tmp_path / "run", show_progress=False)
+    names = {f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc") for r in (2, 4)} | {"nmi", "ari"}
+    assert set(results["metrics"]) == names
+    assert all(0 <= s["mean"] <= 1 for s in results["metrics"].values())
+    assert results["protocol"]["embedding_mode"] == "clean"
+    assert "embeddings: clean" in format_summary(results)
+    assert json.loads((run_dir / "results.json").read_text())["model"] == "meow"
+    shipped = resolve_config("meow", "acm")
+    assert shipped["topk"] == [110, 700] and shipped["num_clusters"] == [100, 300] and shipped["tau"] == 0.4
+    assert resolve_config("adameow", "dblp")["epochs"] == 1500
