@@ -201,6 +201,24 @@ _HECO_ENTRIES = (
           "APA, APCPA, APTPA"),
 )
 
+_SDCN_ENTRIES = (
+    DatasetEntry(
+        name="dblp-sdcn",
+        format="sdcn",
+        pyg_class=None,
+        pyg_kwargs=MappingProxyType({}),
+        subdir="heco",
+        raw_files=("dblp/a_feat.npz", "dblp/pa.txt", "dblp/labels.npy"),
+        source_url=_HECO_URL,
+        license="None stated by liun-online/HeCo; cite the HeCo paper (data) and SDCN (benchmark)",
+        paper=("Bo et al., Structural Deep Clustering Network, WWW 2020, https://arxiv.org/abs/2002.01633 "
+               "(the DBLP clustering benchmark); files from HeCo (KDD 2021)"),
+        stats=DatasetStats(4057, 7056, 334, 4),
+        description="SDCN-style DBLP: authors, raw binary a_feat features, co-authorship (APA) graph without "
+                    "self-loops, 4 areas (graphcl.data.sdcn)",
+    ),
+)
+
 _ENTRIES: tuple[DatasetEntry, ...] = (
     _planetoid("cora", "Cora", DatasetStats(2708, 10556, 1433, 7),
                "Citation graph of machine-learning papers, binary bag-of-words features",
@@ -261,6 +279,7 @@ _ENTRIES: tuple[DatasetEntry, ...] = (
         aliases=("community", "synthetic"),
     ),
     *_HECO_ENTRIES,
+    *_SDCN_ENTRIES,
 )
 
 DATASETS: Mapping[str, DatasetEntry] = MappingProxyType({entry.name: entry for entry in _ENTRIES})

@@ -70,6 +70,14 @@ def load_dataset(
 
         _check_kwargs(entry.name, load_heco, kwargs, reserved=("name_or_description", "root"))
         return load_heco(entry.name, root if root is not None else default_data_root() / "heco", **kwargs)
+    if entry.format == "sdcn":
+        # SDCN clustering benchmarks keep their raw features (the SDCN autoencoder recipe); see graphcl.data.sdcn.
+        from graphcl.data.sdcn import load_dblp_sdcn
+
+        _check_kwargs(entry.name, load_dblp_sdcn, kwargs, reserved=("root",))
+        data = load_dblp_sdcn(_resolve_root(entry, root))
+        data.num_nodes = validate_graph(data, entry.name, allow_edgeless=allow_edgeless).num_nodes
+        return data
     if entry.format == "generated":
         _check_kwargs(entry.name, make_community_graph, kwargs, reserved=())
         data = make_community_graph(**kwargs)

@@ -20,8 +20,13 @@ from graphcl.functional.community import (
 )
 from graphcl.functional.edge_dropping import drop_edge_weighted
 from graphcl.functional.feature_masking import mask_feature_weighted
+from graphcl.functional.influence import AddInfluence, influence_matrix
+from graphcl.functional.knn import knn_graph
 
 __all__ = [
+    "AddInfluence",
+    "influence_matrix",
+    "knn_graph",
     "attribute_voting_probability",
     "communal_edge_weight",
     "community_strength",

@@ -15,13 +15,18 @@ from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.transforms import Compose
 
+from graphcl.errors import ConfigError, DataError
+
 from graphcl.losses.infonce import InfoNCE
+from graphcl.losses.pamc import meta_node_info_nce
+from graphcl.ops.cluster import kmeans
 from graphcl.nn.encoders import GCNEncoder
 from graphcl.nn.heads import ProjectionHead
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import DropEdge, MaskFeature
 
 Augmentation = Callable[[Data], Data]
+NEGATIVES = ("infonce", "pamc")
 
 
 def encode(encoder: nn.Module, data: Data) -> Tensor:
@@ -50,6 +55,14 @@ class GRACE(nn.Module):
         tau: Temperature of the loss (ignored when ``loss`` is given).
         loss: A loss module ``(u, v) -> scalar``; default ``InfoNCE(tau, chunk_size=chunk_size)``.
         chunk_size: Anchor chunk of the default loss (``None`` = dense).
+        negatives: ``"infonce"`` (every node is a negative, ``O(N²)``) or ``"pamc"`` — PamC meta-node
+            negatives (Kulatilleke et al., 2022, `arXiv:2209.14067 <https://arxiv.org/abs/2209.14067>`_): the
+            nodes are grouped into ``num_meta_nodes`` clusters and node-pair negatives are replaced by
+            cluster-pair blocks (:func:`graphcl.losses.meta_node_info_nce`), ``O(N d + K² d)`` per step.
+            Clusters are ``data.community`` when the graph carries it (e.g. CSGCL's communities), else a
+            spherical k-means of the first view's projections, refreshed every ``meta_refresh`` steps.
+        num_meta_nodes: ``K`` for the k-means meta-nodes.
+        meta_refresh: Steps between two k-means refreshes of the meta-node assignment.
 
     Examples:
         >>> model = GRACE.build(in_channels=1433, hidden_channels=128, proj_channels=128, tau=0.4)
@@ -66,8 +79,21 @@ class GRACE(nn.Module):
         tau: float = 0.5,
         loss: nn.Module | None = None,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        negatives: str = "infonce",
+        num_meta_nodes: int = 100,
+        meta_refresh: int = 10,
     ) -> None:
         super().__init__()
+        if negatives not in NEGATIVES:
+            raise ConfigError(f"negatives must be one of {NEGATIVES}, got {negatives!r}")
+        if isinstance(num_meta_nodes, bool) or not isinstance(num_meta_nodes, int) or num_meta_nodes < 2:
+            raise ConfigError(f"num_meta_nodes must be an int >= 2, got {num_meta_nodes!r}")
+        if isinstance(meta_refresh, bool) or not isinstance(meta_refresh, int) or meta_refresh < 1:
+            raise ConfigError(f"meta_refresh must be an int >= 1, got {meta_refresh!r}")
+        self.negatives, self.num_meta_nodes, self.meta_refresh = negatives, num_meta_nodes, meta_refresh
+        self.tau = float(tau)
+        self._meta_labels: Tensor | None = None
+        self._meta_step = 0
         self.encoder = encoder
         self.projection_head = projection_head
         self.augment1 = augment1
@@ -88,6 +114,9 @@ class GRACE(nn.Module):
         drop_feature_2: float = 0.4,
         tau: float = 0.4,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        negatives: str = "infonce",
+        num_meta_nodes: int = 100,
+        meta_refresh: int = 10,
         **unused: Any,
     ) -> GRACE:
         """GRACE with the paper's architecture: ``GCNEncoder`` (first layer ``2H`` wide, activation after every
@@ -101,7 +130,10 @@ class GRACE(nn.Module):
         head = ProjectionHead(hidden_channels, proj_channels, hidden_channels, activation="elu")
         aug1 = Compose([DropEdge(drop_edge_1), MaskFeature(drop_feature_1)])
         aug2 = Compose([DropEdge(drop_edge_2), MaskFeature(drop_feature_2)])
-        return cls(encoder, head, aug1, aug2, tau=tau, chunk_size=chunk_size)
+        return cls(
+            encoder, head, aug1, aug2, tau=tau, chunk_size=chunk_size, negatives=negatives,
+            num_meta_nodes=num_meta_nodes, meta_refresh=meta_refresh,
+        )
 
     def reset_parameters(self) -> None:
         reset(self.encoder)
@@ -116,7 +148,26 @@ class GRACE(nn.Module):
         view1, view2 = self.augment1(data), self.augment2(data)
         u = self.project(encode(self.encoder, view1))
         v = self.project(encode(self.encoder, view2))
+        if self.negatives == "pamc":
+            labels = self.meta_node_labels(data, u)
+            return meta_node_info_nce(u, v, labels, self.tau, num_clusters=int(labels.max()) + 1)
         return self.loss(u, v)
+
+    def meta_node_labels(self, data: Data, z: Tensor) -> Tensor:
+        """Meta-node assignment for ``negatives="pamc"``: ``data.community`` if present, else a spherical
+        k-means of ``z`` (detached), recomputed every ``meta_refresh`` calls and when the node count changes."""
+        community = getattr(data, "community", None)
+        if community is not None:
+            return community.to(z.device).long()
+        n = z.size(0)
+        if self.num_meta_nodes > n:
+            raise DataError(f"num_meta_nodes={self.num_meta_nodes} is larger than the number of nodes ({n})")
+        stale = self._meta_labels is None or self._meta_labels.numel() != n
+        if stale or self._meta_step % self.meta_refresh == 0:
+            seed = int(torch.randint(2**31 - 1, (1,)))
+            self._meta_labels = kmeans(z.detach(), self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).labels
+        self._meta_step += 1
+        return self._meta_labels.to(z.device)
 
     def embed(self, data: Data) -> Tensor:
         """Encoder output on the clean graph (no augmentation, no projection head), detached."""

@@ -1,0 +1,143 @@
+"""Deep-graph-clustering benchmarks in the SDCN format — `"Structural Deep Clustering Network"
+<https://arxiv.org/abs/2002.01633>`_ (Bo et al., WWW 2020), the suite SCGC and PamC evaluate on.
+
+Two sources:
+
+* **SDCN text files** (``bdy9527/SDCN``: ACM, DBLP, Citeseer, USPS, HHAR, Reuters) under a local root:
+  ``<name>.txt`` (one node per line, whitespace-separated feature values), ``<name>_label.txt`` (one integer
+  class per line) and the graph ``<name>_graph.txt`` (given graphs) or ``<name><k>_graph.txt`` (the kNN graphs
+  SDCN built for USPS k=3, HHAR k=5, Reuters k=3), one ``src dst`` pair per line. Files are looked up in
+  ``root``, ``root/data`` and ``root/graph`` (SDCN's own layout). Edges are symmetrised with
+  ``max(A, Aᵀ)`` (as SDCN's ``load_graph``) and self-loops dropped. A missing kNN graph file can be rebuilt
+  from the features with :func:`graphcl.functional.knn_graph` (SDCN's ``calcu_graph.py`` recipe).
+* **dblp-sdcn**, derived from the staged HeCo DBLP folder (``heco/dblp``): the 4,057 authors, their 334 binary
+  ``a_feat`` features, the co-authorship (APA meta-path) graph without self-loops — 3,528 undirected edges —
+  and the 4 research-area labels. Only ``a_feat.npz``, ``pa.txt`` and ``labels.npy`` are read (with SciPy).
+
+Features are kept raw (binary / real values, not row-normalised): the SDCN autoencoder recipe is tuned for
+them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch_geometric.data import Data
+from torch_geometric.utils import remove_self_loops, to_undirected
+
+from graphcl.errors import DataError
+
+#: SDCN's kNN-graph settings for the feature-only datasets: (k, metric of calcu_graph.py).
+SDCN_KNN = {"usps": (3, "heat"), "hhar": (5, "heat"), "reut": (3, "ncos")}
+
+
+def _find(root: Path, file: str) -> Path | None:
+    for folder in (root, root / "data", root / "graph"):
+        if (folder / file).is_file():
+            return folder / file
+    return None
+
+
+def _read_table(path: Path, dtype: type, what: str) -> np.ndarray:
+    try:
+        table = np.loadtxt(path, dtype=dtype, ndmin=2)
+    except ValueError as exc:
+        raise DataError(f"{path}: cannot parse the {what} ({exc})") from exc
+    return table
+
+
+def load_sdcn(
+    name: str,
+    root: str | Path,
+    *,
+    k: int | None = None,
+    build_missing_graph: bool = False,
+) -> Data:
+    """Read an SDCN-format dataset (``<name>.txt``, ``<name>_label.txt``, ``<name>[k]_graph.txt``).
+
+    Args:
+        name: File stem, e.g. ``"acm"``, ``"usps"``, ``"reut"``.
+        root: Folder holding the files (or SDCN's ``data/`` and ``graph/`` sub-folders).
+        k: The kNN size in the graph file name (``usps3_graph.txt``); ``None`` reads ``<name>_graph.txt``.
+        build_missing_graph: When the graph file is missing and ``k`` is given, build the kNN graph from the
+            features (SDCN's metric for the dataset, :data:`SDCN_KNN`, else the heat kernel).
+
+    Returns:
+        ``Data(x [N, F] float, edge_index [2, E] undirected, y [N], num_nodes)``.
+
+    Raises:
+        DataError: Missing files (listing the paths looked at), unparsable lines, inconsistent sizes, node ids
+            out of range.
+    """
+    root = Path(root)
+    feature_file, label_file = f"{name}.txt", f"{name}_label.txt"
+    graph_file = f"{name}_graph.txt" if k is None else f"{name}{k}_graph.txt"
+    paths = {file: _find(root, file) for file in (feature_file, label_file, graph_file)}
+    required = [feature_file, label_file] + ([] if (build_missing_graph and k is not None) else [graph_file])
+    missing = [file for file in required if paths[file] is None]
+    if missing:
+        raise DataError(
+            f"SDCN dataset {name!r}: missing {', '.join(missing)} under {root} (looked in {root}, {root / 'data'}, "
+            f"{root / 'graph'}). Get the files from https://github.com/bdy9527/SDCN (data/ and graph/)."
+        )
+    x = _read_table(paths[feature_file], np.float32, "features")
+    y = _read_table(paths[label_file], np.int64, "labels").reshape(-1)
+    n = x.shape[0]
+    if y.shape[0] != n:
+        raise DataError(f"{paths[label_file]}: {y.shape[0]} labels for {n} feature rows in {paths[feature_file]}")
+    if not np.isfinite(x).all():
+        raise DataError(f"{paths[feature_file]}: features contain NaN or inf")
+    features = torch.from_numpy(x)
+    if paths[graph_file] is not None:
+        edges = _read_table(paths[graph_file], np.int64, "edge list")
+        if edges.size and edges.shape[1] != 2:
+            raise DataError(f"{paths[graph_file]}: expected two node ids per line, got {edges.shape[1]} columns")
+        if edges.size and (edges.min() < 0 or edges.max() >= n):
+            raise DataError(f"{paths[graph_file]}: node id {int(edges.max())} outside [0, {n}) (N from {feature_file})")
+        edge_index = torch.from_numpy(edges.reshape(-1, 2).T.copy())
+    else:
+        from graphcl.functional.knn import knn_graph
+
+        knn_k, metric = SDCN_KNN.get(name, (k, "heat"))
+        edge_index, _ = knn_graph(features, int(k if k is not None else knn_k), metric=metric)
+    edge_index, _ = remove_self_loops(edge_index)
+    edge_index = to_undirected(edge_index, num_nodes=n)
+    _, codes = np.unique(y, return_inverse=True)
+    return Data(x=features, edge_index=edge_index, y=torch.from_numpy(codes.astype(np.int64)), num_nodes=n)
+
+
+def load_dblp_sdcn(root: str | Path) -> Data:
+    """The SDCN-style DBLP author graph from a HeCo DBLP folder (``root`` holds ``dblp/`` or is it).
+
+    Authors ``i ≠ j`` are linked when they share a paper (APA meta-path, ``PAᵀ·PA > 0`` without the diagonal).
+
+    Returns:
+        ``Data(x [4057, 334] binary float, edge_index [2, 7056], y [4057], num_nodes)`` for the staged files.
+    """
+    root = Path(root)
+    folder = root / "dblp" if (root / "dblp" / "a_feat.npz").is_file() else root
+    files = {f: folder / f for f in ("a_feat.npz", "pa.txt", "labels.npy")}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise DataError(
+            f"dblp-sdcn: missing {', '.join(missing)}. Point root at the HeCo data folder holding dblp/ "
+            f"(https://github.com/liun-online/HeCo/tree/main/data)."
+        )
+    try:
+        feat = sp.load_npz(files["a_feat.npz"]).toarray().astype(np.float32)
+        pa = np.loadtxt(files["pa.txt"], dtype=np.int64, ndmin=2)
+        labels = np.load(files["labels.npy"]).astype(np.int64).reshape(-1)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"dblp-sdcn: cannot read the HeCo files in {folder} ({exc})") from exc
+    n = feat.shape[0]
+    if labels.shape[0] != n or pa.shape[1] != 2 or pa[:, 1].max() >= n:
+        raise DataError(f"dblp-sdcn: inconsistent files in {folder} ({n} authors, {labels.shape[0]} labels)")
+    num_papers = int(pa[:, 0].max()) + 1
+    incidence = sp.csr_matrix((np.ones(len(pa), dtype=np.float32), (pa[:, 0], pa[:, 1])), shape=(num_papers, n))
+    coauthor = (incidence.T @ incidence).tocoo()
+    keep = coauthor.row != coauthor.col
+    edge_index = torch.from_numpy(np.stack([coauthor.row[keep], coauthor.col[keep]]).astype(np.int64))
+    edge_index = to_undirected(edge_index, num_nodes=n)
+    return Data(x=torch.from_numpy(feat), edge_index=edge_index, y=torch.from_numpy(labels), num_nodes=n)
