@@ -4,6 +4,14 @@ Model contract: ``loss_fn(model, batch)`` (by default ``model(batch)``) returns 
 ``dict`` of differentiable loss parts whose sum is minimised. A model may define ``set_epoch(epoch)``, called
 with the 1-based epoch before each epoch's steps. A graph is trained full-batch (one step per epoch); a
 ``DataLoader`` / list / tuple of batches gives one step per batch.
+
+Hook for models with their own per-batch optimisation schedule (e.g. MCLRec's encoder step / augmenter step /
+encoder step): when no ``loss_fn`` is given and the model defines ``training_step(batch, optimizer)``, ``fit``
+calls it instead of doing ``zero_grad`` / ``backward`` / ``step`` itself. The method performs its own
+updates with the given optimiser (parameters without a gradient are left alone by torch's optimisers, so one
+optimiser can serve several alternating parameter groups) and returns a dict of detached scalar tensors that
+contains ``"loss"`` (the value logged as the training loss) and any other parts to log. It must check its losses
+for NaN / inf before stepping (raising ``FloatingPointError``); ``grad_clip`` is not applied to it.
 """
 from __future__ import annotations
 
@@ -144,6 +152,11 @@ def fit(
         raise ConfigError(f"monitor={monitor!r} needs an eval_fn returning it (or use monitor='loss')")
     if checkpoint_every and run_dir is None:
         raise ConfigError("checkpoint_every needs a run_dir to write last.pt to")
+    if grad_clip is not None and loss_fn is None and callable(getattr(unwrap_model(model), "training_step", None)):
+        raise ConfigError(
+            f"grad_clip cannot be applied to {type(unwrap_model(model)).__name__}.training_step, which steps the "
+            f"optimiser itself"
+        )
     try:
         config = to_primitive(dict(config or {}), "config")
     except TypeError as exc:
@@ -298,9 +311,18 @@ def _train_epoch(
     """One epoch of optimisation steps; returns the mean of every loss part over the steps."""
     sums: dict[str, Tensor] = {}
     steps = 0
+    training_step = getattr(unwrap_model(model), "training_step", None) if loss_fn is _call_model else None
     for index, batch in enumerate([single] if batches is None else batches):
         if batches is not None:
             batch = _to_device(batch, device)
+        if callable(training_step):
+            parts = _step_parts(training_step(batch, optimizer), epoch)
+            if not bool(torch.isfinite(parts["loss"])):
+                raise FloatingPointError(f"non-finite loss at epoch {epoch}, batch {index}: {parts['loss'].item()}")
+            for name, value in parts.items():
+                sums[name] = sums[name] + value if name in sums else value
+            steps += 1
+            continue
         optimizer.zero_grad(set_to_none=True)
         parts = _loss_parts(loss_fn(model, batch), epoch)
         total = parts["loss"]
@@ -350,6 +372,18 @@ def _loss_parts(output: Any, epoch: int) -> dict[str, Tensor]:
     parts = {str(name): _scalar(value, name, epoch) for name, value in output.items()}
     total = sum(parts.values())  # Python's sum promotes mixed dtypes, unlike torch.stack
     return {"loss": total, **parts}
+
+
+def _step_parts(output: Any, epoch: int) -> dict[str, Tensor]:
+    """Check what a model's ``training_step`` returned: a dict of scalar tensors containing ``"loss"``."""
+    if not isinstance(output, Mapping) or "loss" not in output:
+        raise TypeError(
+            f"training_step must return a dict of scalar tensors containing 'loss', got {type(output).__name__}"
+        )
+    clashes = [name for name in output if name in _RESERVED and name != "loss"]
+    if clashes:
+        raise ValueError(f"training_step part names {clashes} are reserved; rename them")
+    return {str(name): _scalar(value, name, epoch).detach() for name, value in output.items()}
 
 
 def _scalar(value: Any, name: str, epoch: int) -> Tensor:

@@ -1,0 +1,203 @@
+"""``recsys`` command line.
+
+Examples::
+
+    recsys train                                              # SASRec on the generated dataset (no files)
+    recsys train --model mclrec --data beauty --root ../shared/data/seqrec --seeds 3
+    recsys train --model cl4srec --data path/to/Amazon_Beauty.inter epochs=20 max_batches_per_epoch=100
+    recsys train --run-dir runs/mine --resume ...             # continue from the last.pt files
+    recsys eval --recbole-checkpoint model.pth --data Amazon_Beauty.inter
+    recsys eval --run-dir runs/<run>                          # re-evaluate a run of recsys train (best.pt)
+    recsys config --model mclrec --data sports                # resolved configuration as YAML
+
+``--data`` takes a ``.txt`` / ``.inter`` path, a dataset name (``beauty``, ``sports``, ... under ``--root``) or
+``generated``. ``key=value`` words override config keys anywhere on the line.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from graphcl.cli import parse_args
+from graphcl.errors import GraphCLError
+
+log = logging.getLogger("recsys")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="sasrec", help="sasrec | cl4srec | mclrec | ... (default: sasrec)")
+    p.add_argument("--data", "--dataset", dest="data", default="generated",
+                   help=".txt / .inter file, dataset name under --root, or 'generated' (default)")
+    p.add_argument("--root", default=None, help="folder holding the named datasets, e.g. ../shared/data/seqrec")
+    p.add_argument("--config", default=None, help="YAML config (default: recsys/configs/<model>/<dataset>.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=20")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recsys", description="Sequential recommendation with contrastive learning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train, validate, test, and write runs/<run>/results.json")
+    _add_common(train)
+    train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    train.add_argument("--seeds", type=int, default=1, help="number of seeds (default: 1)")
+    train.add_argument("--seed-offset", type=int, default=2020, help="first seed (default: 2020, MCLRec's)")
+    train.add_argument("--run-dir", default=None, help="exact run folder (default: runs/<model>-<dataset>-<time>)")
+    train.add_argument("--resume", action="store_true", help="continue from the last.pt files in --run-dir")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    ev = sub.add_parser("eval", help="full-ranking evaluation of a RecBole checkpoint or a recsys run")
+    ev.add_argument("--recbole-checkpoint", default=None, help="RecBole SASRec-family {'state_dict': ...} file")
+    ev.add_argument("--run-dir", default=None, help="a run folder of recsys train (config.yaml + best.pt)")
+    ev.add_argument("--data", "--dataset", dest="data", default=None, help="data file / name (as for train)")
+    ev.add_argument("--root", default=None, help="folder holding the named datasets")
+    ev.add_argument("--num-heads", type=int, default=2, help="attention heads of the checkpoint (default: 2)")
+    ev.add_argument("--padding", default="right", choices=("right", "left"),
+                    help="input alignment: right = RecBole (default), left = most recent item last")
+    ev.add_argument("--split", default="both", choices=("valid", "test", "both"), help="which split(s) to score")
+    ev.add_argument("--out", default=None, help="folder for results.json (default: beside the checkpoint)")
+    ev.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+
+    config = sub.add_parser("config", help="print the resolved configuration")
+    _add_common(config)
+    sub.add_parser("datasets", help="list the dataset names --data understands")
+    return parser
+
+
+def _load(args: argparse.Namespace):
+    from recsys.data import load_sequences
+
+    if args.data is None:
+        raise GraphCLError("--data is required (a .txt / .inter file, a dataset name, or 'generated')")
+    return load_sequences(args.data, root=args.root)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from graphcl.config import parse_overrides
+    from recsys.config import resolve_config
+    from recsys.train import format_summary, run_recommendation
+
+    if args.seeds < 1:
+        raise GraphCLError(f"--seeds must be >= 1, got {args.seeds}")
+    dataset = _load(args)
+    cfg = resolve_config(args.model, dataset.name, args.config, parse_overrides(args.overrides))
+    log.info("%r", dataset)
+    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    results, run_dir = run_recommendation(
+        cfg, dataset, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
+        resume=args.resume, on_result=lambda seed, result: print(f"seed {seed}: {result}"),
+    )
+    print(format_summary(results))
+    print(f"results: {run_dir / 'results.json'}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from graphcl.eval.summary import summarize
+    from graphcl.experiment import resolve_device
+    from graphcl.train import git_commit, load_checkpoint, peak_memory_mb, write_results
+    from recsys.config import resolve_config
+    from recsys.data import leave_one_out, load_sequences
+    from recsys.eval import RankingProtocol, evaluate_ranking
+    from recsys.models import SASRec
+    from recsys.nn import load_recbole_sasrec
+    from recsys.train import build_recommender, ranking_protocol
+
+    if (args.recbole_checkpoint is None) == (args.run_dir is None):
+        raise GraphCLError("give exactly one of --recbole-checkpoint and --run-dir")
+    start = time.perf_counter()
+    device = resolve_device(args.device)
+    if args.recbole_checkpoint is not None:
+        dataset = _load(args)
+        encoder, info = load_recbole_sasrec(args.recbole_checkpoint, num_heads=args.num_heads,
+                                            num_items=dataset.num_items, padding=args.padding)
+        model = SASRec.from_encoder(encoder)
+        protocol, max_len, padding = RankingProtocol(), encoder.max_len, args.padding
+        source = {"recbole_checkpoint": str(args.recbole_checkpoint), "sizes": info.sizes,
+                  "ignored_keys": info.ignored_keys, "placeholder_classes": info.placeholder_classes}
+        name, out_dir = "recbole-sasrec", Path(args.out or Path(args.recbole_checkpoint).parent)
+        if info.ignored_keys:
+            print(f"ignored checkpoint keys: {', '.join(info.ignored_keys)}")
+    else:
+        run_dir = Path(args.run_dir)
+        cfg_file = run_dir / "config.yaml"
+        if not cfg_file.is_file():
+            raise GraphCLError(f"{cfg_file} not found; --run-dir must be a folder written by recsys train")
+        stored = yaml.safe_load(cfg_file.read_text())
+        cfg = resolve_config(stored["model"], stored["dataset"],
+                             overrides={k: v for k, v in stored.items() if k not in ("model", "dataset")})
+        args.data = args.data or stored["dataset"]
+        dataset = _load(args)
+        model = build_recommender(cfg, dataset.num_items)
+        checkpoint = run_dir / "best.pt"
+        if not checkpoint.is_file():
+            raise GraphCLError(f"{checkpoint} not found (multi-seed runs keep it in seed-<n>/)")
+        load_checkpoint(checkpoint, model)
+        protocol, max_len, padding = ranking_protocol(cfg), cfg["max_len"], cfg["padding"]
+        source = {"run_dir": str(run_dir)}
+        name, out_dir = cfg["model"], Path(args.out or run_dir / "eval")
+    model.to(device)
+    split = leave_one_out(dataset, max_len=max_len, padding=padding)
+    metrics = {}
+    splits = ("valid", "test") if args.split == "both" else (args.split,)
+    for which in splits:
+        result = evaluate_ranking(model, getattr(split, which), protocol, split=which)
+        print(result)
+        prefix = "" if which == "test" else "valid_"
+        metrics.update({prefix + k: summarize([v]) for k, v in result.metrics.items()})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = {
+        "model": name, "dataset": dataset.name, "metrics": metrics,
+        "protocol": {"seeds": [], "data": split.describe(), "ranking": protocol.as_dict(),
+                     "training": "none (evaluation of a given checkpoint)", **source},
+        "config": {"data": str(args.data), "num_heads": args.num_heads, "padding": padding},
+        "time_s": time.perf_counter() - start, "peak_mem_mb": peak_memory_mb(device), "commit": git_commit(),
+    }
+    path = write_results(out_dir, results)
+    print(f"results: {path}")
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from graphcl.config import parse_overrides
+    from recsys.config import resolve_config
+    from recsys.data import canonical_name
+
+    name = "generated" if args.data == "generated" else canonical_name(Path(args.data).stem)
+    cfg = resolve_config(args.model, name, args.config, parse_overrides(args.overrides))
+    print(yaml.safe_dump(cfg, sort_keys=False), end="")
+    return 0
+
+
+def _cmd_datasets(_: argparse.Namespace) -> int:
+    from recsys.data import DATASET_FILES
+
+    print(f"{'generated':12s} the generated sequence dataset (latent item clusters, drifting interests, titles)")
+    for name, files in DATASET_FILES.items():
+        print(f"{name:12s} one of {', '.join(files)} under --root")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``recsys`` console script; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_args(build_parser(), argv)
+    handlers = {"train": _cmd_train, "eval": _cmd_eval, "config": _cmd_config, "datasets": _cmd_datasets}
+    try:
+        return handlers[args.command](args)
+    except (GraphCLError, ImportError, FloatingPointError, FileNotFoundError) as exc:
+        print(f"recsys: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("recsys: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

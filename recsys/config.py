@@ -1,0 +1,102 @@
+"""Run configuration of the recommenders: defaults < YAML file < ``key=value`` overrides, validated.
+
+One flat mapping whose keys are the keyword arguments of the model's ``build`` classmethod (minus
+``num_items``, which comes from the data), :data:`TRAINING_DEFAULTS` and :data:`EVALUATION_DEFAULTS`, plus
+``model`` and ``dataset``. Unknown keys are errors with a "did you mean" hint and values are type-checked
+(the helpers of :mod:`graphcl.config`). Shipped files: ``recsys/configs/<model>/<dataset>.yaml``, commented,
+with the papers' values.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from graphcl.config import _coerce, _unknown, read_yaml
+from graphcl.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "epochs": 100,  # MCLRec's scripts
+    "batch_size": 256,
+    "lr": 0.001,
+    "weight_decay": 0.0,
+    "stopping_step": 10,  # RecBole: stop after stopping_step + 1 evaluations without strict improvement
+    "valid_metric": "mrr@10",  # early-stopping / model-selection metric on the validation split
+    "eval_every": 1,
+    "checkpoint_every": 1,  # write last.pt every k epochs for --resume (0 = only at the end)
+    "max_batches_per_epoch": None,  # reduced budgets: cap the optimisation steps of an epoch (None = all)
+}
+
+EVALUATION_DEFAULTS: dict[str, Any] = {
+    "ks": [5, 10, 20],
+    "mask_history": False,  # both papers rank all items, history included
+    "ties": "optimistic",
+    "eval_chunk_size": 2048,  # users scored at once
+}
+
+RESERVED = ("model", "dataset")
+
+
+def model_defaults(model: str) -> dict[str, Any]:
+    """Keyword defaults of ``MODELS[model].build`` (minus the data-dependent ``num_items``)."""
+    from recsys.models import MODELS
+
+    if model not in MODELS:
+        raise ConfigError(_unknown("model", model, MODELS))
+    params = inspect.signature(MODELS[model].build).parameters
+    out = {}
+    for name, p in params.items():
+        if name == "num_items" or p.kind is not p.POSITIONAL_OR_KEYWORD or p.default is p.empty:
+            continue
+        out[name] = list(p.default) if isinstance(p.default, tuple) else p.default
+    return out
+
+
+def default_config(model: str, dataset: str) -> dict[str, Any]:
+    cfg: dict[str, Any] = {"model": model, "dataset": dataset}
+    cfg.update(model_defaults(model))
+    cfg.update(TRAINING_DEFAULTS)
+    cfg.update(EVALUATION_DEFAULTS)
+    return cfg
+
+
+def shipped_config_path(model: str, dataset: str) -> Path | None:
+    """``configs/<model>/<dataset>.yaml`` if shipped, else ``configs/<model>/default.yaml`` if shipped."""
+    for name in (dataset, "default"):
+        path = CONFIG_DIR / model / f"{name}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def resolve_config(model: str, dataset: str, config_file: str | Path | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value."""
+    defaults = default_config(model, dataset)
+    cfg = dict(defaults)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
+    if path is not None:
+        layers.append((str(path), read_yaml(path)))
+    if overrides:
+        layers.append(("command line", overrides))
+    for source, layer in layers:
+        for key, value in layer.items():
+            if key in RESERVED:
+                continue
+            if key not in cfg:
+                raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
+            cfg[key] = _coerce(key, value, defaults[key], source)
+    from recsys.eval import check_metric_names
+
+    check_metric_names([cfg["valid_metric"]])
+    return cfg
+
+
+def split_config(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(model kwargs, training kwargs, evaluation kwargs) of a resolved config."""
+    model_kw = {k: cfg[k] for k in model_defaults(cfg["model"])}
+    return model_kw, {k: cfg[k] for k in TRAINING_DEFAULTS}, {k: cfg[k] for k in EVALUATION_DEFAULTS}

@@ -1,0 +1,74 @@
+"""``load_sequences``: one entry point from a file path, a dataset name plus root, or ``"generated"``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from graphcl.errors import DataError
+from recsys.data.generated import make_sequence_dataset
+from recsys.data.readers import read_inter, read_txt
+from recsys.data.sequences import SequenceDataset
+
+#: Dataset names and the file names they are looked up under in a root folder (first match wins).
+DATASET_FILES: dict[str, tuple[str, ...]] = {
+    "beauty": ("Beauty.txt", "Amazon_Beauty/Amazon_Beauty.inter", "Amazon_Beauty.inter", "Amazon_Beauty.txt"),
+    "sports": ("Sports_and_Outdoors.txt", "Amazon_Sports_and_Outdoors/Amazon_Sports_and_Outdoors.inter",
+               "Amazon_Sports_and_Outdoors.inter"),
+    "toys": ("Toys_and_Games.txt", "Amazon_Toys_and_Games.inter"),
+    "yelp": ("Yelp.txt", "Yelp.inter"),
+    "ml-100k": ("ml-100k/ml-100k.txt", "ml-100k.txt"),
+}
+
+
+#: File stems that name a known dataset (config files are looked up under the canonical name).
+ALIASES = {"amazon_beauty": "beauty", "sports_and_outdoors": "sports", "amazon_sports_and_outdoors": "sports",
+           "toys_and_games": "toys", "amazon_toys_and_games": "toys"}
+
+
+def canonical_name(name: str) -> str:
+    """``"Amazon_Beauty"`` / ``"Sports_and_Outdoors"`` -> ``"beauty"`` / ``"sports"``; other names lower-cased."""
+    key = name.lower()
+    return ALIASES.get(key, key)
+
+
+def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
+                   min_length: int = 3) -> SequenceDataset:
+    """Load a sequence dataset.
+
+    Args:
+        source: ``"generated"`` (the embedded default), a path to a ``.txt`` / ``.inter`` file, or a name of
+            :data:`DATASET_FILES` (``"beauty"``, ``"sports"``, ...) looked up in ``root``.
+        root: Folder holding the named datasets (e.g. ``../shared/data/seqrec``).
+        min_length: Passed to the readers.
+
+    Raises:
+        DataError: The file does not exist, has an unknown suffix, or a name cannot be found in ``root``.
+    """
+    text = str(source)
+    if text == "generated":
+        return make_sequence_dataset()
+    key = text.lower()
+    if key in DATASET_FILES and not Path(text).is_file():
+        if root is None:
+            raise DataError(f"dataset {text!r} needs --root, the folder holding one of {DATASET_FILES[key]}")
+        for candidate in DATASET_FILES[key]:
+            path = Path(root) / candidate
+            if path.is_file():
+                return _read(path, key, min_length)
+        raise DataError(f"dataset {text!r}: none of {', '.join(DATASET_FILES[key])} found under {root}")
+    path = Path(text)
+    if root is not None and not path.is_absolute() and not path.is_file():
+        path = Path(root) / path
+    if not path.is_file():
+        known = ", ".join(["generated", *DATASET_FILES])
+        raise DataError(f"sequence data {text!r} is neither a file nor a known dataset ({known})")
+    return _read(path, None, min_length)
+
+
+def _read(path: Path, name: str | None, min_length: int) -> SequenceDataset:
+    name = name or canonical_name(path.stem)
+    if path.suffix == ".inter":
+        return read_inter(path, name=name, min_length=min_length)
+    if path.suffix == ".txt":
+        return read_txt(path, name=name, min_length=min_length)
+    raise DataError(f"{path}: unknown sequence file type {path.suffix!r} (expected .txt or .inter)")

@@ -1,0 +1,205 @@
+"""Full-ranking evaluation of next-item recommenders: HR@K, NDCG@K, MRR@K under an explicit protocol.
+
+The protocol of MCLRec and SRA-CL (and RecBole's full-sort evaluation): for every user the model scores
+**all** items; the padding id 0 is excluded; items the user interacted with before are **not** masked. With
+``r`` the 0-based rank of the single target item (the number of items scored strictly higher, see ``ties``)
+
+.. math::
+    \\mathrm{HR@K} = \\mathbb{1}[r < K], \\qquad
+    \\mathrm{NDCG@K} = \\frac{\\mathbb{1}[r < K]}{\\log_2(r + 2)}, \\qquad
+    \\mathrm{MRR@K} = \\frac{\\mathbb{1}[r < K]}{r + 1},
+
+each averaged over users. HR@K is RecBole's ``Recall@K`` with one target. Users are processed in chunks, so
+memory stays ``O(chunk · num_items)``. Every result carries its :class:`RankingProtocol`, whose
+:meth:`~RankingProtocol.describe` line is printed and stored with it.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from graphcl.errors import ConfigError, DataError
+from recsys.data.split import SequenceBatch, SequenceSamples
+
+Ties = Literal["optimistic", "pessimistic", "average"]
+METRICS = ("hr", "ndcg", "mrr")
+
+
+@dataclass(frozen=True)
+class RankingProtocol:
+    """How ranking metrics were computed; stored in ``results.json`` and printed with every result.
+
+    Attributes:
+        ks: Cut-offs (default 5, 10, 20 as in both papers).
+        metrics: Any of ``hr``, ``ndcg``, ``mrr``; names are ``"<metric>@<k>"``.
+        mask_history: Exclude the items of the input window (except the target) from the ranking. Both
+            papers do **not** (default ``False``).
+        ties: ``"optimistic"`` (rank = items scored strictly higher; RecBole's and the papers' rule),
+            ``"pessimistic"`` (items scored at least as high) or ``"average"``. With continuous scores ties
+            practically never happen.
+        chunk_size: Users scored at once.
+    """
+
+    ks: tuple[int, ...] = (5, 10, 20)
+    metrics: tuple[str, ...] = METRICS
+    mask_history: bool = False
+    ties: Ties = "optimistic"
+    chunk_size: int = 2048
+    candidates: str = field(default="all items (full ranking, no negative sampling), padding id 0 excluded")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ks", tuple(self.ks))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if not self.ks or any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in self.ks):
+            raise ConfigError(f"ks must be positive ints, got {self.ks!r}")
+        bad = [m for m in self.metrics if m not in METRICS]
+        if bad or not self.metrics:
+            raise ConfigError(f"metrics must be a non-empty subset of {METRICS}, got {self.metrics!r}")
+        if self.ties not in ("optimistic", "pessimistic", "average"):
+            raise ConfigError(f"ties must be optimistic, pessimistic or average, got {self.ties!r}")
+        if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive int, got {self.chunk_size!r}")
+
+    @property
+    def names(self) -> list[str]:
+        """Metric names in output order: ``hr@5, hr@10, ..., ndcg@5, ..., mrr@20``."""
+        return [f"{m}@{k}" for m in self.metrics for k in self.ks]
+
+    def describe(self) -> str:
+        return (f"full ranking over {self.candidates}; history "
+                f"{'masked' if self.mask_history else 'not masked'}; ties {self.ties}; "
+                f"{', '.join(m.upper() for m in self.metrics)} @ {', '.join(map(str, self.ks))}; "
+                f"leave-one-out, one target per user")
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ks"], out["metrics"] = list(self.ks), list(self.metrics)
+        out["description"] = self.describe()
+        return out
+
+
+@dataclass
+class RankingResult:
+    """Metric means over users, with the protocol and the split they were computed on."""
+
+    metrics: dict[str, float]
+    protocol: RankingProtocol
+    split: str
+    num_users: int
+
+    def __str__(self) -> str:
+        values = " | ".join(f"{name} {value:.4f}" for name, value in self.metrics.items())
+        return f"[{self.split}, {self.num_users:,} users] {values}\n  protocol: {self.protocol.describe()}"
+
+
+def target_ranks(scores: Tensor, target: Tensor, *, ties: Ties = "optimistic",
+                 history: Tensor | None = None) -> Tensor:
+    """0-based rank of each row's target among all items, padding column 0 excluded.
+
+    Args:
+        scores: ``[B, num_items + 1]`` scores (column 0 is padding and is ignored).
+        target: ``[B]`` target ids in ``1..num_items``.
+        ties: See :class:`RankingProtocol`.
+        history: Optional ``[B, L]`` item ids (0 = padding) to exclude from the ranking, target kept.
+
+    Returns:
+        ``[B]`` float ranks (integers unless ``ties="average"``).
+    """
+    scores = scores.clone()
+    scores[:, 0] = -math.inf
+    if history is not None:
+        keep = history != target[:, None]
+        scores.scatter_(1, torch.where(keep, history, 0), -math.inf)
+    target_score = scores.gather(1, target[:, None])
+    higher = (scores > target_score).sum(1)
+    if ties == "optimistic":
+        return higher.float()
+    equal = (scores == target_score).sum(1) - 1
+    return (higher + equal).float() if ties == "pessimistic" else higher.float() + equal.float() / 2
+
+
+def rank_metrics(ranks: Tensor, protocol: RankingProtocol | None = None) -> dict[str, float]:
+    """HR / NDCG / MRR at every cut-off from 0-based ranks, averaged over users."""
+    protocol = protocol or RankingProtocol()
+    ranks = ranks.double()
+    out: dict[str, float] = {}
+    for metric in protocol.metrics:
+        for k in protocol.ks:
+            hit = ranks < k
+            if metric == "hr":
+                value = hit.double()
+            elif metric == "ndcg":
+                value = hit / torch.log2(ranks + 2)
+            else:
+                value = hit / (ranks + 1)
+            out[f"{metric}@{k}"] = float(value.mean())
+    return out
+
+
+ScoreFn = Callable[[SequenceBatch], Tensor]
+
+
+@torch.no_grad()
+def evaluate_ranking(
+    model: nn.Module | ScoreFn,
+    samples: SequenceSamples,
+    protocol: RankingProtocol | None = None,
+    *,
+    split: str = "test",
+    device: str | torch.device | None = None,
+) -> RankingResult:
+    """Full-ranking metrics of ``model`` on ``samples`` (one sample per user: the valid or test split).
+
+    Args:
+        model: A recommender with ``full_sort_predict(batch) -> [B, num_items + 1]`` (put in eval mode
+            here and restored afterwards), or such a function.
+        samples: :attr:`~recsys.data.split.SequenceSplit.valid` or ``.test``.
+        protocol: Defaults to :class:`RankingProtocol` ``()``.
+        split: Name recorded in the result.
+        device: Where to score; default the model's device.
+
+    Raises:
+        DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``).
+    """
+    protocol = protocol or RankingProtocol()
+    if len(samples) == 0:
+        raise DataError(f"cannot evaluate on an empty {split} split")
+    predict: ScoreFn = model.full_sort_predict if isinstance(model, nn.Module) else model
+    num_items = getattr(model, "num_items", None)
+    if num_items is not None:
+        largest = max(int(samples.item_seq.max()), int(samples.target.max()))
+        if largest > num_items:
+            raise DataError(
+                f"{split} split holds item id {largest} but the model knows items 1..{num_items} "
+                f"(was it trained on a different dataset?)"
+            )
+    if device is None and isinstance(model, nn.Module):
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    was_training = isinstance(model, nn.Module) and model.training
+    if isinstance(model, nn.Module):
+        model.eval()
+    try:
+        ranks = []
+        for start in range(0, len(samples), protocol.chunk_size):
+            index = torch.arange(start, min(start + protocol.chunk_size, len(samples)))
+            batch = SequenceBatch(*(t.to(device) for t in samples[index]))
+            scores = predict(batch)
+            ranks.append(target_ranks(scores.float(), batch.target, ties=protocol.ties,
+                                      history=batch.item_seq if protocol.mask_history else None).cpu())
+    finally:
+        if was_training:
+            model.train()
+    return RankingResult(rank_metrics(torch.cat(ranks), protocol), protocol, split, len(samples))
+
+
+def check_metric_names(names: Sequence[str]) -> None:
+    """Raise :class:`ConfigError` for names that are not ``<hr|ndcg|mrr>@<k>``."""
+    for name in names:
+        metric, sep, k = name.partition("@")
+        if metric not in METRICS or not sep or not k.isdigit():
+            raise ConfigError(f"unknown ranking metric {name!r}; expected e.g. 'mrr@10', 'hr@20', 'ndcg@5'")

@@ -1,0 +1,71 @@
+"""Base class of the sequential recommenders: an encoder plus RecBole's method names.
+
+Interface every model implements (and the SRA-CL model reuses)::
+
+    loss = model.calculate_loss(batch)        # Tensor or {part: Tensor}; forward(batch) is the same
+    scores = model.predict(batch)             # [B] score of each row's batch.target
+    scores = model.full_sort_predict(batch)   # [B, num_items + 1] scores of all items (column 0 = padding)
+    h = model.embed(batch)                    # [B, d] sequence representations
+
+``batch`` is a :class:`recsys.data.SequenceBatch` (``item_seq [B, L]``, ``item_seq_len [B]``, ``target [B]``,
+``user [B]``). ``SequentialRecommender.build(num_items, **config)`` constructs a model from a flat config (the
+keys of its signature are the YAML keys). A model that needs its own optimisation schedule per batch defines
+``training_step(batch, optimizer)`` (see :func:`graphcl.train.fit`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from recsys.data.split import SequenceBatch
+from recsys.nn.sasrec import SASRecEncoder
+
+
+class SequentialRecommender(nn.Module):
+    """An encoder ``(item_seq, item_seq_len) -> [B, d]`` whose item table also scores the next item.
+
+    Args:
+        encoder: The backbone (:class:`~recsys.nn.SASRecEncoder` or anything with the same interface:
+            ``forward(item_seq, item_seq_len)``, ``score_all(h)``, ``item_embedding``, ``num_items``).
+    """
+
+    def __init__(self, encoder: SASRecEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    @property
+    def num_items(self) -> int:
+        return self.encoder.num_items
+
+    @staticmethod
+    def encoder_config(num_items: int, max_len: int, hidden_size: int, num_layers: int, num_heads: int,
+                       inner_size: int, hidden_dropout: float, attn_dropout: float, layer_norm_eps: float,
+                       padding: str) -> SASRecEncoder:
+        return SASRecEncoder(num_items, max_len=max_len, hidden_size=hidden_size, num_layers=num_layers,
+                             num_heads=num_heads, inner_size=inner_size, hidden_dropout=hidden_dropout,
+                             attn_dropout=attn_dropout, layer_norm_eps=layer_norm_eps, padding=padding)
+
+    def forward(self, batch: SequenceBatch) -> Any:
+        return self.calculate_loss(batch)
+
+    def recommendation_loss(self, representation: Tensor, target: Tensor) -> Tensor:
+        """Softmax cross-entropy over every item (RecBole ``loss_type: CE``; the padding column takes part in
+        the softmax, as in RecBole, and is never a target)."""
+        return F.cross_entropy(self.encoder.score_all(representation), target)
+
+    def calculate_loss(self, batch: SequenceBatch) -> Tensor | dict[str, Tensor]:
+        raise NotImplementedError
+
+    def embed(self, batch: SequenceBatch) -> Tensor:
+        """``[B, d]`` sequence representations."""
+        return self.encoder(batch.item_seq, batch.item_seq_len)
+
+    def predict(self, batch: SequenceBatch) -> Tensor:
+        """``[B]`` scores of ``batch.target``."""
+        return (self.embed(batch) * self.encoder.item_embedding(batch.target)).sum(-1)
+
+    def full_sort_predict(self, batch: SequenceBatch) -> Tensor:
+        """``[B, num_items + 1]`` scores of every item id (column 0 is padding; the evaluator excludes it)."""
+        return self.encoder.score_all(self.embed(batch))

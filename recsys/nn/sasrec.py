@@ -1,0 +1,214 @@
+"""SASRec's Transformer encoder, from `"Self-Attentive Sequential Recommendation"
+<https://arxiv.org/abs/1808.09781>`_ (Kang & McAuley, ICDM 2018), layer for layer as in RecBole.
+
+**Backbone interface** (what every model and the SRA-CL code build on)::
+
+    encoder = SASRecEncoder(num_items, max_len=50, padding="right")
+    h = encoder(item_seq, item_seq_len)          # [B, L] long, [B] long  ->  [B, d] sequence representation
+    H = encoder.hidden_states(item_seq)          # [B, L, d] last-layer hidden states
+    scores = encoder.score_all(h)                # [B, num_items + 1] dot products with every item (col 0 = PAD)
+
+With ``E`` the item embedding table and ``P`` the learned absolute position embeddings,
+
+.. math::
+    X^{(0)} = \\mathrm{Dropout}(\\mathrm{LN}(E[s] + P)), \\qquad
+    A = \\mathrm{LN}\\big(X + \\mathrm{Dropout}(W_O\\,\\mathrm{MHA}(X, M))\\big), \\qquad
+    X' = \\mathrm{LN}\\big(A + \\mathrm{Dropout}(W_2\\,\\mathrm{GELU}(W_1 A))\\big),
+
+post-LayerNorm (BERT style, eps 1e-12), exact erf-GELU, and the additive mask ``M`` = 0 where the key is a
+real item (id > 0) at or before the query position, −10000 elsewhere (RecBole's constant, not −∞: a query
+whose keys are all masked gets a uniform attention row instead of NaN, exactly as in RecBole). Attention runs
+through ``torch.nn.functional.scaled_dot_product_attention`` with that additive mask, which computes the same
+``softmax(QKᵀ/√d_h + M)V`` (attention dropout on the probabilities in training).
+
+Module and parameter names equal RecBole's (``item_embedding``, ``position_embedding``, ``LayerNorm``,
+``trm_encoder.layer.<i>.multi_head_attention.{query,key,value,dense,LayerNorm}``,
+``trm_encoder.layer.<i>.feed_forward.{dense_1,dense_2,LayerNorm}``), so a RecBole SASRec ``state_dict`` loads
+unchanged (:func:`recsys.nn.load_recbole_sasrec`).
+
+Alignment: ``padding="right"`` (RecBole / MCLRec) has items at positions ``0 … len−1`` and reads the
+representation at ``len − 1``; ``padding="left"`` (SRA-CL) has the most recent item at ``L − 1`` and reads it
+there. Initialisation as RecBole: Linear and Embedding weights ~ N(0, 0.02) (the padding row included; it
+receives no gradient), biases 0, LayerNorm 1 / 0.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from graphcl.errors import ConfigError
+
+#: RecBole's additive attention-mask value.
+MASK_VALUE = -10000.0
+
+
+class MultiHeadAttention(nn.Module):
+    """Self-attention block: ``LN(x + Dropout(W_O · softmax(QKᵀ/√d_h + M) V))`` (RecBole ``MultiHeadAttention``)."""
+
+    def __init__(self, num_heads: int, hidden_size: int, hidden_dropout: float, attn_dropout: float,
+                 layer_norm_eps: float) -> None:
+        super().__init__()
+        if hidden_size % num_heads:
+            raise ConfigError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
+        self.num_heads = num_heads
+        self.attn_dropout = attn_dropout
+        self.query = nn.Linear(hidden_size, hidden_size)
+        self.key = nn.Linear(hidden_size, hidden_size)
+        self.value = nn.Linear(hidden_size, hidden_size)
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.out_dropout = nn.Dropout(hidden_dropout)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """``x``: ``[B, L, d]``; ``mask``: additive ``[B, 1, L, L]``."""
+        b, length, d = x.shape
+        def heads(t: Tensor) -> Tensor:
+            return t.view(b, length, self.num_heads, d // self.num_heads).transpose(1, 2)
+        context = F.scaled_dot_product_attention(
+            heads(self.query(x)), heads(self.key(x)), heads(self.value(x)), attn_mask=mask,
+            dropout_p=self.attn_dropout if self.training else 0.0,
+        )
+        context = context.transpose(1, 2).reshape(b, length, d)
+        return self.LayerNorm(self.out_dropout(self.dense(context)) + x)
+
+
+class FeedForward(nn.Module):
+    """Position-wise ``LN(x + Dropout(W_2 GELU(W_1 x)))`` with exact (erf) GELU (RecBole ``FeedForward``)."""
+
+    def __init__(self, hidden_size: int, inner_size: int, hidden_dropout: float, layer_norm_eps: float) -> None:
+        super().__init__()
+        self.dense_1 = nn.Linear(hidden_size, inner_size)
+        self.dense_2 = nn.Linear(inner_size, hidden_size)
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.dropout = nn.Dropout(hidden_dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.LayerNorm(self.dropout(self.dense_2(F.gelu(self.dense_1(x)))) + x)
+
+
+class TransformerLayer(nn.Module):
+    """One post-LN Transformer layer: attention block then feed-forward block."""
+
+    def __init__(self, num_heads: int, hidden_size: int, inner_size: int, hidden_dropout: float,
+                 attn_dropout: float, layer_norm_eps: float) -> None:
+        super().__init__()
+        self.multi_head_attention = MultiHeadAttention(num_heads, hidden_size, hidden_dropout, attn_dropout,
+                                                       layer_norm_eps)
+        self.feed_forward = FeedForward(hidden_size, inner_size, hidden_dropout, layer_norm_eps)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        return self.feed_forward(self.multi_head_attention(x, mask))
+
+
+class TransformerEncoder(nn.Module):
+    """A stack of :class:`TransformerLayer` (RecBole ``TransformerEncoder``; attribute ``layer``)."""
+
+    def __init__(self, num_layers: int, num_heads: int, hidden_size: int, inner_size: int, hidden_dropout: float,
+                 attn_dropout: float, layer_norm_eps: float) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(
+            TransformerLayer(num_heads, hidden_size, inner_size, hidden_dropout, attn_dropout, layer_norm_eps)
+            for _ in range(num_layers)
+        )
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        for layer in self.layer:
+            x = layer(x, mask)
+        return x
+
+
+class SASRecEncoder(nn.Module):
+    """SASRec sequence encoder (see the module docstring for the maths, names and alignments).
+
+    Args:
+        num_items: Real items (ids ``1..num_items``; 0 is padding).
+        max_len: Window width ``L`` (number of position embeddings). MCLRec 50.
+        hidden_size: ``d`` (64).
+        num_layers: Transformer layers (2).
+        num_heads: Attention heads (2).
+        inner_size: Feed-forward width (256).
+        hidden_dropout: Dropout on embeddings and block outputs (MCLRec 0.5 on Amazon).
+        attn_dropout: Dropout on attention probabilities (MCLRec 0.5 on Amazon).
+        layer_norm_eps: LayerNorm epsilon (1e-12, RecBole/BERT).
+        padding: ``"right"`` (gather at ``len − 1``) or ``"left"`` (gather at ``L − 1``).
+        extra_embeddings: Extra item-table rows after the real items that are never scored (the DuoRec /
+            MCLRec fork keeps one for a mask token); lets such checkpoints load unchanged.
+    """
+
+    def __init__(self, num_items: int, max_len: int = 50, hidden_size: int = 64, num_layers: int = 2,
+                 num_heads: int = 2, inner_size: int = 256, hidden_dropout: float = 0.5, attn_dropout: float = 0.5,
+                 layer_norm_eps: float = 1e-12, padding: str = "right", extra_embeddings: int = 0) -> None:
+        super().__init__()
+        for name, value in (("num_items", num_items), ("max_len", max_len), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers), ("num_heads", num_heads), ("inner_size", inner_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        for name, value in (("hidden_dropout", hidden_dropout), ("attn_dropout", attn_dropout)):
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1), got {value!r}")
+        if padding not in ("right", "left"):
+            raise ConfigError(f"padding must be 'right' or 'left', got {padding!r}")
+        self.num_items = num_items
+        self.max_len = max_len
+        self.hidden_size = hidden_size
+        self.padding = padding
+        self.item_embedding = nn.Embedding(num_items + 1 + extra_embeddings, hidden_size, padding_idx=0)
+        self.position_embedding = nn.Embedding(max_len, hidden_size)
+        self.trm_encoder = TransformerEncoder(num_layers, num_heads, hidden_size, inner_size, hidden_dropout,
+                                              attn_dropout, layer_norm_eps)
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.dropout = nn.Dropout(hidden_dropout)
+        self.register_buffer("causal", torch.ones(max_len, max_len, dtype=torch.bool).tril(), persistent=False)
+        self.reset_parameters()
+
+    @property
+    def num_heads(self) -> int:
+        return self.trm_encoder.layer[0].multi_head_attention.num_heads
+
+    def reset_parameters(self) -> None:
+        """RecBole's ``_init_weights``: N(0, 0.02) weights, zero biases, LayerNorm (1, 0)."""
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+    def attention_mask(self, item_seq: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+        """Additive ``[B, 1, L, L]`` mask: 0 where the key is a real item not after the query, −10000 elsewhere."""
+        length = item_seq.size(1)
+        allowed = (item_seq > 0)[:, None, None, :] & self.causal[:length, :length]
+        return torch.where(allowed, 0.0, MASK_VALUE).to(dtype)
+
+    def hidden_states(self, item_seq: Tensor) -> Tensor:
+        """``[B, L]`` item ids → ``[B, L, d]`` last-layer hidden states."""
+        if item_seq.dim() != 2:
+            raise ValueError(f"item_seq must be [B, L], got shape {tuple(item_seq.shape)}")
+        if item_seq.size(1) > self.max_len:
+            raise ValueError(f"item_seq has {item_seq.size(1)} positions but the encoder has {self.max_len}")
+        positions = self.position_embedding.weight[: item_seq.size(1)]
+        x = self.dropout(self.LayerNorm(self.item_embedding(item_seq) + positions))
+        return self.trm_encoder(x, self.attention_mask(item_seq, x.dtype))
+
+    def gather_last(self, hidden: Tensor, item_seq_len: Tensor) -> Tensor:
+        """The representation of each sequence: position ``len − 1`` (right padding) or ``L − 1`` (left)."""
+        if self.padding == "left":
+            return hidden[:, -1]
+        index = (item_seq_len - 1).clamp(min=0)
+        return hidden.gather(1, index.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))).squeeze(1)
+
+    def forward(self, item_seq: Tensor, item_seq_len: Tensor) -> Tensor:
+        """``[B, L]`` item ids and ``[B]`` lengths → ``[B, d]`` sequence representations."""
+        return self.gather_last(self.hidden_states(item_seq), item_seq_len)
+
+    @property
+    def item_weight(self) -> Tensor:
+        """``[num_items + 1, d]`` embeddings of the scored ids (padding row 0 included; extra rows dropped)."""
+        return self.item_embedding.weight[: self.num_items + 1]
+
+    def score_all(self, representation: Tensor) -> Tensor:
+        """``[B, d]`` → ``[B, num_items + 1]`` dot-product scores with every item (column 0 is padding)."""
+        return representation @ self.item_weight.t()

@@ -1,0 +1,203 @@
+"""Training and evaluation entry points shared by every recommender (SASRec, CL4SRec, MCLRec, SRA-CL).
+
+:func:`train_recommender` trains any :class:`~recsys.models.SequentialRecommender` with
+:func:`graphcl.train.fit` (early stopping on a validation ranking metric, best-weight restore, checkpoints,
+exact resume, CSV / JSONL logs, progress bar). :func:`run_recommendation` does what ``recsys train`` does:
+for every seed build the model from a config, train it, evaluate the best weights on the test split, and write
+the run folder with ``results.json`` in the library's one schema (see :mod:`graphcl.experiment`), metric names
+``hr@5``, ``ndcg@10``, ``mrr@20``, ...
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from graphcl.errors import ConfigError
+from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
+from graphcl.experiment import resolve_device
+from graphcl.train import FitResult, fit, git_commit, make_run_dir, peak_memory_mb, write_config, write_env, write_results
+from graphcl.utils import seed_everything
+from recsys.config import split_config
+from recsys.data.loader import batch_loader
+from recsys.data.sequences import SequenceDataset
+from recsys.data.split import SequenceSplit, leave_one_out
+from recsys.eval import RankingProtocol, RankingResult, evaluate_ranking
+from recsys.models import MODELS, SequentialRecommender
+
+VALID_PREFIX = "valid_"
+
+
+def train_recommender(
+    model: nn.Module,
+    split: SequenceSplit,
+    *,
+    epochs: int = 100,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    stopping_step: int | None = 10,
+    valid_metric: str = "mrr@10",
+    eval_every: int = 1,
+    protocol: RankingProtocol | None = None,
+    max_batches_per_epoch: int | None = None,
+    device: str | torch.device | None = None,
+    run_dir: str | Path | None = None,
+    checkpoint_every: int = 0,
+    resume_from: str | Path | None = None,
+    show_progress: bool = True,
+    config: Mapping[str, Any] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> FitResult:
+    """Train ``model`` on ``split.train`` with model selection on ``split.valid`` (RecBole's protocol).
+
+    Args:
+        model: A recommender (``calculate_loss`` / ``training_step``, ``full_sort_predict``).
+        split: From :func:`recsys.data.leave_one_out`.
+        epochs: Maximum epochs.
+        batch_size: Training batch size (256).
+        lr: Adam learning rate (1e-3).
+        weight_decay: Adam weight decay (0).
+        stopping_step: RecBole's ``stopping_step``: stop after ``stopping_step + 1`` consecutive validations
+            without strict improvement of ``valid_metric``; ``None`` never stops.
+        valid_metric: Selection metric (``mrr@10`` in both papers' code).
+        eval_every: Validate every this many epochs.
+        protocol: Ranking protocol of the validation (default :class:`~recsys.eval.RankingProtocol`).
+        max_batches_per_epoch: Reduced budget: each epoch sees this many random batches.
+        device, run_dir, checkpoint_every, resume_from, show_progress, config, optimizer: As in
+            :func:`graphcl.train.fit`.
+
+    Returns:
+        The :class:`~graphcl.train.FitResult`; ``model`` holds the best validation weights afterwards.
+        Validation metrics appear in the history as ``valid_<name>``.
+    """
+    protocol = protocol or RankingProtocol()
+    if valid_metric not in protocol.names:
+        raise ConfigError(f"valid_metric {valid_metric!r} is not computed by the protocol ({protocol.names})")
+    loader = batch_loader(split.train, batch_size, shuffle=True, max_batches=max_batches_per_epoch)
+
+    def validate(m: nn.Module) -> dict[str, float]:
+        result = evaluate_ranking(m, split.valid, protocol, split="valid")
+        return {VALID_PREFIX + name: value for name, value in result.metrics.items()}
+
+    return fit(
+        model, loader, epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay, device=device,
+        eval_fn=validate, eval_every=eval_every, monitor=VALID_PREFIX + valid_metric, mode="max",
+        patience=None if stopping_step is None else stopping_step + 1, restore_best=True, run_dir=run_dir,
+        checkpoint_every=checkpoint_every, resume_from=resume_from, show_progress=show_progress, config=config,
+    )
+
+
+def build_recommender(cfg: Mapping[str, Any], num_items: int) -> SequentialRecommender:
+    """Instantiate ``cfg["model"]`` through its ``build`` classmethod."""
+    model_kw, _, _ = split_config(cfg)
+    return MODELS[cfg["model"]].build(num_items, **model_kw)
+
+
+def ranking_protocol(cfg: Mapping[str, Any]) -> RankingProtocol:
+    _, _, ev = split_config(cfg)
+    return RankingProtocol(ks=tuple(ev["ks"]), mask_history=ev["mask_history"], ties=ev["ties"],
+                           chunk_size=ev["eval_chunk_size"])
+
+
+def describe_training(cfg: Mapping[str, Any]) -> str:
+    _, tr, _ = split_config(cfg)
+    budget = (f"at most {tr['max_batches_per_epoch']} random batches per epoch (REDUCED budget)"
+              if tr["max_batches_per_epoch"] else "all training samples every epoch")
+    stop = ("no early stopping" if tr["stopping_step"] is None
+            else f"early stopping on valid {tr['valid_metric']} (RecBole stopping_step {tr['stopping_step']})")
+    return (f"Adam lr {tr['lr']}, batch {tr['batch_size']}, up to {tr['epochs']} epochs, {budget}; {stop}; "
+            f"best-validation weights evaluated once on test")
+
+
+def run_recommendation(
+    cfg: Mapping[str, Any],
+    dataset: SequenceDataset,
+    *,
+    seeds: Sequence[int] = (2020,),
+    device: str | torch.device | None = "cpu",
+    run_dir: str | Path | None = None,
+    run_base: str | Path = "runs",
+    show_progress: bool = True,
+    resume: bool = False,
+    on_result: Callable[[int, RankingResult], None] | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """Train and test ``cfg`` on ``dataset`` for every seed; write ``config.yaml``, ``env.txt``,
+    ``results.json`` (+ per-seed logs and checkpoints) to the run folder.
+
+    Returns:
+        ``(results, run_dir)``; ``results["metrics"]`` holds the test metrics (mean ± std over seeds),
+        ``results["validation"]`` the validation metrics of the selected epochs.
+    """
+    if not seeds:
+        raise ConfigError("at least one seed is needed")
+    if resume and run_dir is None:
+        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
+    dev = resolve_device(device)
+    start = time.perf_counter()
+    model_kw, tr, _ = split_config(cfg)
+    split = leave_one_out(dataset, max_len=model_kw["max_len"], padding=model_kw["padding"])
+    protocol = ranking_protocol(cfg)
+    out_dir = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=cfg["model"], dataset=cfg["dataset"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_config(out_dir, dict(cfg))
+    write_env(out_dir)
+    test_runs: list[dict[str, MetricSummary]] = []
+    valid_runs: list[dict[str, MetricSummary]] = []
+    per_seed: list[dict[str, Any]] = []
+    for seed in seeds:
+        seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
+        seed_everything(seed)
+        model = build_recommender(cfg, dataset.num_items).to(dev)
+        last = seed_dir / "last.pt"
+        fit_result = train_recommender(
+            model, split, epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
+            weight_decay=tr["weight_decay"], stopping_step=tr["stopping_step"], valid_metric=tr["valid_metric"],
+            eval_every=tr["eval_every"], protocol=protocol, max_batches_per_epoch=tr["max_batches_per_epoch"],
+            device=dev, run_dir=seed_dir, checkpoint_every=tr["checkpoint_every"],
+            resume_from=last if resume and last.is_file() else None, show_progress=show_progress, config=dict(cfg),
+        )
+        test = evaluate_ranking(model, split.test, protocol, split="test")
+        if on_result is not None:
+            on_result(seed, test)
+        test_runs.append({k: summarize([v]) for k, v in test.metrics.items()})
+        best = next((r for r in fit_result.history if r["epoch"] == fit_result.best_epoch), {})
+        valid_runs.append({k[len(VALID_PREFIX):]: summarize([v]) for k, v in best.items()
+                           if k.startswith(VALID_PREFIX)})
+        train_times = [r["time_s"] for r in fit_result.history]
+        per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
+                         "stopped_early": fit_result.stopped_early,
+                         "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1)})
+    results = {
+        "model": cfg["model"],
+        "dataset": cfg["dataset"],
+        "metrics": merge_summaries(test_runs),
+        "validation": merge_summaries(valid_runs) if all(valid_runs) else {},
+        "protocol": {
+            "seeds": list(seeds),
+            "data": split.describe(),
+            "ranking": protocol.as_dict(),
+            "training": describe_training(cfg),
+            "values": "one value per seed (test split, best-validation weights)",
+        },
+        "runs": per_seed,
+        "config": dict(cfg),
+        "time_s": time.perf_counter() - start,
+        "peak_mem_mb": peak_memory_mb(dev),
+        "commit": git_commit(),
+    }
+    write_results(out_dir, results)
+    return results, out_dir
+
+
+def format_summary(results: Mapping[str, Any]) -> str:
+    """One line, ``mclrec on beauty (3 seeds): hr@20 0.1243 ± 0.0010 | ...``, then the protocol line."""
+    parts = [f"{name} {s['mean']:.4f} ± {s['std']:.4f}" for name, s in results["metrics"].items()]
+    n = len(results["protocol"]["seeds"])
+    return (f"{results['model']} on {results['dataset']} ({n} seed{'s' if n != 1 else ''}): " + " | ".join(parts)
+            + f" | {results['time_s']:.1f} s\n  protocol: {results['protocol']['ranking']['description']}"
+            + f"\n  data: {results['protocol']['data']}\n  training: {results['protocol']['training']}")

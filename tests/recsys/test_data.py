@@ -1,0 +1,152 @@
+"""Readers, writer, leave-one-out split, batching and the generated dataset."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphcl.errors import DataError
+from recsys.data import (
+    SequenceDataset,
+    batch_loader,
+    leave_one_out,
+    load_sequences,
+    make_sequence_dataset,
+    read_inter,
+    read_txt,
+    write_inter,
+    write_txt,
+)
+
+SEQS = [[1, 2, 3, 4, 5], [3, 1, 4], [2, 5, 1, 3, 4, 6, 2]]
+
+
+def _txt(tmp_path: Path, text: str, name: str = "d.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_txt_and_inter_round_trip(tmp_path):
+    ds = SequenceDataset.from_sequences(SEQS)
+    txt = read_txt(write_txt(ds, tmp_path / "a.txt"))
+    assert txt.sequences() == SEQS and txt.num_items == 6
+    for timestamps in (False, True):
+        inter = read_inter(write_inter(txt, tmp_path / "a.inter", timestamps=timestamps))
+        # ids are remapped in order of first appearance: 1 2 3 4 5 then 6
+        assert inter.sequences() == SEQS
+        assert inter.user_ids == ["1", "2", "3"]
+
+
+def test_inter_sorts_by_timestamp_and_remaps_tokens(tmp_path):
+    path = _txt(tmp_path, "user_id:token\titem_id:token\ttimestamp:float\n"
+                          "u1\tB\t3\nu1\tA\t1\nu2\tC\t5\nu1\tC\t2\nu2\tA\t4\nu2\tB\t6\n", "x.inter")
+    ds = read_inter(path)
+    # first appearance order of items: B=1, A=2, C=3; users u1, u2
+    assert ds.sequences() == [[2, 3, 1], [2, 3, 1]]
+    assert ds.item_tokens == ["[PAD]", "B", "A", "C"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 1 2 3\n\n2 1 2 3\n", "line 2: empty line"),
+        ("1 1 x 3\n", "line 1, field 3: item id 'x'"),
+        ("1 1 2\n", "line 1: user '1' has 2 interaction"),
+        ("1\n", "line 1: user '1' has no items"),
+        ("1 1 0 2\n", "line 1, field 3: item id 0 is not positive"),
+        ("1 1 2 3\n1 2 3 4\n", "line 2: user '1' already appeared on line 1"),
+        ("", "holds no users"),
+    ],
+)
+def test_txt_errors_name_line_and_field(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_txt(_txt(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("user_id\titem_id\n1\t2\n", "line 1, field 1: header entry 'user_id' is not of the form"),
+        ("user_id:token\tstamp:float\n1\t2\n", "no 'item_id:token' column"),
+        ("user_id:token\titem_id:float\n1\t2\n", "'item_id' must have type 'token'"),
+        ("user_id:token\titem_id:token\n1\t2\n1\n", "line 3: expected 2 tab-separated fields"),
+        ("user_id:token\titem_id:token\ttimestamp:float\n1\t2\tnoon\n", "line 2, field 'timestamp:float'"),
+        ("user_id:token\titem_id:token\n1\t2\n1\t3\n", "line 2, field 'user_id:token': user '1' has 2"),
+        ("user_id:token\titem_id:token\n", "header but no interactions"),
+    ],
+)
+def test_inter_errors(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        read_inter(_txt(tmp_path, text, "bad.inter"))
+
+
+def test_missing_file_and_unknown_source(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_txt(tmp_path / "nope.txt")
+    with pytest.raises(DataError, match="neither a file nor a known dataset"):
+        load_sequences("nope")
+    with pytest.raises(DataError, match="needs --root"):
+        load_sequences("beauty")
+
+
+def test_leave_one_out_counts_windows_and_padding():
+    ds = SequenceDataset.from_sequences(SEQS)
+    split = leave_one_out(ds, max_len=3, padding="right")
+    assert len(split.train) == sum(len(s) - 3 for s in SEQS) == 6
+    assert split.test.target.tolist() == [5, 4, 2]
+    assert split.valid.target.tolist() == [4, 1, 6]
+    # user 3, test: last 3 items before the target 2 -> [4, 6]... i.e. window [3, 4, 6]
+    assert split.test.item_seq[2].tolist() == [3, 4, 6] and split.test.item_seq_len[2] == 3
+    # user 1, first training sample: input [1], target 2
+    assert split.train.item_seq[0].tolist() == [1, 0, 0] and split.train.target[0] == 2
+    left = leave_one_out(ds, max_len=3, padding="left")
+    assert left.train.item_seq[0].tolist() == [0, 0, 1]
+    assert left.valid.item_seq[1].tolist() == [0, 0, 3]
+    # same items either way
+    for a, b in ((split.train, left.train), (split.test, left.test)):
+        assert torch.equal(a.item_seq.sort(1).values, b.item_seq.sort(1).values)
+
+
+def test_short_users_are_skipped_and_logged(caplog):
+    ds = SequenceDataset.from_sequences([[1, 2], [1, 2, 3, 4]])
+    with caplog.at_level(logging.WARNING, logger="recsys.data"):
+        split = leave_one_out(ds, max_len=5)
+    assert split.skipped_users == 1 and "skipped 1 of 2 users" in caplog.text
+    assert len(split.test) == 1
+    with pytest.raises(DataError, match="no user has the 3 items"):
+        leave_one_out(SequenceDataset.from_sequences([[1, 2]]))
+
+
+def test_batch_loader_covers_every_sample_once_and_caps():
+    ds = make_sequence_dataset(num_users=100, num_items=50, num_clusters=5)
+    split = leave_one_out(ds, max_len=20)
+    seen = torch.cat([b.target for b in batch_loader(split.train, 64, seed=0)])
+    assert seen.numel() == len(split.train)
+    assert sorted(seen.tolist()) == sorted(split.train.target.tolist())
+    capped = batch_loader(split.train, 16, seed=0, max_batches=3)
+    assert len(capped) == 3 and len(list(capped)) == 3
+
+
+def test_generated_dataset_is_seeded_and_titled():
+    a, b = make_sequence_dataset(seed=3), make_sequence_dataset(seed=3)
+    assert torch.equal(a.items, b.items) and a.item_titles == b.item_titles
+    assert len(a.item_titles) == a.num_items + 1 and a.item_titles[0] == ""
+    assert int(a.lengths.min()) >= 5
+    assert not torch.equal(a.items[:100], make_sequence_dataset(seed=4).items[:100])
+
+
+@pytest.mark.data
+def test_beauty_readers_agree_and_split_counts(shared_data, tmp_path):
+    path = shared_data / "seqrec" / "Beauty.txt"
+    if not path.is_file():
+        pytest.skip("Beauty.txt not staged")
+    txt = read_txt(path)
+    stats = txt.statistics()
+    assert (stats["users"], stats["items"], stats["interactions"]) == (22363, 12101, 198502)
+    inter = read_inter(write_inter(txt, tmp_path / "Amazon_Beauty.inter"))
+    assert torch.equal(inter.items, txt.items) and torch.equal(inter.offsets, txt.offsets)
+    split = leave_one_out(txt, max_len=50)
+    assert len(split.train) == 131413 and len(split.valid) == len(split.test) == 22363

@@ -1,0 +1,150 @@
+"""The SASRec encoder against a naive RecBole-style reference; RecBole checkpoint import/export."""
+from __future__ import annotations
+
+import math
+import pytest
+import torch
+
+from graphcl.errors import DataError
+from recsys.augment import realign
+from recsys.nn import MASK_VALUE, SASRecEncoder, export_recbole_sasrec, load_recbole_sasrec
+
+
+def reference_forward(enc: SASRecEncoder, item_seq: torch.Tensor) -> torch.Tensor:
+    """RecBole's SASRec forward written out: explicit softmax attention, (1 - mask) * -10000."""
+    b, length = item_seq.shape
+    x = enc.item_embedding(item_seq) + enc.position_embedding(torch.arange(length))[None]
+    x = enc.LayerNorm(x)
+    extended = (item_seq > 0)[:, None, None, :].float() * torch.tril(torch.ones(length, length))[None, None]
+    mask = (1.0 - extended) * MASK_VALUE
+    for layer in enc.trm_encoder.layer:
+        att = layer.multi_head_attention
+        h = att.num_heads
+        d = x.size(-1) // h
+        q = att.query(x).view(b, length, h, d).permute(0, 2, 1, 3)
+        k = att.key(x).view(b, length, h, d).permute(0, 2, 3, 1)
+        v = att.value(x).view(b, length, h, d).permute(0, 2, 1, 3)
+        probs = torch.softmax(q @ k / math.sqrt(d) + mask, dim=-1)
+        ctx = (probs @ v).permute(0, 2, 1, 3).reshape(b, length, h * d)
+        x = att.LayerNorm(att.dense(ctx) + x)
+        ff = layer.feed_forward
+        inner = ff.dense_1(x)
+        inner = inner * 0.5 * (1.0 + torch.erf(inner / math.sqrt(2.0)))
+        x = ff.LayerNorm(ff.dense_2(inner) + x)
+    return x
+
+
+def _batch(num_items=30, b=6, length=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, length + 1, (b,), generator=g)
+    lengths[0] = length
+    seq = torch.randint(1, num_items + 1, (b, length), generator=g)
+    seq = torch.where(torch.arange(length)[None] < lengths[:, None], seq, 0)
+    return seq, lengths
+
+
+@pytest.mark.parametrize(("layers", "heads", "hidden"), [(1, 1, 16), (2, 2, 64), (3, 4, 32)])
+def test_matches_reference_both_alignments(layers, heads, hidden):
+    torch.manual_seed(0)
+    enc = SASRecEncoder(30, max_len=8, hidden_size=hidden, num_layers=layers, num_heads=heads, inner_size=2 * hidden)
+    enc.eval()
+    seq, lengths = _batch()
+    seq[1, 0] = 0  # a masked first item (all keys of query 0 masked) behaves like RecBole too
+    ref = reference_forward(enc, seq)
+    with torch.no_grad():
+        assert torch.allclose(enc.hidden_states(seq), ref, atol=1e-5)
+        h = enc(seq, lengths)
+        assert torch.allclose(h, ref[torch.arange(6), lengths - 1], atol=1e-5)
+        left = SASRecEncoder(30, max_len=8, hidden_size=hidden, num_layers=layers, num_heads=heads,
+                             inner_size=2 * hidden, padding="left")
+        left.load_state_dict(enc.state_dict())
+        left.eval()
+        left_seq = realign(seq, lengths, "right", "left")
+        assert torch.allclose(left(left_seq, lengths), reference_forward(left, left_seq)[:, -1], atol=1e-5)
+
+
+def test_initialisation_and_padding_gradient():
+    torch.manual_seed(0)
+    enc = SASRecEncoder(500, max_len=10, hidden_size=64)
+    w = enc.item_embedding.weight
+    assert abs(float(w.detach().std()) - 0.02) < 0.002
+    assert float(enc.trm_encoder.layer[0].multi_head_attention.query.bias.detach().abs().max()) == 0.0
+    seq, lengths = _batch(num_items=500, length=10)
+    enc(seq, lengths).sum().backward()
+    assert float(w.grad[0].abs().max()) == 0.0  # padding_idx row gets no gradient
+
+
+def test_round_trip_export_import(tmp_path):
+    torch.manual_seed(1)
+    enc = SASRecEncoder(40, max_len=12, hidden_size=32, num_heads=4, inner_size=48, extra_embeddings=1)
+    enc.eval()
+    path = export_recbole_sasrec(enc, tmp_path / "model.pth", epoch=7)
+    loaded, info = load_recbole_sasrec(path, num_heads=4, num_items=40)
+    seq, lengths = _batch(num_items=40, length=12)
+    with torch.no_grad():
+        assert torch.equal(loaded.score_all(loaded(seq, lengths)), enc.score_all(enc(seq, lengths)))
+    assert info.sizes == {"item_rows": 42, "num_items": 40, "hidden_size": 32, "max_len": 12, "num_layers": 2,
+                          "num_heads": 4, "inner_size": 48}
+    assert info.epoch == 7 and info.ignored_keys == []
+
+
+class FakeRecBoleConfig:
+    """Stands in for RecBole's pickled Config object (a class the loader must not import)."""
+
+    def __init__(self):
+        self.final_config_dict = {"model": "SASRec"}
+
+
+def test_recbole_style_checkpoint_with_foreign_objects_and_cl_keys(tmp_path):
+    torch.manual_seed(2)
+    enc = SASRecEncoder(25, max_len=6, hidden_size=16, num_heads=2, inner_size=32)
+    state = dict(enc.state_dict())
+    state["projection.weight"] = torch.randn(4, 16)  # a CL variant's extra head
+    path = tmp_path / "recbole.pth"
+    torch.save({"config": FakeRecBoleConfig(), "epoch": 3, "state_dict": state, "other_parameter": None}, path)
+    with pytest.warns(UserWarning, match="ignored 1 key"):
+        loaded, info = load_recbole_sasrec(path)
+    assert info.ignored_keys == ["projection.weight"]
+    assert any("FakeRecBoleConfig" in name for name in info.placeholder_classes)
+    seq, lengths = _batch(num_items=25, length=6)
+    enc.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(seq, lengths), enc(seq, lengths))
+
+
+def test_import_errors(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_recbole_sasrec(tmp_path / "missing.pth")
+    torch.save({"state_dict": {"foo": torch.zeros(1)}}, tmp_path / "bad.pth")
+    with pytest.raises(DataError, match="lacks 'item_embedding.weight'"):
+        load_recbole_sasrec(tmp_path / "bad.pth")
+    enc = SASRecEncoder(10, max_len=4, hidden_size=8, inner_size=8)
+    export_recbole_sasrec(enc, tmp_path / "small.pth")
+    with pytest.raises(DataError, match="different dataset"):
+        load_recbole_sasrec(tmp_path / "small.pth", num_items=50)
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="cannot read"):
+        load_recbole_sasrec(tmp_path / "junk.pth")
+
+
+def test_restricted_loader_never_runs_pickled_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('pwned')",))
+
+    path = tmp_path / "evil.pth"
+    enc = SASRecEncoder(5, max_len=3, hidden_size=8, inner_size=8)
+    torch.save({"state_dict": enc.state_dict(), "payload": Evil()}, path)
+    loaded, info = load_recbole_sasrec(path)  # exec is replaced by an inert placeholder
+    assert any(name.endswith(".exec") for name in info.placeholder_classes)
+    assert isinstance(loaded, SASRecEncoder)
+
+
+def test_sdpa_dropout_is_active_in_training():
+    torch.manual_seed(0)
+    enc = SASRecEncoder(30, max_len=8, hidden_size=16, inner_size=16, hidden_dropout=0.0, attn_dropout=0.5)
+    seq, lengths = _batch()
+    enc.train()
+    assert not torch.allclose(enc(seq, lengths), enc(seq, lengths))
+    enc.eval()
+    assert torch.equal(enc(seq, lengths), enc(seq, lengths))
