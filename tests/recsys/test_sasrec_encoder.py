@@ -53,14 +53,35 @@ def test_matches_reference_both_alignments(layers, heads, hidden):
     ref = reference_forward(enc, seq)
     with torch.no_grad():
         assert torch.allclose(enc.hidden_states(seq), ref, atol=1e-5)
-        h = enc(seq, lengths)
-        assert torch.allclose(h, ref[torch.arange(6), lengths - 1], atol=1e-5)
+        enc.length_buckets = False
+        assert torch.allclose(enc(seq, lengths), ref[torch.arange(6), lengths - 1], atol=1e-5)
+        enc.length_buckets = True  # cut windows: same representations (row 1's all-padding query aside)
+        rows = torch.tensor([0, 2, 3, 4, 5])
+        assert torch.allclose(enc(seq, lengths)[rows], ref[rows, lengths[rows] - 1], atol=1e-5)
         left = SASRecEncoder(30, max_len=8, hidden_size=hidden, num_layers=layers, num_heads=heads,
                              inner_size=2 * hidden, padding="left")
         left.load_state_dict(enc.state_dict())
         left.eval()
         left_seq = realign(seq, lengths, "right", "left")
-        assert torch.allclose(left(left_seq, lengths), reference_forward(left, left_seq)[:, -1], atol=1e-5)
+        left_ref = reference_forward(left, left_seq)[:, -1]
+        assert torch.allclose(left(left_seq, lengths)[rows], left_ref[rows], atol=1e-5)
+        left.length_buckets = False
+        assert torch.allclose(left(left_seq, lengths), left_ref, atol=1e-5)
+
+
+def test_length_buckets_keep_gradients_and_order():
+    torch.manual_seed(0)
+    enc = SASRecEncoder(30, max_len=40, hidden_size=16, inner_size=16, hidden_dropout=0.0, attn_dropout=0.0)
+    seq, lengths = _batch(b=20, length=40, seed=3)
+    bucketed = enc(seq, lengths)
+    bucketed.sum().backward()
+    grad = enc.item_embedding.weight.grad.clone()
+    enc.zero_grad()
+    enc.length_buckets = False
+    full = enc(seq, lengths)
+    full.sum().backward()
+    assert torch.allclose(bucketed, full, atol=1e-5)
+    assert torch.allclose(grad, enc.item_embedding.weight.grad, atol=1e-5)
 
 
 def test_initialisation_and_padding_gradient():
