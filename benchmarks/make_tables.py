@@ -68,6 +68,8 @@ def experiment_details(experiments: list[dict]) -> list[str]:
             f"- commit: `{res.get('commit')}`",
             f"- paper: {paper.get('source', '—')}",
         ]
+        if res.get("note"):
+            out.append(f"- note: {res['note']}")
         proto = res["protocol"]
         out.append(f"- training: {proto.get('training', '—')}")
         for key in ("node_classification", "clustering", "link_prediction"):
@@ -121,6 +123,21 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
                 "|---|---|---|---|",
                 f"| {k['median_epoch_ms']:.0f} ms | {k['ratio_time']:.2f}× | {k['peak_rss_gb']:.2f} GB "
                 f"| {k['ratio_memory']:.2f}× |",
+                "",
+            ]
+            continue
+        if k["benchmark"] == "meow_dblp_perf":
+            out += [
+                "### MEOW on DBLP: epoch time and memory (`meow_dblp_perf.json`)",
+                "",
+                f"- command: `{k['command']}` on the run `{k['run_command']}`; {k['machine']['note']}",
+                "",
+                "| median epoch | first epoch | peak memory | propagation operators (sparse) | same, dense as the "
+                "reference code | ratio |",
+                "|---|---|---|---|---|---|",
+                f"| {k['median_epoch_s']:.1f} s | {k['first_epoch_s']:.1f} s | {k['peak_mem_mb']:.0f} MB "
+                f"| {k['nnz_propagation']:,} nnz, {k['sparse_propagation_mb']:.0f} MB "
+                f"| {k['dense_reference_propagation_mb']:.0f} MB | {k['ratio_sparse_to_dense']:.2f}× |",
                 "",
             ]
             continue

@@ -28,6 +28,10 @@ Deliberate choices against the reference code (spec §7): ties in PathSim are br
 index first) and the node itself is **always kept** (the reference's ``argsort`` is implementation-defined and
 can prune the self-loop in fully tied rows such as ACM-PSP); everything is sparse (the reference keeps dense
 N×N matrices). Masks are sampled **once**, as in the reference, from a private seeded generator.
+
+Nodes without any meta-path neighbour (IMDB-style: a movie without a director has an empty MDM row, and not even
+a self-path) keep an empty row: their propagated features in that meta-path's view are zero (so is their
+context), the other meta-paths and the masked view's self-loop still carry them, and nothing becomes NaN.
 """
 from __future__ import annotations
 

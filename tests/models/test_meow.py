@@ -83,3 +83,19 @@ def test_experiment_runner_reports_the_heco_protocol(tmp_path: Path) -> None:
     shipped = resolve_config("meow", "acm")
     assert shipped["topk"] == [110, 700] and shipped["num_clusters"] == [100, 300] and shipped["tau"] == 0.4
     assert resolve_config("adameow", "dblp")["epochs"] == 1500
+
+
+def test_nodes_without_metapath_neighbours_get_finite_embeddings() -> None:
+    """IMDB-style graphs: a movie without a director has an empty MDM row; it must not produce NaNs."""
+    torch.manual_seed(2)
+    data = planted_hetero_graph()
+    keep = data["paper", "to", "author"].edge_index[0] != 0  # paper 0 loses all its authors
+    data["paper", "to", "author"].edge_index = data["paper", "to", "author"].edge_index[:, keep]
+    data["author", "to", "paper"].edge_index = data["paper", "to", "author"].edge_index.flip(0)
+    del data["paper", "PAP", "paper"]
+    model = MEOW.build(data, **SMALL, num_clusters=[4], kmeans_n_init=1)
+    parts = model(data)
+    assert all(torch.isfinite(v) for v in parts.values())
+    view = model.prepare(data)
+    assert view.contexts[0]["PAP_ctx1"][0].matrix.to_dense()[0].abs().sum() == 0  # zero context
+    assert torch.isfinite(model.embed(data)).all()
