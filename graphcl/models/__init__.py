@@ -2,8 +2,6 @@
 
 - :class:`GRACE` — Zhu et al., "Deep Graph Contrastive Representation Learning", 2020.
 - :class:`CSGCL` — Chen et al., "CSGCL: Community-Strength-Enhanced Graph Contrastive Learning", IJCAI 2023.
-- :class:`MEOW` / :class:`AdaMEOW` — Yu et al., "Heterogeneous Graph Contrastive Learning with Meta-path Contexts
-  and (Adaptively) Weighted Negative Samples", SDM 2023 / TKDE 2024 (heterogeneous graphs).
 - :class:`PamC` — Kulatilleke et al., "Efficient block contrastive learning via parameter-free meta-node
   approximation", 2022; :class:`SCGC` — its exact-loss baseline SCGC* (Kulatilleke et al., 2022).
 - :class:`MEOW` / :class:`AdaMEOW` — Yu et al., "Heterogeneous Graph Contrastive Learning with Meta-path Contexts
@@ -15,11 +13,9 @@ from graphcl.models.meow import MEOW, AdaMEOW
 from graphcl.models.pamc import SCGC, PamC
 
 MODELS = {"grace": GRACE, "csgcl": CSGCL}
-MODELS.update({"meow": MEOW, "adameow": AdaMEOW})
 MODELS.update({"pamc": PamC, "scgc": SCGC})
 MODELS.update({"meow": MEOW, "adameow": AdaMEOW})
 
 __all__ = ["CSGCL", "GRACE", "MODELS"]
-__all__ += ["AdaMEOW", "MEOW"]
 __all__ += ["SCGC", "PamC"]
 __all__ += ["AdaMEOW", "MEOW"]
