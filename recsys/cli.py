@@ -103,7 +103,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from graphcl.experiment import resolve_device
     from graphcl.train import git_commit, load_checkpoint, peak_memory_mb, write_results
     from recsys.config import resolve_config
-    from recsys.data import leave_one_out, load_sequences
+    from recsys.data import leave_one_out
     from recsys.eval import RankingProtocol, evaluate_ranking
     from recsys.models import SASRec
     from recsys.nn import load_recbole_sasrec

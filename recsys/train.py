@@ -20,7 +20,16 @@ from torch import nn
 from graphcl.errors import ConfigError
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.experiment import resolve_device
-from graphcl.train import FitResult, fit, git_commit, make_run_dir, peak_memory_mb, write_config, write_env, write_results
+from graphcl.train import (
+    FitResult,
+    fit,
+    git_commit,
+    make_run_dir,
+    peak_memory_mb,
+    write_config,
+    write_env,
+    write_results,
+)
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
@@ -153,6 +162,8 @@ def run_recommendation(
         seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
         seed_everything(seed)
         model = build_recommender(cfg, dataset.num_items).to(dev)
+        if callable(getattr(model, "prepare_data", None)):  # models with data-dependent state (SRA-CL's index)
+            model.prepare_data(dataset, split)
         last = seed_dir / "last.pt"
         fit_result = train_recommender(
             model, split, epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
@@ -171,7 +182,8 @@ def run_recommendation(
         train_times = [r["time_s"] for r in fit_result.history]
         per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
                          "stopped_early": fit_result.stopped_early,
-                         "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1)})
+                         "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
+                         **({"semantics": model.semantic_info()} if hasattr(model, "semantic_info") else {})})
     results = {
         "model": cfg["model"],
         "dataset": cfg["dataset"],

@@ -13,6 +13,7 @@ not the encoder's N(0, 0.02), because the augmenters live outside the model in t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,7 +33,7 @@ class LearnableAugmenter(nn.Module):
     def __init__(self, hidden_size: int = 64, widths: Sequence[int] = (32, 16)) -> None:
         super().__init__()
         dims = [hidden_size, *widths, hidden_size]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(dims))
 
     def reset_parameters(self) -> None:
         for layer in self.layers:

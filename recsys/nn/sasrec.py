@@ -67,7 +67,7 @@ class MultiHeadAttention(nn.Module):
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
         self.dense = nn.Linear(hidden_size, hidden_size)
-        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.out_dropout = nn.Dropout(hidden_dropout)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
@@ -90,7 +90,7 @@ class FeedForward(nn.Module):
         super().__init__()
         self.dense_1 = nn.Linear(hidden_size, inner_size)
         self.dense_2 = nn.Linear(inner_size, hidden_size)
-        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.dropout = nn.Dropout(hidden_dropout)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -170,7 +170,7 @@ class SASRecEncoder(nn.Module):
         self.position_embedding = nn.Embedding(max_len, hidden_size)
         self.trm_encoder = TransformerEncoder(num_layers, num_heads, hidden_size, inner_size, hidden_dropout,
                                               attn_dropout, layer_norm_eps)
-        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)  # noqa: N815 - RecBole's name
+        self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.dropout = nn.Dropout(hidden_dropout)
         self.register_buffer("causal", torch.ones(max_len, max_len, dtype=torch.bool).tril(), persistent=False)
         self.reset_parameters()

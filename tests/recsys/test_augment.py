@@ -5,7 +5,16 @@ import pytest
 import torch
 
 from graphcl.errors import ConfigError
-from recsys.augment import Crop, Insert, Mask, Reorder, Substitute, TwoViews, make_operators, realign
+from recsys.augment import (
+    Crop,
+    Insert,
+    Mask,
+    Reorder,
+    Substitute,
+    TwoViews,
+    make_operators,
+    realign,
+)
 from recsys.data import SequenceBatch
 
 

@@ -6,7 +6,13 @@ import json
 import torch
 
 from recsys.cli import main
-from recsys.data import SequenceDataset, leave_one_out, make_sequence_dataset, read_inter, write_inter
+from recsys.data import (
+    SequenceDataset,
+    leave_one_out,
+    make_sequence_dataset,
+    read_inter,
+    write_inter,
+)
 from recsys.eval import evaluate_ranking
 from recsys.models import SASRec
 from recsys.nn import SASRecEncoder, export_recbole_sasrec

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import math
+
 import pytest
 import torch
 
 from graphcl.errors import DataError
 from recsys.augment import realign
-from recsys.nn import MASK_VALUE, SASRecEncoder, export_recbole_sasrec, load_recbole_sasrec
+from recsys.nn import (
+    MASK_VALUE,
+    SASRecEncoder,
+    export_recbole_sasrec,
+    load_recbole_sasrec,
+)
 
 
 def reference_forward(enc: SASRecEncoder, item_seq: torch.Tensor) -> torch.Tensor:
