@@ -3,8 +3,8 @@
 On a shared machine a 5-seed reproduction can take longer than the time available; run seed by seed, each seed
 is a complete ``graphcl train --seeds 1 --seed-offset s`` run in ``benchmarks/_work/<name>/seed-<s>/``, and
 ``--merge`` writes ``benchmarks/results/<name>.json`` (the ``results.json`` schema plus ``command`` and
-``paper``) from the seeds that completed, with ``protocol.seeds`` listing exactly those. Seeds already finished
-are not rerun.
+``paper``) from the seeds that completed, with ``protocol.seeds`` listing exactly those. A seed whose folder
+exists is skipped (finished, or being run by another process), so several processes can share one list.
 
 Usage::
 
@@ -32,7 +32,12 @@ def seed_dir(name: str, seed: int) -> Path:
 
 def run_seed(name: str, seed: int) -> None:
     out = seed_dir(name, seed)
-    if (out / "results.json").is_file():
+    try:
+        # The folder doubles as a lock: several processes can work through the same list of seeds.
+        out.mkdir(parents=True)
+    except FileExistsError:
+        state = "done" if (out / "results.json").is_file() else "started elsewhere (delete the folder to rerun)"
+        print(f"{name} seed {seed}: {state}; skipped", flush=True)
         return
     # The entry's command minus its seed count, then exactly this seed.
     full = shlex.split(ENTRIES[name]["command"])[1:]

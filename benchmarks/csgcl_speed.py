@@ -18,6 +18,7 @@ preprocessing on Cora, and CSGCL's training epoch vs GRACE's, all measured in on
 Usage::
 
     python benchmarks/csgcl_speed.py --root ../shared/data/planetoid   # writes results/csgcl_speed.json
+    python benchmarks/csgcl_speed.py --parts preprocessing --threads 1  # re-measure one part, keep the rest
 """
 from __future__ import annotations
 
@@ -219,22 +220,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(HERE / "results" / "csgcl_speed.json"))
+    parser.add_argument("--parts", nargs="+", default=["strength_weights", "preprocessing", "epoch"],
+                        choices=["strength_weights", "preprocessing", "epoch"],
+                        help="measure only these parts; the others are kept from an existing --out file")
     parser.add_argument("--rss-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.rss_child:
         _rss_child(args.rss_child, args.root)
         return
-    result = {
-        "benchmark": "csgcl_speed",
-        "command": "python benchmarks/csgcl_speed.py",
-        "machine": {"platform": platform.platform(), "threads": args.threads},
-        "strength_weights": bench_strength_weights(args.repeats),
-        "preprocessing": bench_preprocessing(args.root, args.repeats),
-        "epoch": bench_epochs(args.root, args.epochs, args.warmup),
-        "reference": REFERENCE,
+    out = Path(args.out)
+    result = json.loads(out.read_text()) if out.is_file() else {}
+    result.update({"benchmark": "csgcl_speed", "command": "python benchmarks/csgcl_speed.py",
+                   "reference": REFERENCE})
+    measure = {
+        "strength_weights": lambda: bench_strength_weights(args.repeats),
+        "preprocessing": lambda: bench_preprocessing(args.root, args.repeats),
+        "epoch": lambda: bench_epochs(args.root, args.epochs, args.warmup),
     }
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    for part in args.parts:
+        result[part] = measure[part]() | {"threads": args.threads, "platform": platform.platform()}
+    result["machine"] = {"platform": platform.platform(), "threads": result["epoch"].get("threads", args.threads)}
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
