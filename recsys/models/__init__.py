@@ -3,6 +3,7 @@
 - :class:`SASRec` — Kang & McAuley, ICDM 2018 (CE over all items).
 - :class:`CL4SRec` — Xie et al., ICDE 2022 (SASRec + NT-Xent between two augmented views).
 - :class:`MCLRec` — Qin et al., SIGIR 2023 (learnable augmenters, meta-optimised θ/φ/θ schedule).
+- :class:`SRACL` — Cui et al., NeurIPS 2025 (semantic retrieval augmented CL; ``prepare_data`` builds its index).
 
 ``MODELS`` maps config names to classes; every class has ``build(num_items, **config)``. Other packages add
 their models to it (``MODELS["sracl"] = SRACL``) in their own module's import.
@@ -11,7 +12,9 @@ from recsys.models.base import SequentialRecommender
 from recsys.models.cl4srec import CL4SRec
 from recsys.models.mclrec import MCLRec
 from recsys.models.sasrec import SASRec
+from recsys.models.sracl import SRACL
 
-MODELS: dict[str, type[SequentialRecommender]] = {"sasrec": SASRec, "cl4srec": CL4SRec, "mclrec": MCLRec}
+MODELS: dict[str, type[SequentialRecommender]] = {"sasrec": SASRec, "cl4srec": CL4SRec, "mclrec": MCLRec,
+                                                  "sracl": SRACL}
 
-__all__ = ["MODELS", "CL4SRec", "MCLRec", "SASRec", "SequentialRecommender"]
+__all__ = ["MODELS", "CL4SRec", "MCLRec", "SASRec", "SRACL", "SequentialRecommender"]

@@ -36,7 +36,7 @@ from graphcl.errors import ConfigError
 from recsys.data.split import SequenceSplit
 from recsys.semantic.base import SemanticSource
 from recsys.semantic.cache import EmbeddingCache, content_hash
-from recsys.semantic.retrieval import item_neighbours, semantic_topk, window_neighbours
+from recsys.semantic.retrieval import item_neighbours, window_neighbours
 
 POOLS = ("train", "all")
 _P1, _P2, _BASE = 2147483647, 2147483629, 1000003
@@ -190,6 +190,14 @@ def build_semantic_index(
     return index
 
 
+def _random_other(num_rows: int, k: int, size: int, self_index: Tensor, generator: torch.Generator,
+                  low: int = 0) -> Tensor:
+    """``[num_rows, k]`` uniform draws from ``low..size-1`` that skip ``self_index`` (with replacement)."""
+    span = size - low - 1  # candidates once self is removed
+    draws = torch.randint(0, span, (num_rows, k), generator=generator) + low
+    return draws + (draws >= self_index[:, None]).long()  # shift past self: uniform over the others
+
+
 def build_random_index(
     split: SequenceSplit,
     *,
@@ -201,26 +209,29 @@ def build_random_index(
 ) -> SemanticIndex:
     """The "no semantics" ablation: uniformly random item and window neighbours, same exclusions.
 
-    Neighbours are the exact top-k among random Gaussian directions (self, padding and same-user excluded by
-    index, as for real semantics); the semantic vectors are all-zero, so the synthesiser's attention is uniform
-    (a plain mean of the neighbours).
+    Every item gets ``k_items`` uniform draws among the other real items, every anchor ``k_windows`` uniform
+    draws among the other pool windows (with replacement, so a row can repeat a neighbour with probability
+    about ``k² / 2P``); with ``exclude_same_user`` draws of the anchor's own user are redrawn (a few vectorised
+    rounds; still-violating slots become ``-1``). The semantic vectors are all-zero, so the synthesiser's
+    attention is uniform (a plain mean of the neighbours).
     """
     generator = torch.Generator().manual_seed(seed)
     n = split.num_items
     start = time.perf_counter()
-    # Random directions: the cosine top-k among them is a semantics-free neighbour set.
-    random_items = torch.randn(n + 1, 32, generator=generator)
-    random_items[0] = 0.0
-    item_nbrs = item_neighbours(random_items, k_items)
+    item_nbrs = _random_other(n + 1, k_items, n + 1, torch.arange(n + 1), generator, low=1)
+    item_nbrs[0] = -1
     anchors, anchor_users = split.train.item_seq, split.train.user
     pool_windows, pool_users = _pool(split, pool)
-    pool_random = torch.randn(pool_windows.size(0), 32, generator=generator)
-    _, nbrs = semantic_topk(
-        pool_random[: anchors.size(0)], pool_random, k_windows,
-        exclude_index=torch.arange(anchors.size(0)),
-        query_group=anchor_users if exclude_same_user else None,
-        key_group=pool_users if exclude_same_user else None,
-    )
+    count = anchors.size(0)
+    nbrs = _random_other(count, k_windows, pool_windows.size(0), torch.arange(count), generator)
+    if exclude_same_user:
+        for _ in range(8):
+            bad = pool_users[nbrs] == anchor_users[:, None]
+            if not bad.any():
+                break
+            redraw = _random_other(count, k_windows, pool_windows.size(0), torch.arange(count), generator)
+            nbrs = torch.where(bad, redraw, nbrs)
+        nbrs = nbrs.masked_fill(pool_users[nbrs] == anchor_users[:, None], -1)
     elapsed = time.perf_counter() - start
     zeros = torch.zeros(pool_windows.size(0), 1)
     info = {
@@ -231,7 +242,7 @@ def build_random_index(
         "k_windows": k_windows,
         "timings": {"random_neighbours_s": round(elapsed, 3)},
     }
-    index = SemanticIndex(torch.zeros(n + 1, 1), item_nbrs, anchors, anchor_users, zeros[: anchors.size(0)], nbrs,
+    index = SemanticIndex(torch.zeros(n + 1, 1), item_nbrs, anchors, anchor_users, zeros[:count], nbrs,
                           pool_windows, pool_users, zeros, info)
     info["statistics"] = index.statistics()
     return index
