@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from sracl_semantics import MAX_LEN, build, load
 
 from graphcl.eval.summary import summarize
-from graphcl.train import environment_info, git_commit
+from graphcl.train import environment_info, git_commit, peak_memory_mb
 from graphcl.utils import seed_everything
 from recsys.data import leave_one_out
 from recsys.eval import RankingProtocol, evaluate_ranking
