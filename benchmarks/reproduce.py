@@ -98,7 +98,7 @@ ENTRIES.update({
     },
     "meow-dblp": {
         "command": f"graphcl train --model meow --dataset dblp --root {_HECO_ROOT} --seeds 1 --quiet "
-        "epochs=30 kmeans_n_init=1 tsne=true",
+        "epochs=150 kmeans_n_init=1 tsne=true",
         "paper": _heco_paper(_HECO_DBLP),
         "note": _CPU_NOTE,
     },
