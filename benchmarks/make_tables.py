@@ -172,6 +172,9 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
                 "",
             ]
             continue
+        if k["benchmark"] in ("pamc_scaling", "grace_pamc_epoch_time"):
+            out += _pamc_tables(k)
+            continue
         if k["benchmark"] != "infonce_scaling":
             continue
         rows = {(r["impl"], r["n"]): r for r in k["rows"]}
@@ -203,6 +206,51 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
             out.append(f"| {n:,} | " + " | ".join(cells) + " |")
         out += ["", f"{k.get('note', '')}", ""]
     return out
+
+
+def _pamc_tables(k: dict) -> list[str]:
+    """PamC kernel benchmarks: loss scaling (``pamc_scaling.json``) and GRACE epoch times (``grace-pamc_...``)."""
+    if k["benchmark"] == "grace_pamc_epoch_time":
+        out = [
+            "### GRACE epoch: exact InfoNCE vs PamC meta-node negatives (`grace-pamc_epoch_time.json`)",
+            "",
+            f"- command: `{k['command']}`; settings: {k['settings']}",
+            "",
+            "| graph | N | InfoNCE epoch | PamC negatives epoch | speed-up |",
+            "|---|---|---|---|---|",
+        ]
+        for name, r in k["rows"].items():
+            med = r["epoch_time_s_median"]
+            out.append(f"| {name} | {r['num_nodes']:,} | {1000 * med['infonce']:.0f} ms | {1000 * med['pamc']:.0f} ms "
+                       f"| {r['speedup_pamc_over_infonce']:.2f}× |")
+        return out + [""]
+    rows = {(r["impl"], r["n"]): r for r in k["rows"]}
+    impls = ["pamc", "pamc_size", "chunked", "dense"]
+    out = [
+        "### PamC loss vs the exact loss, forward + backward, d = 64, K = 100 (`pamc_scaling.json`)",
+        "",
+        f"- command: `{k['command']}`; settings: {k['settings']}",
+        "- pamc = authors' meta-node form; pamc_size = cluster-size-weighted form; chunked = exact loss with the "
+        "streaming log-sum-exp; dense = exact loss on the materialised N×N matrix. Memory = peak RSS minus RSS "
+        "after the inputs were built, each run in a fresh process.",
+        "- summary: " + ", ".join(f"{key} = {value:.3g}" for key, value in k["summary"].items() if value is not None),
+        "",
+        "| N | nnz | " + " | ".join(f"{i} time / mem" for i in impls) + " |",
+        "|---|---|" + "---|" * len(impls),
+    ]
+    for n in sorted({n for _, n in rows}):
+        cells, nnz = [], "—"
+        for impl in impls:
+            r = rows.get((impl, n))
+            if r is None:
+                cells.append("not run")
+            elif "error" in r:
+                cells.append("failed")
+            else:
+                nnz = f"{r['nnz']:,}"
+                cells.append(f"{r['time_s']:.3g} s / {r['peak_mem_mb']:.0f} MB")
+        out.append(f"| {n:,} | {nnz} | " + " | ".join(cells) + " |")
+    return out + [""]
 
 
 def render() -> tuple[str, str]:
