@@ -120,40 +120,6 @@ ENTRIES.update({
     },
 })
 
-# Sequential recommendation (recsys): SASRec vs CL4SRec vs MCLRec, MCLRec paper Table 3 beside ours. CPU budget
-# (2 cores shared by ~6 jobs, no GPU): every model gets the same optimisation budget, 3 epochs of 100 random
-# batches of 256 (300 batches, about 0.6 of one pass over Beauty's 131,413 training samples) instead of up to
-# 100 full epochs with early stopping; validation every epoch, best-validation weights tested once.
-_SEQREC_ROOT = SHARED / "seqrec"
-_SEQREC_BUDGET = "epochs=3 max_batches_per_epoch=100"
-_SEQREC_NOTE = ("REDUCED CPU budget, not the paper's protocol: 300 batches of 256 (3 epochs x 100 random batches) "
-                "per model instead of up to 100 full epochs (514 batches each on Beauty) with early stopping; one "
-                "seed. Same budget for SASRec, CL4SRec and MCLRec. Evaluation is the paper's: full ranking, no "
-                "history mask, leave-one-out test.")
-_SEQREC_PAPER = {  # MCLRec paper (SIGIR 2023) Table 3: HR@5/10/20, NDCG@5/10/20
-    ("sasrec", "beauty"): (0.0377, 0.0624, 0.0894, 0.0241, 0.0342, 0.0386),
-    ("cl4srec", "beauty"): (0.0401, 0.0642, 0.0974, 0.0268, 0.0345, 0.0428),
-    ("mclrec", "beauty"): (0.0581, 0.0871, 0.1243, 0.0352, 0.0446, 0.0539),
-    ("sasrec", "sports"): (0.0214, 0.0333, 0.0500, 0.0144, 0.0177, 0.0224),
-    ("cl4srec", "sports"): (0.0231, 0.0369, 0.0557, 0.0146, 0.0191, 0.0238),
-    ("mclrec", "sports"): (0.0328, 0.0501, 0.0734, 0.0204, 0.0260, 0.0319),
-}
-ENTRIES.update({
-    f"{model}-{dataset}": {
-        "command": f"recsys train --model {model} --data {dataset} --root {_SEQREC_ROOT} --seeds 1 --quiet "
-        f"{_SEQREC_BUDGET}",
-        "paper": {
-            **{name: {"mean": value} for name, value in zip(
-                ("hr@5", "hr@10", "hr@20", "ndcg@5", "ndcg@10", "ndcg@20"), numbers)},
-            "source": "MCLRec (Qin et al., SIGIR 2023) Table 3, full ranking, 100 epochs + early stopping on GPU",
-        },
-        "note": _SEQREC_NOTE,
-        "table_metrics": ["hr@10", "hr@20", "ndcg@10", "ndcg@20"],
-    }
-    for (model, dataset), numbers in _SEQREC_PAPER.items()
-})
-
-
 # PamC vs its exact-loss baseline SCGC*, same protocol and budget. CPU budget (2 contended cores): encoder
 # 256-256-512-10 instead of SDCN's 500-500-2000-10, 10 autoencoder pre-training epochs instead of 30.
 _PAMC_BUDGET = "hidden_channels=[256,256,512] pretrain_epochs=10"
