@@ -102,6 +102,13 @@ ENTRIES.update({
         "paper": _heco_paper(_HECO_ACM),
         "note": _CPU_NOTE + " Same as meow-acm with 150 epochs: more training did not raise Macro-F1.",
     },
+    "meow-acm-clean": {
+        "command": f"graphcl train --model meow --dataset acm --root {_HECO_ROOT} --seeds 1 --quiet "
+        "epochs=60 kmeans_n_init=1 embedding=clean",
+        "paper": _heco_paper(_HECO_ACM),
+        "note": _CPU_NOTE + " Same training as meow-acm (same seed, same losses); only the embedding differs: "
+        "eval-mode z^f with the best-loss weights instead of the last training-mode forward pass.",
+    },
     "meow-dblp": {
         "command": f"graphcl train --model meow --dataset dblp --root {_HECO_ROOT} --seeds 1 --quiet "
         "epochs=150 kmeans_n_init=1 tsne=true",
