@@ -25,8 +25,6 @@ from graphcl.functional.knn import knn_graph
 
 __all__ = [
     "AddInfluence",
-    "influence_matrix",
-    "knn_graph",
     "attribute_voting_probability",
     "communal_edge_weight",
     "community_strength",
@@ -34,6 +32,8 @@ __all__ = [
     "drop_edge_weighted",
     "dropout_edge",
     "edge_keep_probability",
+    "influence_matrix",
+    "knn_graph",
     "mask_feature",
     "mask_feature_weighted",
 ]
