@@ -34,8 +34,8 @@ def _rss_mb() -> float:
 
 
 def naive_grace(z1, z2, tau):
-    import torch.nn.functional as F
     import torch
+    import torch.nn.functional as F
 
     def semi(a, b):
         refl = torch.exp(F.normalize(a) @ F.normalize(a).t() / tau)

@@ -39,7 +39,7 @@ def main(run_dir: Path) -> Path:
     propagation = inputs.views + inputs.augmented + [inputs.coarse]
     nnz_propagation = sum(op.nnz() for op in propagation)
     nnz_context = sum(op.nnz() for contexts in inputs.contexts for op, _ in contexts.values())
-    csr_bytes = lambda nnz, rows: nnz * (4 + 8) + (rows + 1) * 8  # noqa: E731 - float32 values, int64 indices
+    csr_bytes = lambda nnz, rows: nnz * (4 + 8) + (rows + 1) * 8
     ours_mb = sum(csr_bytes(op.nnz(), op.shape[0]) for op in propagation) / 2**20
     dense_mb = len(propagation) * n * n * 4 / 2**20
     out = {

@@ -24,10 +24,24 @@ from torch_geometric.data import Data, HeteroData
 
 from graphcl.config import split_config
 from graphcl.errors import ConfigError
-from graphcl.eval import clustering_scores, kmeans_clustering, link_prediction, linear_probe, split_edges
+from graphcl.eval import (
+    clustering_scores,
+    kmeans_clustering,
+    linear_probe,
+    link_prediction,
+    split_edges,
+)
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.models import MODELS
-from graphcl.train import fit, git_commit, make_run_dir, peak_memory_mb, write_config, write_env, write_results
+from graphcl.train import (
+    fit,
+    git_commit,
+    make_run_dir,
+    peak_memory_mb,
+    write_config,
+    write_env,
+    write_results,
+)
 from graphcl.utils import seed_everything
 
 

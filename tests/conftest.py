@@ -28,5 +28,10 @@ def planetoid_root(shared_data: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _small_threads() -> None:
-    torch.set_num_threads(2)
+def _one_thread():
+    """One intra-op thread: the test tensors are small, and on a shared 2-core machine a second OpenMP thread
+    spin-waits far more than it computes (measured up to 100x slower steps under load)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -1,6 +1,11 @@
 import pytest
 
-from graphcl.config import parse_overrides, read_yaml, resolve_config, shipped_config_path
+from graphcl.config import (
+    parse_overrides,
+    read_yaml,
+    resolve_config,
+    shipped_config_path,
+)
 from graphcl.errors import ConfigError
 
 

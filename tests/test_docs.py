@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_readme_python_example_runs(tmp_path):
     readme = (REPO / "README.md").read_text()
-    example = re.search(r"## In Python\n\n```python\n(.*?)```", readme, re.S).group(1)
+    example = re.search(r"## In Python\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     assert len(example.strip().splitlines()) <= 15
     # Same code on the generated graph with a tiny budget, so the test needs no files and little time.
     example = example.replace('load_dataset("cora", root="../shared/data/planetoid")',

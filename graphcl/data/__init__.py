@@ -11,19 +11,25 @@ from graphcl.data.catalog import (
     get_entry,
 )
 from graphcl.data.generated import make_community_graph
-from graphcl.data.heco import HECO_DATASETS, HecoDescription, MetaPath, load_heco, metapath_adjacency
+from graphcl.data.heco import (
+    HECO_DATASETS,
+    HecoDescription,
+    MetaPath,
+    load_heco,
+    metapath_adjacency,
+)
 from graphcl.data.loaders import load_dataset
 from graphcl.data.roots import default_data_root
 from graphcl.data.validation import GraphSummary, validate_graph
 
 __all__ = [
     "DATASETS",
+    "HECO_DATASETS",
     "DatasetEntry",
     "DatasetStats",
-    "HECO_DATASETS",
+    "GraphSummary",
     "HecoDescription",
     "MetaPath",
-    "GraphSummary",
     "dataset_names",
     "default_data_root",
     "get_entry",

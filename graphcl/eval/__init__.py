@@ -17,10 +17,19 @@ repeats (population std). Metric names are fixed:
 
 scikit-learn and PyG are imported inside the functions, so ``import graphcl.eval`` stays cheap.
 """
-from graphcl.eval.clustering import cluster_accuracy, clustering_scores, kmeans_clustering
+from graphcl.eval.clustering import (
+    cluster_accuracy,
+    clustering_scores,
+    kmeans_clustering,
+)
 from graphcl.eval.link import link_prediction, link_prediction_scores, split_edges
 from graphcl.eval.probe import DEFAULT_C_GRID, linear_probe
-from graphcl.eval.splits import IndexSplit, as_index_splits, random_node_split, splits_from_masks
+from graphcl.eval.splits import (
+    IndexSplit,
+    as_index_splits,
+    random_node_split,
+    splits_from_masks,
+)
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 
 __all__ = [

@@ -77,7 +77,11 @@ def clustering_scores(y_true: Any, y_pred: Any) -> dict[str, float]:
     Returns:
         ``{"acc", "nmi", "ari", "f1"}``, each in :math:`[0, 1]` (ARI may be slightly negative).
     """
-    from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_info_score
+    from sklearn.metrics import (
+        adjusted_rand_score,
+        f1_score,
+        normalized_mutual_info_score,
+    )
 
     true_codes, pred_codes, table = _contingency(y_true, y_pred)
     mapping = _match_clusters(table)

@@ -30,7 +30,7 @@ from torch import Tensor
 from graphcl.errors import DataError
 from graphcl.eval.summary import MetricSummary, summarize
 
-__all__ = ["evaluate_hetero", "hetero_protocol", "heco_clustering", "heco_node_classification", "heco_splits"]
+__all__ = ["evaluate_hetero", "heco_clustering", "heco_node_classification", "heco_splits", "hetero_protocol"]
 
 Split = tuple[Tensor, Tensor, Tensor]
 

@@ -24,7 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size, weighted_logsumexp
+from graphcl.ops.similarity import (
+    DEFAULT_CHUNK_SIZE,
+    check_chunk_size,
+    weighted_logsumexp,
+)
 
 
 def _validate_views(z1: Tensor, z2: Tensor) -> None:

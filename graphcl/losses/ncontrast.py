@@ -31,7 +31,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size, weighted_logsumexp
+from graphcl.ops.similarity import (
+    DEFAULT_CHUNK_SIZE,
+    check_chunk_size,
+    weighted_logsumexp,
+)
 
 SELF_SIMILARITY = ("zero", "exclude")
 

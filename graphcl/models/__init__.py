@@ -18,4 +18,4 @@ MODELS.update({"meow": MEOW, "adameow": AdaMEOW})
 
 __all__ = ["CSGCL", "GRACE", "MODELS"]
 __all__ += ["SCGC", "PamC"]
-__all__ += ["AdaMEOW", "MEOW"]
+__all__ += ["MEOW", "AdaMEOW"]

@@ -16,12 +16,11 @@ from torch_geometric.nn.inits import reset
 from torch_geometric.transforms import Compose
 
 from graphcl.errors import ConfigError, DataError
-
 from graphcl.losses.infonce import InfoNCE
 from graphcl.losses.pamc import meta_node_info_nce
-from graphcl.ops.cluster import kmeans
 from graphcl.nn.encoders import GCNEncoder
 from graphcl.nn.heads import ProjectionHead
+from graphcl.ops.cluster import kmeans
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import DropEdge, MaskFeature
 

@@ -33,10 +33,15 @@ from torch_geometric.data import HeteroData
 from graphcl.errors import ConfigError, DataError
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
-from graphcl.nn.metapath import MetaPathEncoder, MetaPathInputs, NormalizedTanhHead, context_keys
+from graphcl.nn.metapath import (
+    MetaPathEncoder,
+    MetaPathInputs,
+    NormalizedTanhHead,
+    context_keys,
+)
 from graphcl.transforms.metapath import MetaPathContexts, MetaPathViews
 
-__all__ = ["AdaMEOW", "MEOW"]
+__all__ = ["MEOW", "AdaMEOW"]
 
 log = logging.getLogger(__name__)
 

@@ -2,4 +2,4 @@
 from graphcl.nn.encoders import RRELU_EVAL_SLOPE, GCNEncoder, make_activation
 from graphcl.nn.heads import ProjectionHead
 
-__all__ = ["GCNEncoder", "ProjectionHead", "RRELU_EVAL_SLOPE", "make_activation"]
+__all__ = ["RRELU_EVAL_SLOPE", "GCNEncoder", "ProjectionHead", "make_activation"]

@@ -86,4 +86,4 @@ class GCNEncoder(nn.Module):
         )
 
 
-__all__ = ["GCNEncoder", "make_activation", "RRELU_EVAL_SLOPE"]
+__all__ = ["RRELU_EVAL_SLOPE", "GCNEncoder", "make_activation"]

@@ -23,8 +23,8 @@ from torch_geometric.data import HeteroData
 __all__ = [
     "MetaPathContextEncoder",
     "MetaPathEncoder",
-    "MetaPathInputs",
     "MetaPathGCN",
+    "MetaPathInputs",
     "NormalizedTanhHead",
     "SemanticAttention",
     "SparseAdjacency",

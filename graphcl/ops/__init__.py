@@ -6,7 +6,12 @@
 - :mod:`graphcl.ops.cluster`: seeded k-means / spherical k-means.
 """
 from graphcl.ops.cluster import KMeansResult, kmeans
-from graphcl.ops.segment import one_hot_assignment, segment_count, segment_mean, segment_sum
+from graphcl.ops.segment import (
+    one_hot_assignment,
+    segment_count,
+    segment_mean,
+    segment_sum,
+)
 from graphcl.ops.similarity import (
     DEFAULT_CHUNK_SIZE,
     auto_chunk_size,

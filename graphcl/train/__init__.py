@@ -7,9 +7,20 @@ every run leaves behind (``config.yaml``, ``env.txt``, ``results.json``).
 """
 from __future__ import annotations
 
-from graphcl.train.checkpoint import library_versions, load_checkpoint, save_checkpoint, unwrap_model
+from graphcl.train.checkpoint import (
+    library_versions,
+    load_checkpoint,
+    save_checkpoint,
+    unwrap_model,
+)
 from graphcl.train.early_stopping import EarlyStopping
-from graphcl.train.loggers import CSVLogger, JSONLLogger, Logger, TensorBoardLogger, default_loggers
+from graphcl.train.loggers import (
+    CSVLogger,
+    JSONLLogger,
+    Logger,
+    TensorBoardLogger,
+    default_loggers,
+)
 from graphcl.train.loop import FitResult, fit
 from graphcl.train.rng import get_rng_state, set_rng_state
 from graphcl.train.run import (

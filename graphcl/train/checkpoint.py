@@ -29,8 +29,9 @@ def unwrap_model(model: nn.Module) -> nn.Module:
 
 def library_versions() -> dict[str, str]:
     """Versions recorded in every checkpoint: ``graphrec-cl``, ``torch``, ``torch_geometric``, ``python``."""
-    import graphcl
     import torch_geometric
+
+    import graphcl
 
     return {
         "graphrec-cl": graphcl.__version__,

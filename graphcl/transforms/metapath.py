@@ -198,7 +198,7 @@ def mask_nonzero_features(x: Tensor, p: float, generator: torch.Generator | None
     return masked
 
 
-def _per_metapath(value: float | int | Sequence | None, specs: Sequence[MetaPath], name: str) -> list:
+def _per_metapath(value: float | Sequence | None, specs: Sequence[MetaPath], name: str) -> list:
     if isinstance(value, (list, tuple)):
         if len(value) == 1:
             return list(value) * len(specs)

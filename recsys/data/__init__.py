@@ -16,7 +16,13 @@ from recsys.data.loader import batch_loader
 from recsys.data.loading import DATASET_FILES, canonical_name, load_sequences
 from recsys.data.readers import read_inter, read_txt, write_inter, write_txt
 from recsys.data.sequences import SequenceDataset
-from recsys.data.split import SequenceBatch, SequenceSamples, SequenceSplit, leave_one_out, window_samples
+from recsys.data.split import (
+    SequenceBatch,
+    SequenceSamples,
+    SequenceSplit,
+    leave_one_out,
+    window_samples,
+)
 
 __all__ = [
     "DATASET_FILES",

@@ -17,4 +17,4 @@ from recsys.models.sracl import SRACL
 MODELS: dict[str, type[SequentialRecommender]] = {"sasrec": SASRec, "cl4srec": CL4SRec, "mclrec": MCLRec,
                                                   "sracl": SRACL}
 
-__all__ = ["MODELS", "CL4SRec", "MCLRec", "SASRec", "SRACL", "SequentialRecommender"]
+__all__ = ["MODELS", "SRACL", "CL4SRec", "MCLRec", "SASRec", "SequentialRecommender"]

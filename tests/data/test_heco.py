@@ -26,17 +26,6 @@ from graphcl.data.heco import (
 from graphcl.errors import DataError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-
-
 def _write_split_files(folder: Path, labels: np.ndarray, rng: np.random.Generator) -> None:
     np.save(folder / "labels.npy", labels)
     n = labels.shape[0]

@@ -6,19 +6,13 @@ import pytest
 import torch
 from sklearn.metrics import f1_score
 
-from graphcl.eval.hetero import _f1_scores, heco_clustering, heco_node_classification, heco_splits
 from graphcl.errors import DataError
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
+from graphcl.eval.hetero import (
+    _f1_scores,
+    heco_clustering,
+    heco_node_classification,
+    heco_splits,
+)
 
 
 def test_batched_f1_matches_sklearn() -> None:

@@ -8,17 +8,6 @@ import torch.nn.functional as F
 from graphcl.losses.adameow import LearnedNegativeWeights
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-
-
 def _naive(module: LearnedNegativeWeights, a: torch.Tensor, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     pairs = a.unsqueeze(1) + e.unsqueeze(0)  # [N, N, d], as the reference code materialises it
     w = torch.sigmoid(module.fc2(torch.tanh(module.fc1(pairs)))).squeeze(-1)

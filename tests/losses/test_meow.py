@@ -7,18 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes, cluster_weights
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
+from graphcl.losses.meow import (
+    ProtoNCE,
+    WeightedInfoNCE,
+    cluster_prototypes,
+    cluster_weights,
+)
 
 
 def _naive_weighted(a: torch.Tensor, e: torch.Tensor, w: torch.Tensor, tau: float) -> torch.Tensor:

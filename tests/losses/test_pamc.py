@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from graphcl.losses import PamCLoss, grace_info_nce, meta_node_info_nce, ncontrast_loss, pamc_loss
+from graphcl.losses import (
+    PamCLoss,
+    grace_info_nce,
+    meta_node_info_nce,
+    ncontrast_loss,
+    pamc_loss,
+)
 from graphcl.ops import kmeans
 
 

@@ -10,20 +10,9 @@ import torch
 from graphcl.config import resolve_config
 from graphcl.errors import ConfigError
 from graphcl.experiment import format_summary, run_experiment
-from graphcl.models import MODELS, MEOW, AdaMEOW
+from graphcl.models import MEOW, MODELS, AdaMEOW
 from graphcl.train import fit
 from tests.hetero_graphs import planted_hetero_graph
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 
 SMALL = dict(hidden_channels=16, embed_channels=16, proj_channels=8, topk=[10, 20], edge_mask=[0.2])
 

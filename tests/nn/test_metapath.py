@@ -1,7 +1,6 @@
 """MEOW's encoder blocks: sparse propagation with a transposed backward, global standardisation, GCN, attention."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 from graphcl.nn.metapath import (
@@ -12,16 +11,6 @@ from graphcl.nn.metapath import (
     TypeProjection,
     global_standardize,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 
 def test_sparse_adjacency_matches_dense_products_and_gradients() -> None:

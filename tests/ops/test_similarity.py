@@ -1,7 +1,13 @@
 import pytest
 import torch
 
-from graphcl.ops import auto_chunk_size, chunked_logsumexp, cosine_similarity_matrix, topk_similarity, weighted_logsumexp
+from graphcl.ops import (
+    auto_chunk_size,
+    chunked_logsumexp,
+    cosine_similarity_matrix,
+    topk_similarity,
+    weighted_logsumexp,
+)
 
 
 def naive_lse(q, k, scale, bias, exclude):

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from graphcl.train import CSVLogger, JSONLLogger, Logger, TensorBoardLogger, default_loggers
+from graphcl.train import (
+    CSVLogger,
+    JSONLLogger,
+    Logger,
+    TensorBoardLogger,
+    default_loggers,
+)
 
 
 def test_csv_logger_widens_header_when_new_keys_appear(tmp_path: Path) -> None:

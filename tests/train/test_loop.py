@@ -12,7 +12,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from graphcl.errors import ConfigError
 from graphcl.train import FitResult, fit, load_checkpoint
 from graphcl.utils.seed import seed_everything
-from tests.train._toys import NoisyRegressor, assert_same_params, params_of, regression_graph, regression_tensors
+from tests.train._toys import (
+    NoisyRegressor,
+    assert_same_params,
+    params_of,
+    regression_graph,
+    regression_tensors,
+)
 
 QUIET = {"show_progress": False}
 
@@ -138,7 +144,7 @@ def test_restore_best_on_training_loss() -> None:
 
 def test_nan_loss_raises_with_epoch_and_part_before_the_step() -> None:
     class Exploding(NoisyRegressor):
-        def forward(self, batch):  # noqa: ANN001, ANN202
+        def forward(self, batch):
             parts = {"mse": super().forward(batch)}
             bad = float("nan") if self.epochs_seen[-1] >= 3 else 0.0
             parts["penalty"] = self.lin2.weight.sum() * bad
@@ -218,12 +224,12 @@ def test_run_dir_writes_checkpoints_and_logs(tmp_path: Path) -> None:
 
 
 def test_checkpoint_every_writes_last_periodically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import graphcl.train.loop as loop
+    from graphcl.train import loop
 
     written: list[tuple[str, int]] = []
     real_save = loop.save_checkpoint
 
-    def spy(path, model, optimizer, epoch, **extra):  # noqa: ANN001, ANN003, ANN202
+    def spy(path, model, optimizer, epoch, **extra):
         written.append((Path(path).name, epoch))
         return real_save(path, model, optimizer, epoch, **extra)
 

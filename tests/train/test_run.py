@@ -10,7 +10,14 @@ import pytest
 import torch
 import yaml
 
-from graphcl.train import git_commit, make_run_dir, peak_memory_mb, write_config, write_env, write_results
+from graphcl.train import (
+    git_commit,
+    make_run_dir,
+    peak_memory_mb,
+    write_config,
+    write_env,
+    write_results,
+)
 
 
 def test_make_run_dir_is_unique_and_named(tmp_path: Path) -> None:
@@ -46,7 +53,7 @@ def test_git_commit_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     commit = git_commit()
     assert commit is None or re.fullmatch(r"[0-9a-f]{4,40}", commit)
 
-    def no_git(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_git(*args, **kwargs):
         raise FileNotFoundError("git")
 
     monkeypatch.setattr(subprocess, "run", no_git)

@@ -18,17 +18,6 @@ from graphcl.transforms.metapath import (
 from tests.hetero_graphs import planted_hetero_graph
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waiting on a shared, oversubscribed CPU."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-
-
 def _dense(edge_index: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
     out = torch.zeros(n, n, dtype=torch.float64)
     out[edge_index[0], edge_index[1]] = values.double()
