@@ -72,6 +72,8 @@ def merge(name: str) -> Path | None:
         "command": ENTRIES[name]["command"].replace(str(SHARED), "../shared/data"),
         "paper": ENTRIES[name]["paper"],
     }
+    if "note" in ENTRIES[name]:
+        results["note"] = ENTRIES[name]["note"]
     out = HERE / "results" / f"{name}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out} ({len(seeds)} seeds: {seeds})")
