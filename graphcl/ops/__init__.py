@@ -17,12 +17,13 @@ from graphcl.ops.similarity import (
     auto_chunk_size,
     chunked_logsumexp,
     cosine_similarity_matrix,
+    topk_rows,
     topk_similarity,
     weighted_logsumexp,
 )
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE", "KMeansResult", "auto_chunk_size", "chunked_logsumexp", "cosine_similarity_matrix",
-    "kmeans", "one_hot_assignment", "segment_count", "segment_mean", "segment_sum", "topk_similarity",
-    "weighted_logsumexp",
+    "kmeans", "one_hot_assignment", "segment_count", "segment_mean", "segment_sum", "topk_rows",
+    "topk_similarity", "weighted_logsumexp",
 ]

@@ -369,12 +369,33 @@ def topk_similarity(
         block = _similarity_block(
             query[start:stop], key, 1.0, bias, None if exclude is None else exclude[start:stop].long()
         )
-        # A stable descending sort breaks ties towards the smaller index; torch.topk does not promise that.
-        v, i = torch.sort(block, dim=1, descending=True, stable=True)
-        v, i = v[:, :k], i[:, :k]
-        i = i.masked_fill(torch.isinf(v) & (v < 0), -1)
+        v, i = topk_rows(block, k)
         values[start:stop], indices[start:stop] = v, i
     return values, indices
+
+
+def topk_rows(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """Row-wise top-``k`` of ``scores [R, M]`` with ties broken exactly towards the smaller column index.
+
+    ``torch.topk`` is fast but promises no order among ties; a full stable sort is exact but costs
+    ``O(M log M)`` per row (~70x slower for ``M ≈ 10^5``). Here ``torch.topk`` is widened to every column that
+    scores at least the ``k``-th value (so all tied candidates are present), and only those candidates are
+    ordered by (score descending, index ascending) — the same result as the stable sort.
+
+    Returns:
+        ``(values, indices)``, ``[R, k]`` each; slots whose score is ``-inf`` (fewer than ``k`` finite
+        scores) get index ``-1``.
+    """
+    m = scores.size(1)
+    threshold = torch.topk(scores, k, dim=1).values[:, -1:]
+    reach = int(((scores >= threshold) & torch.isfinite(scores)).sum(1).max()) if scores.numel() else k
+    v, i = torch.topk(scores, min(max(reach, k), m), dim=1)
+    i, order = torch.sort(i, dim=1)
+    v = torch.gather(v, 1, order)
+    v, order = torch.sort(v, dim=1, descending=True, stable=True)
+    i = torch.gather(i, 1, order)
+    v, i = v[:, :k], i[:, :k]
+    return v, i.masked_fill(torch.isneginf(v), -1)
 
 
 def auto_chunk_size(num_keys: int, budget_mb: float = 256.0, dtype: torch.dtype = torch.float32) -> int:

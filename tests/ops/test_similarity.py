@@ -5,6 +5,7 @@ from graphcl.ops import (
     auto_chunk_size,
     chunked_logsumexp,
     cosine_similarity_matrix,
+    topk_rows,
     topk_similarity,
     weighted_logsumexp,
 )
@@ -121,3 +122,17 @@ def test_symmetric_path_when_key_is_query(chunk_size, with_bias, exclude_kind):
     inputs = [x] + ([bias] if with_bias else [])
     for a, b in zip(torch.autograd.grad(1.5 * out, inputs), torch.autograd.grad(1.5 * ref, inputs)):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_topk_rows_equals_a_stable_sort_with_heavy_ties(k: int) -> None:
+    gen = torch.Generator().manual_seed(k)
+    scores = torch.randint(0, 4, (50, 40), generator=gen).float()  # four distinct values: ties everywhere
+    scores[torch.rand(50, 40, generator=gen) < 0.2] = float("-inf")
+    scores[0] = float("-inf")  # a row with nothing allowed
+    values, indices = topk_rows(scores, k)
+    ref_v, ref_i = torch.sort(scores, dim=1, descending=True, stable=True)
+    ref_v, ref_i = ref_v[:, :k], ref_i[:, :k].masked_fill(torch.isneginf(ref_v[:, :k]), -1)
+    assert torch.equal(values, ref_v)
+    assert torch.equal(indices, ref_i)
+    assert (indices[0] == -1).all()
