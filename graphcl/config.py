@@ -77,10 +77,10 @@ def default_config(model: str, dataset: str) -> dict[str, Any]:
     return cfg
 
 
-def shipped_config_path(model: str, dataset: str) -> Path | None:
-    """``configs/<model>/<dataset>.yaml`` if shipped, else ``configs/<model>/default.yaml`` if shipped."""
+def shipped_config_path(model: str, dataset: str, config_dir: Path = CONFIG_DIR) -> Path | None:
+    """``<config_dir>/<model>/<dataset>.yaml`` if shipped, else ``<config_dir>/<model>/default.yaml`` if shipped."""
     for name in (dataset, "default"):
-        path = CONFIG_DIR / model / f"{name}.yaml"
+        path = config_dir / model / f"{name}.yaml"
         if path.is_file():
             return path
     return None
@@ -170,10 +170,23 @@ def resolve_config(
     Returns:
         The complete configuration.
     """
-    defaults = default_config(model, dataset)
+    path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
+    cfg = apply_layers(default_config(model, dataset), path, overrides)
+    tasks = cfg["tasks"]
+    bad = [t for t in tasks if t not in ("node", "clustering", "link")]
+    if bad or not tasks:
+        raise ConfigError(f"tasks must be a non-empty subset of [node, clustering, link], got {tasks}")
+    return cfg
+
+
+def apply_layers(
+    defaults: Mapping[str, Any], path: Path | None, overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``defaults`` < the YAML file at ``path`` < ``overrides``; every key must exist in ``defaults`` and every
+    value is coerced to its default's type (errors name the file or "command line"). Shared by the ``graphcl``
+    and ``recsys`` configurations; ``model`` / ``dataset`` are set by their own flags, never by a layer."""
     cfg = dict(defaults)
     layers: list[tuple[str, Mapping[str, Any]]] = []
-    path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
     if path is not None:
         layers.append((str(path), read_yaml(path)))
     if overrides:
@@ -187,10 +200,6 @@ def resolve_config(
             if key not in cfg:
                 raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
             cfg[key] = _coerce(key, value, defaults[key], source)
-    tasks = cfg["tasks"]
-    bad = [t for t in tasks if t not in ("node", "clustering", "link")]
-    if bad or not tasks:
-        raise ConfigError(f"tasks must be a non-empty subset of [node, clustering, link], got {tasks}")
     return cfg
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from graphcl.config import _coerce, _unknown, read_yaml
+from graphcl import config as graphcl_config
 from graphcl.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -37,7 +37,7 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "eval_chunk_size": 2048,  # users scored at once
 }
 
-RESERVED = ("model", "dataset")
+RESERVED = graphcl_config.RESERVED
 
 
 def model_defaults(model: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def model_defaults(model: str) -> dict[str, Any]:
     from recsys.models import MODELS
 
     if model not in MODELS:
-        raise ConfigError(_unknown("model", model, MODELS))
+        raise ConfigError(graphcl_config._unknown("model", model, MODELS))
     params = inspect.signature(MODELS[model].build).parameters
     out = {}
     for name, p in params.items():
@@ -64,32 +64,15 @@ def default_config(model: str, dataset: str) -> dict[str, Any]:
 
 
 def shipped_config_path(model: str, dataset: str) -> Path | None:
-    """``configs/<model>/<dataset>.yaml`` if shipped, else ``configs/<model>/default.yaml`` if shipped."""
-    for name in (dataset, "default"):
-        path = CONFIG_DIR / model / f"{name}.yaml"
-        if path.is_file():
-            return path
-    return None
+    """``recsys/configs/<model>/<dataset>.yaml`` if shipped, else ``.../default.yaml`` if shipped."""
+    return graphcl_config.shipped_config_path(model, dataset, CONFIG_DIR)
 
 
 def resolve_config(model: str, dataset: str, config_file: str | Path | None = None,
                    overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value."""
-    defaults = default_config(model, dataset)
-    cfg = dict(defaults)
-    layers: list[tuple[str, Mapping[str, Any]]] = []
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
-    if path is not None:
-        layers.append((str(path), read_yaml(path)))
-    if overrides:
-        layers.append(("command line", overrides))
-    for source, layer in layers:
-        for key, value in layer.items():
-            if key in RESERVED:
-                continue
-            if key not in cfg:
-                raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
-            cfg[key] = _coerce(key, value, defaults[key], source)
+    cfg = graphcl_config.apply_layers(default_config(model, dataset), path, overrides)
     from recsys.eval import check_metric_names
 
     check_metric_names([cfg["valid_metric"]])
