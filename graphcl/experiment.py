@@ -33,15 +33,7 @@ from graphcl.eval import (
 )
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.models import MODELS
-from graphcl.train import (
-    fit,
-    git_commit,
-    make_run_dir,
-    peak_memory_mb,
-    write_config,
-    write_env,
-    write_results,
-)
+from graphcl.train import fit, open_run, results_record, write_results
 from graphcl.utils import seed_everything
 
 
@@ -255,10 +247,7 @@ def run_experiment(
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=cfg["model"], dataset=cfg["dataset"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_config(out_dir, dict(cfg))
-    write_env(out_dir)
+    out_dir = open_run(cfg, run_dir, run_base)
     per_seed = []
     for seed in seeds:
         seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
@@ -267,16 +256,9 @@ def run_experiment(
                 cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume
             )
         )
-    results = {
-        "model": cfg["model"],
-        "dataset": cfg["dataset"],
-        "metrics": merge_summaries(per_seed),
-        "protocol": protocol(cfg, seeds),
-        "config": dict(cfg),
-        "time_s": time.perf_counter() - start,
-        "peak_mem_mb": peak_memory_mb(dev),
-        "commit": git_commit(),
-    }
+    results = results_record(
+        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start, device=dev
+    )
     write_results(out_dir, results)
     return results, out_dir
 

@@ -20,16 +20,7 @@ from torch import nn
 from graphcl.errors import ConfigError
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.experiment import resolve_device
-from graphcl.train import (
-    FitResult,
-    fit,
-    git_commit,
-    make_run_dir,
-    peak_memory_mb,
-    write_config,
-    write_env,
-    write_results,
-)
+from graphcl.train import FitResult, fit, open_run, results_record, write_results
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
@@ -151,10 +142,9 @@ def run_recommendation(
     model_kw, tr, _ = split_config(cfg)
     split = leave_one_out(dataset, max_len=model_kw["max_len"], padding=model_kw["padding"])
     protocol = ranking_protocol(cfg)
-    out_dir = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=cfg["model"], dataset=cfg["dataset"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_config(out_dir, dict(cfg))
-    write_env(out_dir)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    out_dir = open_run(cfg, run_dir, run_base)
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []
@@ -184,24 +174,17 @@ def run_recommendation(
                          "stopped_early": fit_result.stopped_early,
                          "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
                          **({"semantics": model.semantic_info()} if hasattr(model, "semantic_info") else {})})
-    results = {
-        "model": cfg["model"],
-        "dataset": cfg["dataset"],
-        "metrics": merge_summaries(test_runs),
-        "validation": merge_summaries(valid_runs) if all(valid_runs) else {},
-        "protocol": {
-            "seeds": list(seeds),
-            "data": split.describe(),
-            "ranking": protocol.as_dict(),
-            "training": describe_training(cfg),
-            "values": "one value per seed (test split, best-validation weights)",
-        },
-        "runs": per_seed,
-        "config": dict(cfg),
-        "time_s": time.perf_counter() - start,
-        "peak_mem_mb": peak_memory_mb(dev),
-        "commit": git_commit(),
+    run_protocol = {
+        "seeds": list(seeds),
+        "data": split.describe(),
+        "ranking": protocol.as_dict(),
+        "training": describe_training(cfg),
+        "values": "one value per seed (test split, best-validation weights)",
     }
+    results = results_record(
+        cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start, device=dev,
+        validation=merge_summaries(valid_runs) if all(valid_runs) else {}, runs=per_seed,
+    )
     write_results(out_dir, results)
     return results, out_dir
 

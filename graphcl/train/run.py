@@ -164,3 +164,48 @@ def write_results(run_dir: str | os.PathLike[str], results: Mapping[str, Any]) -
     path.write_text(json.dumps(json_safe(dict(results), "results"), indent=2, allow_nan=False) + "\n",
                     encoding="utf-8")
     return path
+
+
+def open_run(
+    config: Mapping[str, Any], run_dir: str | os.PathLike[str] | None, run_base: str | os.PathLike[str] = "runs"
+) -> Path:
+    """Create the run folder (``run_dir``, or a fresh ``<run_base>/<model>-<dataset>-<time>``) and write its
+    ``config.yaml`` and ``env.txt``; shared by ``graphcl train`` and ``recsys train``.
+
+    Args:
+        config: The resolved configuration (with ``model`` and ``dataset``).
+        run_dir: Exact folder to use (created if missing), or ``None``.
+        run_base: Parent of the generated folder when ``run_dir`` is ``None``.
+
+    Returns:
+        The run folder.
+    """
+    out = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=config["model"], dataset=config["dataset"])
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(out, dict(config))
+    write_env(out)
+    return out
+
+
+def results_record(
+    config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    protocol: Mapping[str, Any],
+    *,
+    time_s: float,
+    device: str | torch.device = "cpu",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ``results.json`` record every command writes: ``model``, ``dataset``, ``metrics``, ``protocol``,
+    then ``extra`` (e.g. per-seed details), ``config``, ``time_s``, ``peak_mem_mb`` and ``commit``."""
+    return {
+        "model": config["model"],
+        "dataset": config["dataset"],
+        "metrics": dict(metrics),
+        "protocol": dict(protocol),
+        **extra,
+        "config": dict(config),
+        "time_s": time_s,
+        "peak_mem_mb": peak_memory_mb(device),
+        "commit": git_commit(),
+    }
