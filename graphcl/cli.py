@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import yaml
 
@@ -134,19 +134,26 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``graphcl`` console script; returns the exit code."""
+def dispatch(prog: str, handlers: Mapping[str, Callable[[argparse.Namespace], int]], args: argparse.Namespace) -> int:
+    """Run ``handlers[args.command]`` with the exit-code policy of every console script of the library:
+    library errors, missing optional packages, non-finite losses and missing files print one line
+    ``<prog>: error: ...`` and exit 2 (no traceback); Ctrl-C exits 130."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = parse_args(build_parser(), argv)
-    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets}
     try:
         return handlers[args.command](args)
     except (GraphCLError, ImportError, FloatingPointError, FileNotFoundError) as exc:
-        print(f"graphcl: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("graphcl: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``graphcl`` console script; returns the exit code."""
+    args = parse_args(build_parser(), argv)
+    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets}
+    return dispatch("graphcl", handlers, args)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from graphcl.cli import parse_args
+from graphcl.cli import dispatch, parse_args
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("recsys")
@@ -186,17 +186,9 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_args(build_parser(), argv)
     handlers = {"train": _cmd_train, "eval": _cmd_eval, "config": _cmd_config, "datasets": _cmd_datasets}
-    try:
-        return handlers[args.command](args)
-    except (GraphCLError, ImportError, FloatingPointError, FileNotFoundError) as exc:
-        print(f"recsys: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("recsys: interrupted", file=sys.stderr)
-        return 130
+    return dispatch("recsys", handlers, args)
 
 
 if __name__ == "__main__":
