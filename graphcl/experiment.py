@@ -33,7 +33,7 @@ from graphcl.eval import (
 )
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.models import MODELS
-from graphcl.train import fit, open_run, results_record, write_results
+from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.utils import seed_everything
 
 
@@ -239,18 +239,14 @@ def run_experiment(
     Returns:
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
     """
-    if not seeds:
-        raise ConfigError("at least one seed is needed")
-    if resume and run_dir is None:
-        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
     dev = resolve_device(device)
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base)
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume)
     per_seed = []
     for seed in seeds:
-        seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
+        seed_dir = seed_run_dir(out_dir, seed, seeds)
         per_seed.append(
             evaluate_seed(
                 cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume

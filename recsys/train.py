@@ -20,7 +20,7 @@ from torch import nn
 from graphcl.errors import ConfigError
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.experiment import resolve_device
-from graphcl.train import FitResult, fit, open_run, results_record, write_results
+from graphcl.train import FitResult, fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
@@ -133,10 +133,6 @@ def run_recommendation(
         ``(results, run_dir)``; ``results["metrics"]`` holds the test metrics (mean ± std over seeds),
         ``results["validation"]`` the validation metrics of the selected epochs.
     """
-    if not seeds:
-        raise ConfigError("at least one seed is needed")
-    if resume and run_dir is None:
-        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
     dev = resolve_device(device)
     start = time.perf_counter()
     model_kw, tr, _ = split_config(cfg)
@@ -144,12 +140,12 @@ def run_recommendation(
     protocol = ranking_protocol(cfg)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base)
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume)
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []
     for seed in seeds:
-        seed_dir = out_dir / f"seed-{seed}" if len(seeds) > 1 else out_dir
+        seed_dir = seed_run_dir(out_dir, seed, seeds)
         seed_everything(seed)
         model = build_recommender(cfg, dataset.num_items).to(dev)
         if callable(getattr(model, "prepare_data", None)):  # models with data-dependent state (SRA-CL's index)

@@ -7,7 +7,7 @@ import platform
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import yaml
 
+from graphcl.errors import ConfigError
 from graphcl.train._primitives import json_safe, yaml_safe
 from graphcl.train.checkpoint import library_versions
 
@@ -167,7 +168,12 @@ def write_results(run_dir: str | os.PathLike[str], results: Mapping[str, Any]) -
 
 
 def open_run(
-    config: Mapping[str, Any], run_dir: str | os.PathLike[str] | None, run_base: str | os.PathLike[str] = "runs"
+    config: Mapping[str, Any],
+    run_dir: str | os.PathLike[str] | None,
+    run_base: str | os.PathLike[str] = "runs",
+    *,
+    seeds: Sequence[int] = (0,),
+    resume: bool = False,
 ) -> Path:
     """Create the run folder (``run_dir``, or a fresh ``<run_base>/<model>-<dataset>-<time>``) and write its
     ``config.yaml`` and ``env.txt``; shared by ``graphcl train`` and ``recsys train``.
@@ -176,15 +182,29 @@ def open_run(
         config: The resolved configuration (with ``model`` and ``dataset``).
         run_dir: Exact folder to use (created if missing), or ``None``.
         run_base: Parent of the generated folder when ``run_dir`` is ``None``.
+        seeds: The seeds the run will train (checked: at least one).
+        resume: Whether the run continues an interrupted one (checked: needs ``run_dir``).
 
     Returns:
         The run folder.
+
+    Raises:
+        ConfigError: No seeds, or ``resume`` without ``run_dir``.
     """
+    if not seeds:
+        raise ConfigError("at least one seed is needed")
+    if resume and run_dir is None:
+        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
     out = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=config["model"], dataset=config["dataset"])
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, dict(config))
     write_env(out)
     return out
+
+
+def seed_run_dir(run_dir: Path, seed: int, seeds: Sequence[int]) -> Path:
+    """Where one seed's logs and checkpoints go: ``run_dir/seed-<s>`` for multi-seed runs, else ``run_dir``."""
+    return run_dir / f"seed-{seed}" if len(seeds) > 1 else run_dir
 
 
 def results_record(

@@ -10,10 +10,13 @@ import pytest
 import torch
 import yaml
 
+from graphcl.errors import ConfigError
 from graphcl.train import (
     git_commit,
     make_run_dir,
+    open_run,
     peak_memory_mb,
+    seed_run_dir,
     write_config,
     write_env,
     write_results,
@@ -79,3 +82,19 @@ def test_write_results_is_strict_json(tmp_path: Path) -> None:
     assert "NaN" not in text and text.startswith("{\n  ")
     assert json.loads(text) == {"acc": {"mean": 0.81, "std": 0.0, "values": [0.81]}, "loss": None,
                                 "emb": [1.0, 2.0], "run_dir": str(tmp_path)}
+
+
+def test_open_run_checks_seeds_and_resume(tmp_path: Path) -> None:
+    cfg = {"model": "grace", "dataset": "cora"}
+    with pytest.raises(ConfigError, match="at least one seed"):
+        open_run(cfg, tmp_path / "a", seeds=[])
+    with pytest.raises(ConfigError, match="--run-dir"):
+        open_run(cfg, None, tmp_path, resume=True)
+    assert not (tmp_path / "a").exists()  # nothing written before the checks pass
+    out = open_run(cfg, tmp_path / "b", seeds=[0, 1], resume=True)
+    assert (out / "config.yaml").is_file() and (out / "env.txt").is_file()
+
+
+def test_seed_run_dir_nests_only_multi_seed_runs(tmp_path: Path) -> None:
+    assert seed_run_dir(tmp_path, 3, [3]) == tmp_path
+    assert seed_run_dir(tmp_path, 3, [1, 3]) == tmp_path / "seed-3"
