@@ -20,7 +20,14 @@ from torch import nn
 from graphcl.errors import ConfigError
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.experiment import resolve_device
-from graphcl.train import FitResult, fit, open_run, results_record, seed_run_dir, write_results
+from graphcl.train import (
+    FitResult,
+    fit,
+    open_run,
+    results_record,
+    seed_run_dir,
+    write_results,
+)
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
