@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,8 +49,16 @@ class GRU4Rec(SequentialRecommender):
         return self.recommendation_loss(self.embed(batch), batch.target)
 
 
-def make(run: str, dataset: str, data, split, neighbour_grad: bool):
-    """(model name, model, semantics info) of a run name."""
+VARIANTS = {"nocs": {"cs_weight": 0.0}, "nois": {"is_weight": 0.0}}
+
+
+def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same_user: bool = False):
+    """(model name, model, semantics info) of a run name.
+
+    Run names: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` (the references) and
+    ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois]`` (SRA-CL on the SASRec or GRU4Rec backbone with a
+    semantic source; ``none`` = random neighbours; ``nocs`` / ``nois`` drop L_CS / L_IS).
+    """
     n = data.num_items
     enc = {"max_len": MAX_LEN, "padding": "left"}
     if run == "sasrec":
@@ -60,21 +69,40 @@ def make(run: str, dataset: str, data, split, neighbour_grad: bool):
         return "cl4srec", CL4SRec.build(n, **enc), {}
     if run == "mclrec":
         return "mclrec", MCLRec.build(n, **enc), {}
-    backbone = "gru4rec" if run.startswith("sracl-gru4rec") else "sasrec"
-    kind = run.rsplit("-", 1)[1]
-    model = SRACL.build(n, backbone=backbone, semantics="none", neighbour_grad=neighbour_grad, **enc)
-    index = build_random_index(split) if kind == "none" else build(dataset, kind, data, split)
+    parts = run.split("-")
+    if parts[0] != "sracl":
+        raise SystemExit(f"unknown run {run!r}")
+    backbone = "gru4rec" if "gru4rec" in parts else "sasrec"
+    ablation = parts[-1] if parts[-1] in VARIANTS else None
+    kind = parts[-2] if ablation else parts[-1]
+    if kind not in ("text", "attributes", "none"):
+        raise SystemExit(f"unknown semantic source in run {run!r}")
+    weights = VARIANTS.get(ablation, {})
+    model = SRACL.build(n, backbone=backbone, semantics="none", neighbour_grad=neighbour_grad, **weights, **enc)
+    if kind == "none":
+        index = build_random_index(split, exclude_same_user=exclude_same_user)
+    else:
+        index = build(dataset, kind, data, split, exclude_same_user=exclude_same_user)
     model.attach(index)
-    return "sracl", model, {"variant": run, **index.info}
+    label = {"text": "text", "attributes": "attributes", "none": "no semantics"}[kind]
+    label += f", {backbone}" + {"nocs": ", no L_CS", "nois": ", no L_IS", None: ""}[ablation]
+    label += ", same-user excluded" if exclude_same_user else ""
+    return f"sracl ({label})", model, {"variant": run, "backbone": backbone,
+                                       "alpha_cs": model.cs_weight, "beta_is": model.is_weight, **index.info}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="ml-100k")
     parser.add_argument("--runs", nargs="+", default=["sasrec", "sracl-text", "sracl-none"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[2024, 2025, 2026])
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batches", type=int, default=25, help="random batches per epoch (reduced budget)")
+    parser.add_argument("--stopping-step", type=int, default=3,
+                        help="RecBole stopping_step: stop after this + 1 validations without improvement")
+    parser.add_argument("--out-dir", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument("--exclude-same-user", action="store_true",
+                        help="drop the anchor's own user's windows from its retrieved neighbours")
     parser.add_argument("--neighbour-grad", action="store_true", help="backpropagate through neighbour encodings")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -87,17 +115,22 @@ def main() -> None:
         start = time.perf_counter()
         for seed in args.seeds:
             seed_everything(seed)
-            name, model, info = make(run, args.dataset, data, split, args.neighbour_grad)
+            name, model, info = make(run, args.dataset, data, split, args.neighbour_grad, args.exclude_same_user)
             t0 = time.perf_counter()
             fit = train_recommender(model, split, epochs=args.epochs, max_batches_per_epoch=args.batches,
-                                    stopping_step=None, protocol=protocol, show_progress=False)
+                                    stopping_step=args.stopping_step, protocol=protocol, show_progress=False)
             train_s = time.perf_counter() - t0
             test = evaluate_ranking(model, split.test, protocol, split="test").metrics
             best = next(r for r in fit.history if r["epoch"] == fit.best_epoch)
             tests.append(test)
             valids.append({k[6:]: v for k, v in best.items() if k.startswith("valid_")})
-            runs.append({"seed": seed, "best_epoch": fit.best_epoch, "train_s": round(train_s, 1),
-                         "s_per_step": round(train_s / (args.epochs * args.batches), 3)})
+            steps = len(fit.history) * args.batches
+            runs.append({"seed": seed, "best_epoch": fit.best_epoch, "epochs_run": len(fit.history),
+                         "train_s": round(train_s, 1), "s_per_step": round(train_s / steps, 3),
+                         "loadavg": [round(x, 2) for x in os.getloadavg()],
+                         "test": {k: round(v, 5) for k, v in test.items()},
+                         "valid": {k: round(v, 5) for k, v in valids[-1].items()},
+                         "valid_curve": [round(r.get("valid_mrr@10", float("nan")), 5) for r in fit.history]})
             print(run, seed, {k: round(v, 4) for k, v in test.items() if k.endswith("@20")}, runs[-1], flush=True)
         result = {
             "model": name,
@@ -108,9 +141,12 @@ def main() -> None:
                 "seeds": args.seeds,
                 "data": split.describe(),
                 "ranking": protocol.as_dict(),
-                "training": (f"REDUCED budget: {args.epochs} epochs x {args.batches} random batches of 256 "
-                             f"(Adam 1e-3), validation MRR@10 after each epoch, best epoch tested; "
-                             f"2 shared CPU cores, 1 thread"),
+                "training": (f"REDUCED budget (same for every model): at most {args.epochs} epochs x "
+                             f"{args.batches} random batches of 256 (= {args.epochs * args.batches * 256} samples, "
+                             f"{args.epochs * args.batches * 256 / split.train.user.numel():.2f} passes over the "
+                             f"{split.train.user.numel()} training windows), Adam 1e-3, validation MRR@10 (full "
+                             f"ranking) after each epoch, early stopping stopping_step={args.stopping_step}, "
+                             f"best-validation weights tested once; 2 shared CPU cores, 1 thread"),
                 "variant": run,
                 "semantics": info,
                 "neighbour_grad": args.neighbour_grad if name == "sracl" else None,
@@ -123,7 +159,9 @@ def main() -> None:
             "commit": git_commit(),
             "environment": environment_info(),
         }
-        out = REPO / "benchmarks" / "results" / f"sracl-{run}-{args.dataset}.json"
+        result["table_metrics"] = ["hr@10", "hr@20", "ndcg@10", "ndcg@20"]
+        suffix = "-xuser" if args.exclude_same_user and run.startswith("sracl") else ""
+        out = Path(args.out_dir) / f"sracl-{run}{suffix}-{args.dataset}.json"
         out.write_text(json.dumps(result, indent=2, default=str) + "\n")
         print("wrote", out, flush=True)
 
