@@ -112,3 +112,27 @@ def test_agrees_with_stable_sort_under_heavy_ties():
     ours = semantic_topk(x, x, 7, exclude_index=torch.arange(80), chunk_size=9)[1]
     theirs = topk_similarity(x, x, 7, exclude=torch.arange(80))[1]
     assert torch.equal(ours, theirs)
+
+
+def test_boundary_tie_fast_path_matches_full_tie_widening_with_group_masks():
+    """Rows tied at the k-th value (duplicated keys) and rows without ties both match the stable-sort
+    reference, with unsorted, non-contiguous user groups masked as (row, key) pairs across chunks."""
+    from graphcl.ops import topk_rows
+
+    g = torch.Generator().manual_seed(11)
+    base = torch.randn(30, 6, generator=g)
+    key = torch.cat([base, base[:10], base[:5]])[torch.randperm(45, generator=g)]  # 15 duplicated vectors
+    query = torch.cat([key[:12], torch.randn(8, 6, generator=g)])
+    kg = torch.randint(0, 7, (45,), generator=g)
+    qg = torch.randint(0, 7, (20,), generator=g)
+    exclude = torch.cat([torch.arange(12), torch.full((8,), -1)])
+    for k in (1, 3, 4, 44):
+        values, indices = semantic_topk(query, key, k, exclude_index=exclude, query_group=qg, key_group=kg,
+                                        chunk_size=7)
+        scores = torch.nn.functional.normalize(query, dim=1) @ torch.nn.functional.normalize(key, dim=1).t()
+        scores[qg[:, None] == kg[None, :]] = float("-inf")
+        rows = torch.nonzero(exclude >= 0).flatten()
+        scores[rows, exclude[rows]] = float("-inf")
+        ref_v, ref_i = topk_rows(scores, k)
+        assert torch.equal(indices, ref_i)
+        assert (kg[indices.clamp(min=0)] != qg[:, None])[indices >= 0].all()
