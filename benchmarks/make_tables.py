@@ -225,7 +225,8 @@ def _sracl_build_table(k: dict) -> list[str]:
     for r in k["rows"]:
         t, st = r["timings"], r["statistics"]
         out.append(
-            f"| {r['dataset']} | {r['source']} | {t['item_vectors_s']:.1f} s | {t['item_neighbours_s']:.1f} s "
+            f"| {r['dataset']} | {r['source']}{' (same user excluded)' if r.get('exclude_same_user') else ''} "
+            f"| {t['item_vectors_s']:.1f} s | {t['item_neighbours_s']:.1f} s "
             f"| {t['window_vectors_s']:.1f} s | {t['window_neighbours_s']:.0f} s | {st['anchors']:,} "
             f"| {100 * st['same_user_neighbour_share']:.0f} % |"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["ml-100k", "beauty"])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sources", nargs="+", default=None, help="subset of the dataset's semantic sources")
+    parser.add_argument("--exclude-same-user", action="store_true", help="build the same-user-excluded policy")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out_path = REPO / "benchmarks" / "results" / "sracl_semantic_build.json"
@@ -68,17 +71,20 @@ def main() -> None:
     for dataset in args.datasets:
         data = load(dataset)
         split = leave_one_out(data, max_len=MAX_LEN, padding="left")
-        for kind in SOURCES[dataset]:
+        for kind in args.sources or SOURCES[dataset]:
             start = time.perf_counter()
-            index = build(dataset, kind, data, split)
+            index = build(dataset, kind, data, split, exclude_same_user=args.exclude_same_user)
             row = {"dataset": dataset, "source": kind, "total_s": round(time.perf_counter() - start, 2),
+                   "loadavg": [round(x, 2) for x in os.getloadavg()],
                    **{k: v for k, v in index.info.items() if k != "semantics"},
                    "semantics": index.info["semantics"]}
             print(json.dumps(row), flush=True)
-            rows = [r for r in rows if (r["dataset"], r["source"]) != (dataset, kind)] + [row]
+            same = (dataset, kind, args.exclude_same_user)
+            rows = [r for r in rows if (r["dataset"], r["source"], r.get("exclude_same_user", False)) != same]
+            rows.append(row)
             out_path.write_text(json.dumps({
                 "benchmark": "sracl_semantic_build",
-                "command": "OMP_NUM_THREADS=2 python benchmarks/sracl_semantics.py --datasets " + " ".join(args.datasets),
+                "command": "OMP_NUM_THREADS=1 python benchmarks/sracl_semantics.py " + " ".join(sys.argv[1:]),
                 "note": "exact window retrieval, 2 shared CPU cores; a cached re-run shows window_neighbours_cached",
                 "environment": environment_info(),
                 "rows": rows,
