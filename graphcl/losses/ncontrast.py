@@ -20,7 +20,7 @@ contribute :math:`\\hat{A}_{ii}` to the numerator). :math:`V^+` is the set of no
 (every node, when :math:`\\hat{A}` has self-loops as :func:`~graphcl.functional.influence_matrix` builds it);
 a node without positives has no anchor and is left out (the authors' ``log(0 + 1e-10)`` is a constant).
 
-Cost: the positive term is edge-wise (``O(nnz · d)``); the denominator is the streaming log-sum-exp of
+Cost: the positive term is edge-wise (``O(nnz · d)`` time, ``O(nnz)`` memory via :func:`graphcl.ops.edge_dot`); the denominator is the streaming log-sum-exp of
 :func:`graphcl.ops.weighted_logsumexp` (``O(N² d)`` time, ``O(chunk · N)`` memory), so the exact loss runs
 wherever time allows. ``chunk_size=None`` materialises the ``N x N`` matrix (the reference path).
 """
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
+from graphcl.ops.edge import DEFAULT_EDGE_CHUNK_SIZE, edge_dot
 from graphcl.ops.similarity import (
     DEFAULT_CHUNK_SIZE,
     check_chunk_size,
@@ -53,6 +54,13 @@ def check_self_similarity(value: str) -> str:
     return value
 
 
+def _all_finite(t: Tensor, chunk_elements: int = 1 << 20) -> bool:
+    """``torch.isfinite(t).all()`` in slices of about ``chunk_elements`` entries along dim 0, so the boolean
+    temporaries stay small (a full-size mask of a large ``t`` is a fresh allocation every call)."""
+    rows = max(1, chunk_elements // max(1, t[0].numel() if t.dim() > 1 and t.size(0) else 1))
+    return all(bool(torch.isfinite(part).all()) for part in t.split(rows))
+
+
 def check_embeddings(z: Tensor, name: str = "z", min_rows: int = 2) -> None:
     """2-D, floating point, at least ``min_rows`` rows, all finite."""
     if not isinstance(z, Tensor) or z.dim() != 2:
@@ -62,7 +70,7 @@ def check_embeddings(z: Tensor, name: str = "z", min_rows: int = 2) -> None:
         raise ValueError(f"{name} must be floating point, got {z.dtype}")
     if z.size(0) < min_rows:
         raise ValueError(f"{name} needs at least {min_rows} rows (nodes), got {z.size(0)}")
-    if not bool(torch.isfinite(z).all()):
+    if not _all_finite(z):
         bad = int((~torch.isfinite(z)).any(1).sum())
         raise ValueError(f"{name} contains NaN or inf values (in {bad} of {z.size(0)} rows)")
 
@@ -88,13 +96,17 @@ def check_edges(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int) 
         raise ValueError(
             f"edge_weight must have shape [{edge_index.size(1)}] (one weight per edge), got {tuple(edge_weight.shape)}"
         )
-    if not bool(torch.isfinite(edge_weight).all()) or bool((edge_weight < 0).any()):
+    if not _all_finite(edge_weight) or bool(edge_weight.min() < 0):
         raise ValueError("edge_weight must be finite and non-negative")
     return edge_weight
 
 
 def positive_log_terms(
-    z_normalized: Tensor, edge_index: Tensor, edge_weight: Tensor, tau: float
+    z: Tensor,
+    edge_index: Tensor,
+    edge_weight: Tensor,
+    tau: float,
+    edge_chunk_size: int = DEFAULT_EDGE_CHUNK_SIZE,
 ) -> tuple[Tensor, Tensor]:
     """``log pos_i`` of every node and the mask of nodes that have a positive (edge-wise, ``O(nnz · d)``).
 
@@ -104,20 +116,23 @@ def positive_log_terms(
 
     The shift by the largest possible cosine (1) keeps the sum from overflowing for large ``τ``. Self-loop
     similarities are 0 (see the module docstring). Rows without edges (or with zero total weight) get
-    ``log pos = 0`` and ``False`` in the mask.
+    ``log pos = 0`` and ``False`` in the mask. The edge cosines come from :func:`graphcl.ops.edge_dot`
+    (chunked, no ``E x d`` tensors, no normalised copy of ``z``), so the memory is ``O(E)`` plus
+    ``O(edge_chunk_size · d)`` and one ``N x d`` gradient buffer.
 
     Args:
-        z_normalized: L2-normalised embeddings ``[N, d]``.
+        z: Embeddings ``[N, d]`` (the cosines normalise them inside, as :func:`torch.nn.functional.normalize`).
         edge_index: ``[2, E]`` (source ``i`` = anchor, target ``j`` = positive).
         edge_weight: ``[E]`` non-negative weights :math:`\\hat{A}_{ij}`.
         tau: Multiplier of the cosine.
+        edge_chunk_size: Edges per chunk of the edge-wise dot products (default: ``16384``).
 
     Returns:
         ``(log_pos [N], has_positive [N] bool)``.
     """
-    n = z_normalized.size(0)
+    n = z.size(0)
     src, dst = edge_index
-    sim = (z_normalized[src] * z_normalized[dst]).sum(1)
+    sim = edge_dot(z, z, edge_index, edge_chunk_size, normalize=True)
     sim = torch.where(src == dst, torch.zeros_like(sim), sim)
     terms = edge_weight.to(sim.dtype) * torch.exp(tau * (sim - 1.0))
     pos = scatter(terms, src, dim=0, dim_size=n, reduce="sum")
@@ -155,12 +170,12 @@ def ncontrast_loss(
     check_chunk_size(chunk_size, allow_none=True)
     n = z.size(0)
     edge_weight = check_edges(edge_index, edge_weight, n)
-    zn = F.normalize(z, dim=1)
-    log_pos, has_positive = positive_log_terms(zn, edge_index, edge_weight, tau)
+    log_pos, has_positive = positive_log_terms(z, edge_index, edge_weight, tau)
     count = int(has_positive.sum())
     if count == 0:
         raise ValueError("no node has a positive pair of non-zero weight")
     row_weight = has_positive.to(z.dtype) / count
+    zn = F.normalize(z, dim=1)
     exclude = torch.arange(n, device=z.device)
     if self_similarity == "zero":
         # A zero key adds exactly exp(τ·0) = 1 to every row: the authors' zeroed diagonal.

@@ -202,15 +202,14 @@ def pamc_loss(
     labels, k = hard_assignment(assignment, n, num_clusters)
     labels = labels.to(z.device)
     edge_weight = check_edges(edge_index, edge_weight, n)
-    zn = F.normalize(z, dim=1)
-    log_pos, has_positive = positive_log_terms(zn, edge_index, edge_weight, tau)
+    log_pos, has_positive = positive_log_terms(z, edge_index, edge_weight, tau)
     count = int(has_positive.sum())
     if count == 0:
         raise ValueError("no node has a positive pair of non-zero weight")
     positive = (log_pos * has_positive.to(z.dtype)).sum() / count
     if weighting == "uniform":
         return _uniform_negative(z, labels, k, tau, self_similarity) - positive
-    sums, counts = meta_nodes(zn, labels, k)
+    sums, counts = meta_nodes(F.normalize(z, dim=1), labels, k)
     log_all = cluster_pair_log_sums(
         sums, sums, counts, counts.to(z.dtype), tau, extra_one=self_similarity == "zero"
     )

@@ -3,9 +3,11 @@
 - :mod:`graphcl.ops.similarity`: chunked similarity with a fused, streaming log-sum-exp (InfoNCE without an
   ``N x N`` matrix), top-k retrieval.
 - :mod:`graphcl.ops.segment`: segment / cluster sums and means.
+- :mod:`graphcl.ops.edge`: chunked edge-wise dot products (positive terms over a graph's edges).
 - :mod:`graphcl.ops.cluster`: seeded k-means / spherical k-means.
 """
 from graphcl.ops.cluster import KMeansResult, kmeans
+from graphcl.ops.edge import DEFAULT_EDGE_CHUNK_SIZE, edge_dot
 from graphcl.ops.segment import (
     one_hot_assignment,
     segment_count,
@@ -23,7 +25,7 @@ from graphcl.ops.similarity import (
 )
 
 __all__ = [
-    "DEFAULT_CHUNK_SIZE", "KMeansResult", "auto_chunk_size", "chunked_logsumexp", "cosine_similarity_matrix",
-    "kmeans", "one_hot_assignment", "segment_count", "segment_mean", "segment_sum", "topk_rows",
-    "topk_similarity", "weighted_logsumexp",
+    "DEFAULT_CHUNK_SIZE", "DEFAULT_EDGE_CHUNK_SIZE", "KMeansResult", "auto_chunk_size", "chunked_logsumexp",
+    "cosine_similarity_matrix", "edge_dot", "kmeans", "one_hot_assignment", "segment_count", "segment_mean",
+    "segment_sum", "topk_rows", "topk_similarity", "weighted_logsumexp",
 ]
