@@ -4,12 +4,26 @@ PyG's :class:`~torch_geometric.nn.models.GCN` applies no activation after its la
 (Zhu et al., 2020) and CSGCL (Chen et al., 2023) apply it after every layer, including the last, and share one
 activation instance across layers (which matters for the learnable ``PReLU``). :class:`GCNEncoder` is PyG's
 ``GCN`` plus that final activation.
+
+By default the layers are evaluated with sparse matrix products (:mod:`graphcl.nn.sparse`): the normalised
+adjacency is one CSR matrix per call instead of PyG's gather / scatter message passing, and sparse node features
+(bag-of-words) enter the first layer as a CSR matrix. The parameters, the maths and the results (up to the order of
+floating-point additions) are PyG's ``GCN``; ``sparse=False`` runs PyG's own forward.
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
+from torch_geometric.nn import GCNConv
 from torch_geometric.nn.models import GCN
 from torch_geometric.nn.resolver import activation_resolver
+
+from graphcl.nn.sparse import (
+    SparseFeatureCache,
+    SparseMatrix,
+    gcn_propagation_matrix,
+    is_sparse,
+)
 
 # CSGCL's code calls ``F.rrelu`` in functional form, whose default ``training=False`` makes it a deterministic
 # leaky ReLU with the mean slope of the RReLU range [1/8, 1/3].
@@ -48,6 +62,17 @@ class GCNEncoder(nn.Module):
         num_layers: Number of GCN layers (default: ``2``).
         activation: Activation name or module (default: ``"relu"``).
         dropout: Dropout between layers (default: ``0.0``).
+        sparse: Evaluate the layers with sparse products: the propagation ``Â H`` as one CSR matrix product and,
+            when ``x`` is a torch sparse matrix or a dense one with at most ``sparse_feature_density`` non-zero
+            entries, the first layer's ``X W`` as a sparse product (default: ``True``). ``False`` runs PyG's
+            message passing; both give the same results up to floating-point rounding. Inputs the sparse path
+            does not cover (a ``SparseTensor`` adjacency, edge weights that require a gradient) use PyG's path.
+        sparse_feature_density: Largest fraction of non-zero entries of a dense ``x`` for which the first layer
+            converts it to a sparse matrix (default: ``0.1``; ``0`` keeps dense features dense).
+
+    Shape:
+        - x: ``[N, F]``, dense or a torch sparse (CSR / COO) matrix.
+        - output: ``[N, out_channels]``.
     """
 
     def __init__(
@@ -58,10 +83,17 @@ class GCNEncoder(nn.Module):
         num_layers: int = 2,
         activation: str | nn.Module = "relu",
         dropout: float = 0.0,
+        sparse: bool = True,
+        sparse_feature_density: float = 0.1,
     ) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        if not 0.0 <= sparse_feature_density <= 1.0:
+            raise ValueError(f"sparse_feature_density must be in [0, 1], got {sparse_feature_density}")
+        self.sparse = bool(sparse)
+        self.sparse_feature_density = float(sparse_feature_density)
+        self._feature_cache = SparseFeatureCache()
         self.in_channels = in_channels
         self.out_channels = out_channels
         hidden = hidden_channels or 2 * out_channels
@@ -77,7 +109,64 @@ class GCNEncoder(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None = None) -> Tensor:
         """Node embeddings ``[N, out_channels]``."""
+        if self._sparse_path(edge_index, edge_weight):
+            return self.act(self._sparse_forward(x, edge_index, edge_weight))
+        if isinstance(x, Tensor) and is_sparse(x):
+            x = x.to_dense()
         return self.act(self.gnn(x, edge_index, edge_weight=edge_weight))
+
+    def _sparse_path(self, edge_index: Tensor, edge_weight: Tensor | None) -> bool:
+        """Whether the sparse evaluation reproduces ``self.gnn`` for these inputs."""
+        gnn = self.gnn
+        return (
+            self.sparse
+            and isinstance(edge_index, Tensor)
+            and not is_sparse(edge_index)
+            and (edge_weight is None or not edge_weight.requires_grad)
+            and getattr(gnn, "jk_mode", None) is None
+            and not hasattr(gnn, "lin")
+            and all(isinstance(norm, nn.Identity) for norm in gnn.norms)
+            and all(type(conv) is GCNConv and conv.normalize and not conv.cached for conv in gnn.convs)
+        )
+
+    def _first_product(self, x: Tensor, weight: Tensor) -> Tensor:
+        """``x @ weightᵀ`` of the first layer, as a sparse product when ``x`` is sparse (or sparse enough)."""
+        if is_sparse(x):
+            return SparseMatrix.from_sparse(x).matmul(weight.t())
+        dense_features = x.requires_grad or x.dim() != 2 or self.sparse_feature_density == 0 or not x.numel()
+        if not dense_features and int(torch.count_nonzero(x)) <= self.sparse_feature_density * x.numel():
+            return self._feature_cache.get(x).matmul(weight.t())
+        return x @ weight.t()
+
+    def _sparse_forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> Tensor:
+        """PyG's ``BasicGNN.forward`` (no jumping knowledge, no norms) with each ``GCNConv`` as ``Â (H W) + b``."""
+        gnn = self.gnn
+        num_nodes = x.size(0)
+        adjacency: dict[tuple, SparseMatrix] = {}  # one Â per distinct normalisation (usually one per call)
+        h = x
+        for i, conv in enumerate(gnn.convs):
+            key = (conv.improved, bool(conv.add_self_loops), conv.flow, conv.lin.weight.dtype)
+            if key not in adjacency:
+                adjacency[key] = gcn_propagation_matrix(
+                    edge_index, edge_weight, num_nodes, improved=key[0], add_self_loops=key[1], flow=key[2],
+                    dtype=key[3],
+                )
+            h = self._first_product(h, conv.lin.weight) if i == 0 else h @ conv.lin.weight.t()
+            if conv.lin.bias is not None:
+                h = h + conv.lin.bias
+            h = adjacency[key].matmul(h)
+            if conv.bias is not None:
+                h = h + conv.bias
+            if i < len(gnn.convs) - 1:
+                if gnn.act is not None:  # the norms are identities, so act_first does not matter
+                    h = gnn.act(h)
+                h = gnn.dropout(h)
+        return h
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_feature_cache"] = SparseFeatureCache()  # weak references cannot be pickled; the cache is rebuilt
+        return state
 
     def __repr__(self) -> str:
         return (

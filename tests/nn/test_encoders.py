@@ -54,3 +54,64 @@ def test_edge_weight_changes_output_and_projection_head_shape():
     head = ProjectionHead(4, 3)
     assert head(torch.randn(7, 4)).shape == (7, 4)
     assert ProjectionHead(4, 3, 2)(torch.randn(7, 4)).shape == (7, 2)
+
+
+def _sparse_vs_reference(enc, x, edge_index, edge_weight=None, x_input=None):
+    """Output and parameter gradients of the sparse path against PyG's message passing (``sparse=False``)."""
+    import copy
+
+    enc.zero_grad(set_to_none=True)
+    ref = copy.deepcopy(enc)
+    ref.sparse = False
+    out = enc(x if x_input is None else x_input, edge_index, edge_weight)
+    out_ref = ref(x, edge_index, edge_weight)
+    grad = torch.randn_like(out_ref)
+    (out * grad).sum().backward()
+    (out_ref * grad).sum().backward()
+    assert torch.allclose(out, out_ref, atol=1e-5, rtol=1e-4)
+    for (name, p), (_, q) in zip(enc.named_parameters(), ref.named_parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-4, rtol=1e-4), name
+
+
+@pytest.mark.parametrize("num_layers,activation", [(1, "relu"), (2, "prelu"), (3, "rrelu")])
+def test_sparse_path_matches_message_passing(num_layers, activation):
+    torch.manual_seed(0)
+    n, f = 40, 30
+    x = torch.randn(n, f) * (torch.rand(n, f) < 0.05)  # bag-of-words-like: sparse first layer
+    # Directed edges, a duplicate, an existing self-loop, isolated nodes (38, 39 have no edges).
+    edge_index = torch.cat([torch.randint(0, 38, (2, 120)), torch.tensor([[3, 3, 5], [7, 7, 5]])], 1)
+    enc = GCNEncoder(f, 8, num_layers=num_layers, activation=activation)
+    _sparse_vs_reference(enc, x, edge_index)
+    _sparse_vs_reference(enc, x, edge_index, torch.rand(edge_index.size(1)) + 0.1)  # edge weights
+    _sparse_vs_reference(enc, torch.randn(n, f), edge_index)  # dense features: dense first product
+    _sparse_vs_reference(enc, x, edge_index, x_input=x.to_sparse_csr())  # torch sparse features
+
+
+def test_sparse_first_layer_is_used_below_the_density_threshold(monkeypatch):
+    from graphcl.nn import sparse as sparse_module
+
+    calls = []
+    original = sparse_module.SparseMatrix.from_dense
+    monkeypatch.setattr(sparse_module.SparseMatrix, "from_dense", lambda x: calls.append(x) or original(x))
+    x = torch.zeros(10, 20)
+    x[torch.arange(10), torch.arange(10)] = 1.0  # 5 % non-zero
+    edge_index = torch.tensor([[0, 1], [1, 0]])
+    enc = GCNEncoder(20, 4)
+    enc(x, edge_index)
+    enc(x, edge_index)  # the same tensor again: converted once
+    assert len(calls) == 1
+    GCNEncoder(20, 4, sparse_feature_density=0.01)(x, edge_index)  # above its threshold: stays dense
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="sparse_feature_density"):
+        GCNEncoder(20, 4, sparse_feature_density=1.5)
+
+
+def test_encoder_with_feature_cache_pickles():
+    import pickle
+
+    enc = GCNEncoder(5, 4)
+    x, ei = small_graph()
+    x = x * (torch.rand_like(x) < 0.05)
+    out = enc(x, ei)
+    clone = pickle.loads(pickle.dumps(enc))
+    assert torch.allclose(clone(x, ei), out)
