@@ -48,12 +48,15 @@ def experiment_rows(experiments: list[dict]) -> list[str]:
         paper = res.get("paper", {})
         seeds = len(res["protocol"]["seeds"])
         shown = res.get("table_metrics") or res["metrics"]  # a results file may name the rows worth a table line
+        # a variant of a model (its own entry, e.g. pamc-size-cora) is named by its file beside the model
+        stem = res["_file"].removesuffix(".json")
+        label = res["model"] if stem == f"{res['model']}-{res['dataset']}" else f"{res['model']} ({stem})"
         for name in sorted(shown, key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99):
             s = res["metrics"][name]
             ref = paper.get(name)
             ref_txt = _pct(ref["mean"], ref.get("std")) if ref else "—"
             lines.append(
-                f"| {res['model']} | {res['dataset']} | {name} | {_pct(s['mean'], s['std'])} | {seeds} | {ref_txt} "
+                f"| {label} | {res['dataset']} | {name} | {_pct(s['mean'], s['std'])} | {seeds} | {ref_txt} "
                 f"| {res['time_s'] / 60:.1f} min | {res['peak_mem_mb']:.0f} MB |"
             )
     return lines

@@ -176,7 +176,7 @@ def main() -> None:
                 [sys.executable, __file__, "--worker", impl, str(n), str(d), str(k),
                  "--repeats", str(args.repeats if n <= 100_000 else args.repeats_large),
                  "--threads", str(args.threads)],
-                capture_output=True, text=True,
+                capture_output=True, text=True, check=False,
             )
             if out.returncode != 0:
                 rows.append({"impl": impl, "n": n, "error": out.stderr.strip().splitlines()[-1:]})
