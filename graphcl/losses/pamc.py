@@ -116,6 +116,7 @@ def cluster_pair_log_sums(
     diagonal: Tensor,
     scale: float,
     extra_one: bool = False,
+    column_bias: Tensor | None = None,
 ) -> Tensor:
     """``log Σ_{j ≠ i} exp(scale · s̄(i, j))`` for an anchor ``i`` of every cluster, from cluster sums.
 
@@ -131,6 +132,8 @@ def cluster_pair_log_sums(
         diagonal: ``[K]`` sums of the self-pair similarities.
         scale: Multiplier of the cosine.
         extra_one: Add a constant 1 inside the sum (the authors' zeroed self-similarity).
+        column_bias: Optional ``[K]`` log-weight added to every term whose candidate lies in cluster ``b``
+            (e.g. CSGCL's Team-up weight, see :func:`meta_node_info_nce`); finite for every cluster.
 
     Returns:
         ``[K]`` log-sums.
@@ -145,6 +148,8 @@ def cluster_pair_log_sums(
     mean_sim = gram / pair_counts.clamp(min=1)
     weight = torch.where(eye, (n - 1).unsqueeze(1).expand_as(pair_counts), n.unsqueeze(0).expand_as(pair_counts))
     logits = scale * mean_sim + torch.log(weight.clamp(min=0))  # log 0 = -inf masks empty blocks
+    if column_bias is not None:
+        logits = logits + column_bias.to(logits.dtype).unsqueeze(0)
     if extra_one:
         logits = torch.cat([logits, logits.new_zeros(len(n), 1)], 1)
     has_term = torch.isfinite(logits).any(1, keepdim=True)
@@ -279,6 +284,16 @@ class PamCLoss(nn.Module):
         return f"tau={self.tau}, weighting={self.weighting!r}, self_similarity={self.self_similarity!r}"
 
 
+def cluster_log_mean_exp(values: Tensor, labels: Tensor, num_clusters: int) -> Tensor:
+    """``log mean_{c_j = b} exp(values_j)`` per cluster ``[K]`` (stable; 0 for empty clusters)."""
+    shift = values.max() if values.numel() else values.new_zeros(())
+    sums = segment_sum(torch.exp(values - shift).unsqueeze(1), labels, num_clusters).squeeze(1)
+    counts = torch.bincount(labels, minlength=num_clusters).to(values)
+    occupied = counts > 0
+    out = torch.log(torch.where(occupied, sums / counts.clamp(min=1), torch.ones_like(sums))) + shift
+    return torch.where(occupied, out, torch.zeros_like(out))
+
+
 def meta_node_info_nce(
     z1: Tensor,
     z2: Tensor,
@@ -287,6 +302,7 @@ def meta_node_info_nce(
     *,
     num_clusters: int | None = None,
     symmetric: bool = True,
+    node_bias: Tensor | None = None,
 ) -> Tensor:
     """GRACE's two-view InfoNCE with PamC meta-node negatives (size-weighted), linear in ``N``.
 
@@ -302,6 +318,16 @@ def meta_node_info_nce(
     ``O(N d + K² d)``; equals :func:`graphcl.losses.grace_info_nce` for ``K = N`` with the identity
     assignment. Here ``tau`` is GRACE's temperature ``T`` (it divides the cosine).
 
+    ``node_bias`` (CSGCL's Team-up, :class:`~graphcl.losses.TeamUpInfoNCE`: :math:`b_j = \\gamma S_j / T`)
+    weights every candidate ``j`` by :math:`e^{b_j}`, as in :func:`~graphcl.losses.grace_info_nce`: the
+    positive gets its own :math:`b_i`, a block of cluster ``b`` the cluster's
+    :math:`\\bar{b}_b = \\log \\operatorname{mean}_{c_j = b} e^{b_j}` (exact when the bias is constant within a
+    cluster, e.g. meta-nodes = CSGCL's communities and ``S`` = community strength):
+
+    .. math::
+        \\ell_i = -(p_i + b_i) + \\log\\Big(e^{p_i + b_i} + \\sum_{b} w_{ab}\\, e^{\\bar{\\theta}^{uv}_{ab}/T + \\bar{b}_b}
+            + \\sum_{b} w_{ab}\\, e^{\\bar{\\theta}^{uu}_{ab}/T + \\bar{b}_b}\\Big).
+
     Args:
         z1: First view ``[N, d]``.
         z2: Second view ``[N, d]``.
@@ -309,6 +335,7 @@ def meta_node_info_nce(
         tau: Temperature ``T > 0``.
         num_clusters: ``K`` (default: largest label + 1).
         symmetric: Average both anchor views.
+        node_bias: Optional ``[N]`` log-weight of every node as a candidate (no gradient flows into it).
 
     Returns:
         Scalar loss.
@@ -324,14 +351,21 @@ def meta_node_info_nce(
     u, v = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     pair = (u * v).sum(1)
     positive = scale * pair
+    block_bias = None
+    if node_bias is not None:
+        if node_bias.shape != (n,) or not bool(torch.isfinite(node_bias).all()):
+            raise ValueError(f"node_bias must be a finite [N] = [{n}] tensor, got shape {tuple(node_bias.shape)}")
+        node_bias = node_bias.detach().to(device=u.device, dtype=u.dtype)
+        positive = positive + node_bias
+        block_bias = cluster_log_mean_exp(node_bias, labels, k)
     su, counts = meta_nodes(u, labels, k)
     sv, _ = meta_nodes(v, labels, k)
     self_pairs = segment_sum(pair.unsqueeze(1), labels, k).squeeze(1)
     own = counts.to(u.dtype)
 
     def anchor_loss(s_anchor: Tensor, s_other: Tensor) -> Tensor:
-        inter = cluster_pair_log_sums(s_anchor, s_other, counts, self_pairs, scale)
-        intra = cluster_pair_log_sums(s_anchor, s_anchor, counts, own, scale)
+        inter = cluster_pair_log_sums(s_anchor, s_other, counts, self_pairs, scale, column_bias=block_bias)
+        intra = cluster_pair_log_sums(s_anchor, s_anchor, counts, own, scale, column_bias=block_bias)
         negatives = torch.logaddexp(inter, intra)[labels]
         return (torch.logaddexp(positive, negatives) - positive).mean()
 

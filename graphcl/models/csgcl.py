@@ -16,6 +16,8 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import Compose
 
+from graphcl.errors import ConfigError
+from graphcl.losses.pamc import meta_node_info_nce
 from graphcl.losses.teamup import TeamUpInfoNCE
 from graphcl.models.grace import GRACE, Augmentation, encode
 from graphcl.nn.encoders import GCNEncoder
@@ -65,6 +67,15 @@ class CSGCL(GRACE):
         communities: The :class:`~graphcl.transforms.AddCommunities` applied to each new graph
             (default: ``AddCommunities()`` = seeded Leiden, Louvain fallback).
         chunk_size: Anchor chunk of the default loss (``None`` = dense).
+        negatives: ``"infonce"`` (every node a negative, ``O(N²)``) or ``"pamc"`` — PamC meta-node negatives
+            (Kulatilleke et al., 2022, `arXiv:2209.14067 <https://arxiv.org/abs/2209.14067>`_,
+            :func:`graphcl.losses.meta_node_info_nce`), ``O(N d + K² d)`` per step, with the Team-up weight
+            ``exp(γ S_j / τ)`` of every candidate kept (exact per block when the meta-nodes are the communities).
+        meta_nodes: Clusters for ``negatives="pamc"``: ``"communities"`` (the detected communities, whose
+            strength is constant inside each) or ``"kmeans"`` (spherical k-means of the first view's projections,
+            ``num_meta_nodes`` clusters, refreshed every ``meta_refresh`` steps).
+        num_meta_nodes: ``K`` of the k-means meta-nodes.
+        meta_refresh: Steps between two k-means refreshes.
 
     Examples:
         >>> model = CSGCL.build(in_channels=1433, hidden_channels=128, proj_channels=128, t0=100)
@@ -83,9 +94,19 @@ class CSGCL(GRACE):
         loss: nn.Module | None = None,
         communities: AddCommunities | None = None,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        negatives: str = "infonce",
+        meta_nodes: str = "communities",
+        num_meta_nodes: int = 100,
+        meta_refresh: int = 10,
     ) -> None:
         loss = loss if loss is not None else TeamUpInfoNCE(tau, chunk_size=chunk_size)
-        super().__init__(encoder, projection_head, augment1, augment2, tau=tau, loss=loss, chunk_size=chunk_size)
+        super().__init__(
+            encoder, projection_head, augment1, augment2, tau=tau, loss=loss, chunk_size=chunk_size,
+            negatives=negatives, num_meta_nodes=num_meta_nodes, meta_refresh=meta_refresh,
+        )
+        if meta_nodes not in ("communities", "kmeans"):
+            raise ConfigError(f"meta_nodes must be 'communities' or 'kmeans', got {meta_nodes!r}")
+        self.meta_nodes = meta_nodes
         self.communities = communities if communities is not None else AddCommunities()
         self._graph: tuple | None = None
         self._prepared: Data | None = None
@@ -114,6 +135,10 @@ class CSGCL(GRACE):
         community_seed: int = 0,
         community_resolution: float = 1.0,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        negatives: str = "infonce",
+        meta_nodes: str = "communities",
+        num_meta_nodes: int = 100,
+        meta_refresh: int = 10,
         **unused: Any,
     ) -> CSGCL:
         """CSGCL with the authors' architecture: ``GCNEncoder`` (first layer ``2H``), ELU head ``H → P → H``,
@@ -147,6 +172,10 @@ class CSGCL(GRACE):
                 partition serves all of them).
             community_resolution: Modularity resolution of the detection (``1`` = plain modularity).
             chunk_size: Anchors per chunk of the loss.
+            negatives: ``"infonce"`` or ``"pamc"`` (meta-node negatives, see the class docstring).
+            meta_nodes: ``"communities"`` or ``"kmeans"`` (for ``negatives="pamc"``).
+            num_meta_nodes: ``K`` of the k-means meta-nodes.
+            meta_refresh: Steps between two k-means refreshes.
         """
         if unused:
             raise TypeError(f"CSGCL.build() got unexpected arguments: {sorted(unused)}")
@@ -169,6 +198,10 @@ class CSGCL(GRACE):
             loss=loss,
             communities=communities,
             chunk_size=chunk_size,
+            negatives=negatives,
+            meta_nodes=meta_nodes,
+            num_meta_nodes=num_meta_nodes,
+            meta_refresh=meta_refresh,
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -207,6 +240,13 @@ class CSGCL(GRACE):
         view1, view2 = self.augment1(data), self.augment2(data)
         u = self.project(encode(self.encoder, view1))
         v = self.project(encode(self.encoder, view2))
+        if self.negatives == "pamc":
+            labels = self.meta_node_labels(data, u, use_community=self.meta_nodes == "communities")
+            gamma, tau = float(getattr(self.loss, "gamma", 0.0)), float(getattr(self.loss, "tau", self.tau))
+            bias = None
+            if gamma != 0.0:  # Team-up: candidate j weighted by exp(γ S_j / τ)
+                bias = (gamma / tau) * data.community_strength.detach().to(device=u.device, dtype=u.dtype)
+            return meta_node_info_nce(u, v, labels, tau, num_clusters=int(labels.max()) + 1, node_bias=bias)
         return self.loss(u, v, data.community_strength)
 
     def __getstate__(self) -> dict:

@@ -152,10 +152,11 @@ class GRACE(nn.Module):
             return meta_node_info_nce(u, v, labels, self.tau, num_clusters=int(labels.max()) + 1)
         return self.loss(u, v)
 
-    def meta_node_labels(self, data: Data, z: Tensor) -> Tensor:
-        """Meta-node assignment for ``negatives="pamc"``: ``data.community`` if present, else a spherical
-        k-means of ``z`` (detached), recomputed every ``meta_refresh`` calls and when the node count changes."""
-        community = getattr(data, "community", None)
+    def meta_node_labels(self, data: Data, z: Tensor, use_community: bool = True) -> Tensor:
+        """Meta-node assignment for ``negatives="pamc"``: ``data.community`` if present (and ``use_community``),
+        else a spherical k-means of ``z`` (detached), recomputed every ``meta_refresh`` calls and when the node
+        count changes."""
+        community = getattr(data, "community", None) if use_community else None
         if community is not None:
             return community.to(z.device).long()
         n = z.size(0)

@@ -172,3 +172,25 @@ def test_bad_input_errors():
         pamc_loss(z, ei, torch.arange(10), num_clusters=2)
     with pytest.raises(ValueError, match="integers"):
         pamc_loss(z, ei, torch.rand(10))
+
+
+def test_meta_node_info_nce_with_node_bias_is_exact_at_identity_and_shift_invariant():
+    from graphcl.losses import grace_info_nce
+    from graphcl.losses.pamc import meta_node_info_nce
+
+    g = torch.Generator().manual_seed(4)
+    u = torch.randn(14, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    v = torch.randn(14, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    bias = 3 * torch.randn(14, dtype=torch.float64, generator=g)
+    got = meta_node_info_nce(u, v, torch.arange(14), 0.5, node_bias=bias)
+    want = grace_info_nce(u, v, 0.5, node_bias=bias, chunk_size=None)
+    torch.testing.assert_close(got, want)
+    for a, b in zip(torch.autograd.grad(got, (u, v)), torch.autograd.grad(want, (u, v))):
+        torch.testing.assert_close(a, b)
+    labels = torch.arange(14) % 4
+    per_cluster = torch.tensor([0.5, -1.0, 2.0, 0.0], dtype=torch.float64)[labels]
+    one = meta_node_info_nce(u, v, labels, 0.5, node_bias=per_cluster)
+    torch.testing.assert_close(one, meta_node_info_nce(u, v, labels, 0.5, node_bias=per_cluster + 7.0))
+    assert not torch.allclose(one, meta_node_info_nce(u, v, labels, 0.5))
+    with pytest.raises(ValueError, match="node_bias"):
+        meta_node_info_nce(u, v, labels, 0.5, node_bias=torch.zeros(3, dtype=torch.float64))

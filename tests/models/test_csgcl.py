@@ -69,7 +69,7 @@ def test_components_and_ablations(graph):
     assert type(edges) is DropEdge and type(features) is MaskFeature and edges.p == 0.4
     assert off.loss.gamma_max == 0.0
     with pytest.raises(TypeError, match="unexpected"):
-        CSGCL.build(10, negatives="pamc_typo")
+        CSGCL.build(10, negative_typo="pamc")
 
 
 def test_set_epoch_drives_gamma(graph):

@@ -53,3 +53,55 @@ def test_default_is_unchanged_and_bad_options(graph):
         GRACE.build(graph.num_features, negatives="meta")
     with pytest.raises(ConfigError, match="num_meta_nodes"):
         GRACE.build(graph.num_features, negatives="pamc", num_meta_nodes=1)
+
+
+@pytest.fixture
+def _isolated_community_cache(monkeypatch, tmp_path):
+    import graphcl.transforms.community as tmod
+
+    monkeypatch.setenv("GRAPHCL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tmod, "_MEMORY_CACHE", type(tmod._MEMORY_CACHE)())
+
+
+def _small_csgcl(in_channels, **kw):
+    from graphcl.models import CSGCL
+
+    settings = {"hidden_channels": 16, "proj_channels": 8, "t0": 0, "gamma_max": 1.0, "community_backend": "louvain"}
+    return CSGCL.build(in_channels, **(settings | kw))
+
+
+@pytest.mark.usefixtures("_isolated_community_cache")
+def test_csgcl_pamc_negatives_use_its_communities_and_team_up_weights(graph):
+    from graphcl.models.grace import encode
+
+    torch.manual_seed(0)
+    model = _small_csgcl(graph.num_features, negatives="pamc")
+    model.set_epoch(50)  # γ = 0.5 > 0: Team-up weights active
+    assert model.loss.gamma == 0.5
+    prepared = model.prepare(graph)
+    torch.manual_seed(3)
+    loss = model(graph)
+    torch.manual_seed(3)
+    view1, view2 = model.augment1(prepared), model.augment2(prepared)
+    u, v = model.project(encode(model.encoder, view1)), model.project(encode(model.encoder, view2))
+    bias = (0.5 / model.tau) * prepared.community_strength
+    expected = meta_node_info_nce(u, v, prepared.community, model.tau, node_bias=bias)
+    torch.testing.assert_close(loss, expected)
+    # the bias matters (strengths differ between communities) and the loss trains the encoder
+    assert not torch.allclose(loss, meta_node_info_nce(u, v, prepared.community, model.tau))
+    loss.backward()
+    assert all(p.grad is not None for p in model.encoder.parameters())
+
+
+@pytest.mark.usefixtures("_isolated_community_cache")
+def test_csgcl_pamc_kmeans_meta_nodes_and_bad_option(graph):
+    torch.manual_seed(0)
+    model = _small_csgcl(graph.num_features, negatives="pamc", meta_nodes="kmeans", num_meta_nodes=6, meta_refresh=2)
+    result = fit(model, graph, epochs=3, lr=0.01, show_progress=False)
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in result.history)
+    assert model._meta_step == 3 and int(model._meta_labels.max()) < 6  # k-means labels, not the communities
+    assert _small_csgcl(graph.num_features).negatives == "infonce"  # default unchanged
+    with pytest.raises(ConfigError, match="meta_nodes"):
+        _small_csgcl(graph.num_features, negatives="pamc", meta_nodes="leiden")
+    with pytest.raises(ConfigError, match="negatives"):
+        _small_csgcl(graph.num_features, negatives="meta")
