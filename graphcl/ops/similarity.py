@@ -32,6 +32,7 @@ from torch import Tensor
 from graphcl.utils.checks import check_positive_int
 
 DEFAULT_CHUNK_SIZE = 1024
+DEFAULT_CACHE_MB = 128.0
 
 
 def _check_qk(query: Tensor, key: Tensor) -> None:
@@ -144,10 +145,10 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
     """``Σ_i w_i · lse_i`` when queries and keys are the same rows (NT-Xent / GRACE's intra-view form).
 
     The raw similarity ``G = s·XXᵀ`` is symmetric, so only the blocks ``(a, b)`` with ``a <= b`` are computed,
-    each serving two orientations: rows of ``a`` against keys of ``b`` (``G_ab + bias_b``) and rows of ``b``
-    against keys of ``a`` (``G_abᵀ + bias_a``). Pass 1 accumulates every row's log-sum-exp; pass 2 recomputes
-    the blocks and, with ``T = P_a + P_bᵀ`` (row-softmaxes times row weights), adds ``s·T X_b`` to the
-    gradient of ``X_a`` and ``s·Tᵀ X_a`` to that of ``X_b``. Two matmul-equivalents in total instead of three.
+    each serving two orientations: rows of ``a`` against keys of ``b`` and rows of ``b`` against keys of ``a``.
+    :func:`_symmetric_shifted` (one exponential per entry, sums as matrix-vector products, blocks kept between
+    the passes within a memory budget) is used when it applies; :func:`_symmetric_exact` (a running maximum per
+    row) otherwise.
     """
 
     @staticmethod
@@ -159,68 +160,196 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
         scale: float,
         exclude: Tensor | None,
         chunk_size: int,
+        cache_bytes: int,
     ) -> Tensor:
-        n = x.size(0)
-        bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
-
-        def logits(a: tuple[int, int], b: tuple[int, int], raw: Tensor) -> Tensor:
-            # Rows of block a against keys of block b, from a raw (a x b) similarity block (modified in place).
-            return _bias_and_exclude_(
-                raw,
-                None if bias is None else bias[b[0]:b[1]],
-                None if exclude is None else exclude[a[0]:a[1]],
-                key_start=b[0],
-            )
-
-        def raw_block(a: tuple[int, int], b: tuple[int, int]) -> Tensor:
-            block = torch.mm(x[a[0]:a[1]], x[b[0]:b[1]].t())
-            return block.mul_(scale) if scale != 1.0 else block
-
-        lse = torch.full((n,), float("-inf"), dtype=x.dtype, device=x.device)
-        for i, a in enumerate(bounds):
-            for b in bounds[i:]:
-                raw = raw_block(a, b)
-                if a != b:
-                    other = logits(b, a, raw.t().clone())
-                    lse[b[0]:b[1]] = torch.logaddexp(lse[b[0]:b[1]], torch.logsumexp(other, 1))
-                mine = logits(a, b, raw)
-                lse[a[0]:a[1]] = torch.logaddexp(lse[a[0]:a[1]], torch.logsumexp(mine, 1))
-        total = torch.dot(row_weight, lse)
-
         need_x, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1] and bias is not None
-        grad_x = torch.zeros_like(x) if need_x else None
-        grad_b = torch.zeros_like(bias) if need_b else None
-        if need_x or need_b:
-            for i, a in enumerate(bounds):
-                w_a, lse_a = row_weight[a[0]:a[1]].unsqueeze(1), lse[a[0]:a[1]].unsqueeze(1)
-                for b in bounds[i:]:
-                    w_b, lse_b = row_weight[b[0]:b[1]].unsqueeze(1), lse[b[0]:b[1]].unsqueeze(1)
-                    raw = raw_block(a, b)
-                    p_b = None
-                    if a != b:
-                        p_b = logits(b, a, raw.t().clone()).sub_(lse_b).exp_().mul_(w_b)
-                    p_a = logits(a, b, raw).sub_(lse_a).exp_().mul_(w_a)
-                    if grad_b is not None:
-                        grad_b[b[0]:b[1]].add_(p_a.sum(0))
-                        if p_b is not None:
-                            grad_b[a[0]:a[1]].add_(p_b.sum(0))
-                    if grad_x is not None:
-                        t = p_a if p_b is None else p_a.add_(p_b.t())
-                        if a == b:
-                            t = t + t.t()
-                            grad_x[a[0]:a[1]].addmm_(t, x[a[0]:a[1]])
-                        else:
-                            grad_x[a[0]:a[1]].addmm_(t, x[b[0]:b[1]])
-                            grad_x[b[0]:b[1]].addmm_(t.t(), x[a[0]:a[1]])
-            if grad_x is not None:
-                grad_x.mul_(scale)
+        args = (x, bias, row_weight, scale, exclude, chunk_size, need_x, need_b)
+        result = _symmetric_shifted(*args, cache_bytes=cache_bytes)
+        total, grad_x, grad_b = result if result is not None else _symmetric_exact(*args)
         ctx.save_for_backward(*(g if g is not None else torch.empty(0) for g in (grad_x, grad_b)))
         ctx.has = (grad_x is not None, grad_b is not None)
         return total
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        return _scale_saved_grads(ctx, grad_out, num_inputs=6)
+        return _scale_saved_grads(ctx, grad_out, num_inputs=7)
+
+
+def _is_involution(exclude: Tensor) -> bool:
+    """Whether the excluded pairs are symmetric: ``exclude[exclude[i]] == i`` wherever ``exclude[i] >= 0``."""
+    valid = exclude >= 0
+    partner = exclude.clamp(min=0)
+    index = torch.arange(exclude.numel(), device=exclude.device)
+    return bool(((~valid) | (exclude[partner] == index)).all())
+
+
+def _symmetric_shifted(
+    x: Tensor,
+    bias: Tensor | None,
+    row_weight: Tensor,
+    scale: float,
+    exclude: Tensor | None,
+    chunk_size: int,
+    need_x: bool,
+    need_b: bool,
+    cache_bytes: int = 0,
+) -> tuple[Tensor, Tensor | None, Tensor | None] | None:
+    """The symmetric weighted log-sum-exp with one fixed shift per entry instead of a running row maximum.
+
+    With ``h_i = |s|·|x_i|²/2``, Cauchy–Schwarz and AM–GM give ``s·⟨x_i, x_j⟩ ≤ h_i + h_j``, so
+    ``E_ij = exp(s⟨x_i, x_j⟩ - h_i - h_j) ≤ 1`` is a symmetric matrix that serves both orientations of a block.
+    With ``β_j = exp(h_j + b_j - c)``, ``c = max_j (h_j + b_j)``, and ``r_i = Σ_j E_ij β_j`` (excluded pairs
+    zeroed), ``lse_i = log r_i + h_i + c``: one exponential per entry and the row sums are matrix-vector
+    products. The weighted softmax is ``P_ij = w_i exp(s⟨x_i,x_j⟩ + b_j - lse_i) = α_i E_ij β_j`` with
+    ``α = w / r``, so the gradient ``∂/∂x_a = s Σ_b (P_ab + P_baᵀ) x_b`` uses ``T = E ∘ (α_a β_bᵀ + β_a α_bᵀ)``
+    for every block pair, and ``∂/∂b_j = Σ_i P_ij``. Blocks computed in the first pass are kept for the second
+    as long as they fit in ``cache_bytes`` (the others are recomputed), so the matrix products are at most
+    ``½ N²d`` (similarities) + ``N²d`` (gradient) multiply-adds.
+
+    Returns ``None`` — the caller then uses :func:`_symmetric_exact` — where this form does not apply: a dtype
+    other than float32 / float64, excluded pairs that are not symmetric, or a row whose shifted sum comes close
+    to underflow (logits far below the Cauchy–Schwarz bound, e.g. very unequal norms at a large scale).
+    """
+    if x.dtype not in (torch.float32, torch.float64):
+        return None
+    if exclude is not None and not _is_involution(exclude):
+        return None
+    n = x.size(0)
+    bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+    xs = x * scale
+    h = (x * x).sum(1).mul_(0.5 * abs(scale))
+    log_beta = h if bias is None else h + bias
+    c = log_beta.max()
+    beta = torch.exp(log_beta - c)
+    rows = None if exclude is None else torch.nonzero(exclude >= 0).squeeze(1)
+
+    def block(a: tuple[int, int], b: tuple[int, int]) -> Tensor:
+        # E for rows of a against keys of b, excluded pairs set to 0 (symmetric: serves both orientations).
+        e = torch.mm(xs[a[0]:a[1]], x[b[0]:b[1]].t())
+        e.sub_(h[a[0]:a[1]].unsqueeze(1)).sub_(h[b[0]:b[1]].unsqueeze(0)).exp_()
+        if rows is not None:
+            keys = exclude[rows]
+            hit = rows[(rows >= a[0]) & (rows < a[1]) & (keys >= b[0]) & (keys < b[1])]
+            e[hit - a[0], exclude[hit] - b[0]] = 0.0
+        return e
+
+    r = torch.zeros(n, dtype=x.dtype, device=x.device)
+    kept: dict[tuple[int, int], Tensor] = {}
+    budget = cache_bytes if (need_x or need_b) else 0
+    for i, a in enumerate(bounds):
+        for j in range(i, len(bounds)):
+            b = bounds[j]
+            e = block(a, b)
+            r[a[0]:a[1]] += torch.mv(e, beta[b[0]:b[1]])
+            if i != j:
+                r[b[0]:b[1]] += torch.mv(e.t(), beta[a[0]:a[1]])
+            size = e.numel() * e.element_size()
+            if size <= budget:
+                kept[(i, j)] = e
+                budget -= size
+    if not bool((r >= torch.finfo(x.dtype).tiny * 2.0**24).all()):  # (also catches NaN)
+        return None
+    lse = torch.log(r).add_(h).add_(c)
+    total = torch.dot(row_weight, lse)
+
+    grad_x = torch.zeros_like(x) if need_x else None
+    grad_b = torch.zeros_like(bias) if need_b else None
+    if need_x or need_b:
+        alpha = row_weight / r
+        for i, a in enumerate(bounds):
+            sa = slice(a[0], a[1])
+            for j in range(i, len(bounds)):
+                b = bounds[j]
+                sb = slice(b[0], b[1])
+                e = kept.pop((i, j), None)
+                if e is None:
+                    e = block(a, b)
+                if grad_b is not None:
+                    grad_b[sb] += beta[sb] * torch.mv(e.t(), alpha[sa])
+                    if i != j:
+                        grad_b[sa] += beta[sa] * torch.mv(e, alpha[sb])
+                if grad_x is not None:
+                    # T = E ∘ (α_a β_bᵀ + β_a α_bᵀ): a rank-2 scaling, formed by a k = 2 matrix product.
+                    e.mul_(torch.mm(torch.stack([alpha[sa], beta[sa]], 1), torch.stack([beta[sb], alpha[sb]], 0)))
+                    grad_x[sa].addmm_(e, x[sb])
+                    if i != j:
+                        grad_x[sb].addmm_(e.t(), x[sa])
+        if grad_x is not None:
+            grad_x.mul_(scale)
+    return total, grad_x, grad_b
+
+
+def _symmetric_exact(
+    x: Tensor,
+    bias: Tensor | None,
+    row_weight: Tensor,
+    scale: float,
+    exclude: Tensor | None,
+    chunk_size: int,
+    need_x: bool,
+    need_b: bool,
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """The symmetric weighted log-sum-exp with a running maximum per row (any logits, any exclusions).
+
+    Pass 1 accumulates every row's log-sum-exp from the blocks ``(a, b)``, ``a <= b`` (``G_ab + bias_b`` for rows
+    of ``a``, ``G_abᵀ + bias_a`` for rows of ``b``); pass 2 recomputes the blocks and, with ``T = P_a + P_bᵀ``
+    (row-softmaxes times row weights), adds ``s·T X_b`` to the gradient of ``X_a`` and ``s·Tᵀ X_a`` to that of
+    ``X_b``. Two matmul-equivalents in total instead of three.
+    """
+    n = x.size(0)
+    bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+
+    def logits(a: tuple[int, int], b: tuple[int, int], raw: Tensor) -> Tensor:
+        # Rows of block a against keys of block b, from a raw (a x b) similarity block (modified in place).
+        return _bias_and_exclude_(
+            raw,
+            None if bias is None else bias[b[0]:b[1]],
+            None if exclude is None else exclude[a[0]:a[1]],
+            key_start=b[0],
+        )
+
+    def raw_block(a: tuple[int, int], b: tuple[int, int]) -> Tensor:
+        block = torch.mm(x[a[0]:a[1]], x[b[0]:b[1]].t())
+        return block.mul_(scale) if scale != 1.0 else block
+
+    lse = torch.full((n,), float("-inf"), dtype=x.dtype, device=x.device)
+    for i, a in enumerate(bounds):
+        for b in bounds[i:]:
+            raw = raw_block(a, b)
+            if a != b:
+                other = logits(b, a, raw.t().clone())
+                lse[b[0]:b[1]] = torch.logaddexp(lse[b[0]:b[1]], torch.logsumexp(other, 1))
+            mine = logits(a, b, raw)
+            lse[a[0]:a[1]] = torch.logaddexp(lse[a[0]:a[1]], torch.logsumexp(mine, 1))
+    total = torch.dot(row_weight, lse)
+
+    grad_x = torch.zeros_like(x) if need_x else None
+    grad_b = torch.zeros_like(bias) if need_b else None
+    if need_x or need_b:
+        for i, a in enumerate(bounds):
+            w_a, lse_a = row_weight[a[0]:a[1]].unsqueeze(1), lse[a[0]:a[1]].unsqueeze(1)
+            for b in bounds[i:]:
+                w_b, lse_b = row_weight[b[0]:b[1]].unsqueeze(1), lse[b[0]:b[1]].unsqueeze(1)
+                raw = raw_block(a, b)
+                p_b = None
+                if a != b:
+                    p_b = logits(b, a, raw.t().clone()).sub_(lse_b).exp_().mul_(w_b)
+                p_a = logits(a, b, raw).sub_(lse_a).exp_().mul_(w_a)
+                if grad_b is not None:
+                    grad_b[b[0]:b[1]].add_(p_a.sum(0))
+                    if p_b is not None:
+                        grad_b[a[0]:a[1]].add_(p_b.sum(0))
+                if grad_x is not None:
+                    t = p_a if p_b is None else p_a.add_(p_b.t())
+                    if a == b:
+                        t = t + t.t()
+                        grad_x[a[0]:a[1]].addmm_(t, x[a[0]:a[1]])
+                    else:
+                        grad_x[a[0]:a[1]].addmm_(t, x[b[0]:b[1]])
+                        grad_x[b[0]:b[1]].addmm_(t.t(), x[a[0]:a[1]])
+        if grad_x is not None:
+            grad_x.mul_(scale)
+    return total, grad_x, grad_b
 
 
 def weighted_logsumexp(
@@ -232,6 +361,7 @@ def weighted_logsumexp(
     exclude: Tensor | None = None,
     row_weight: Tensor | None = None,
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+    cache_mb: float = DEFAULT_CACHE_MB,
 ) -> Tensor:
     """Weighted sum of row-wise log-sum-exps of a scaled similarity matrix, chunked and differentiable.
 
@@ -239,12 +369,14 @@ def weighted_logsumexp(
         L = \\sum_i w_i \\log \\sum_{j \\ne e_i} \\exp(s\\,\\langle q_i, k_j\\rangle + b_j)
 
     When ``key is query`` (the same tensor object, as in NT-Xent / GRACE's symmetric intra-view form) the
-    symmetry of the similarity is used: only half of the blocks are computed, in two passes, for two thirds of
-    the matrix products. With ``chunk_size`` set, neither the forward nor the backward pass keeps more than one
-    ``chunk_size x M`` block alive: gradients w.r.t. ``query``, ``key`` and ``bias`` are accumulated while each
-    block is in memory (fused forward/backward), so a second ``backward`` through the same graph is not
-    supported (``create_graph`` / double backward are not needed by any loss here). ``chunk_size=None`` uses plain
-    dense autograd, which is the reference the chunked path is tested against.
+    symmetry of the similarity is used: only half of the blocks are computed, in two passes, and the blocks of
+    the first pass are kept for the second up to ``cache_mb`` (the rest are recomputed), for half to two thirds
+    of the matrix products. With ``chunk_size`` set, neither the forward nor the backward pass keeps more than one
+    ``chunk_size x M`` block alive (plus, in the symmetric case, at most ``cache_mb`` of kept blocks): gradients
+    w.r.t. ``query``, ``key`` and ``bias`` are accumulated while each block is in memory (fused
+    forward/backward), so a second ``backward`` through the same graph is not supported (``create_graph`` /
+    double backward are not needed by any loss here). ``chunk_size=None`` uses plain dense autograd, which is the
+    reference the chunked path is tested against.
 
     Args:
         query: Queries ``[N, d]``.
@@ -254,6 +386,8 @@ def weighted_logsumexp(
         exclude: Optional ``[N]`` long tensor: key index excluded from row ``i`` (``-1`` = none).
         row_weight: Optional ``[N]`` weights ``w`` (default: all ones). They are treated as constants.
         chunk_size: Rows per chunk; ``None`` for the dense path.
+        cache_mb: Memory for similarity blocks kept between the two passes of the symmetric case (``0`` =
+            recompute every block); results do not depend on it.
 
     Returns:
         A scalar tensor.
@@ -278,7 +412,12 @@ def weighted_logsumexp(
         return torch.dot(row_weight, torch.logsumexp(block, dim=1))
     check_chunk_size(chunk_size)
     if query is key:
-        return _SymmetricWeightedLogSumExp.apply(query, bias, row_weight, float(scale), exclude, chunk_size)
+        if not cache_mb >= 0:
+            raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
+        cache_bytes = int(cache_mb * 2**20)
+        return _SymmetricWeightedLogSumExp.apply(
+            query, bias, row_weight, float(scale), exclude, chunk_size, cache_bytes
+        )
     return _WeightedLogSumExp.apply(query, key, bias, row_weight, float(scale), exclude, chunk_size)
 
 
@@ -401,4 +540,4 @@ def topk_rows(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
 def auto_chunk_size(num_keys: int, budget_mb: float = 256.0, dtype: torch.dtype = torch.float32) -> int:
     """Largest chunk of query rows whose ``chunk x num_keys`` block fits in ``budget_mb`` (at least 1)."""
     bytes_per_row = max(1, num_keys) * torch.finfo(dtype).bits // 8
-    return max(1, int(math.floor(budget_mb * 2**20 / bytes_per_row)))
+    return max(1, math.floor(budget_mb * 2**20 / bytes_per_row))

@@ -136,3 +136,48 @@ def test_topk_rows_equals_a_stable_sort_with_heavy_ties(k: int) -> None:
     assert torch.equal(values, ref_v)
     assert torch.equal(indices, ref_i)
     assert (indices[0] == -1).all()
+
+
+def _symmetric_paths(x, bias, w, scale, exclude, chunk_size, cache_bytes):
+    from graphcl.ops import similarity
+
+    args = (x, bias, w, scale, exclude, chunk_size, True, bias is not None)
+    return similarity._symmetric_shifted(*args, cache_bytes=cache_bytes), similarity._symmetric_exact(*args)
+
+
+@pytest.mark.parametrize("chunk_size", [3, 7, 64])
+@pytest.mark.parametrize("cache_bytes", [0, 500, 10**9])  # recompute all, keep some, keep all blocks
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_shifted_symmetric_form_equals_the_running_max_form(chunk_size, cache_bytes, with_bias):
+    torch.manual_seed(5)
+    n = 40
+    x = torch.nn.functional.normalize(torch.randn(n, 16), dim=1)  # GRACE: cosine logits, tau = 0.4
+    bias = torch.rand(n) * 3 if with_bias else None
+    exclude = torch.arange(n).roll(n // 2)  # the positive-pair layout: i <-> i + n/2 (an involution)
+    w = torch.rand(n)
+    shifted, exact = _symmetric_paths(x, bias, w, 2.5, exclude, chunk_size, cache_bytes)
+    assert shifted is not None
+    for a, b in zip(shifted, exact):
+        if b is not None:
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_shifted_form_declines_where_it_could_underflow_or_exclusions_are_not_symmetric():
+    torch.manual_seed(6)
+    x = torch.randn(12, 4, dtype=torch.float64)
+    x[:6] *= 40.0  # very unequal norms at a large scale: the Cauchy-Schwarz shift would underflow small rows
+    w = torch.rand(12, dtype=torch.float64)
+    shifted, exact = _symmetric_paths(x, None, w, 5.0, None, 5, 10**9)
+    assert shifted is None
+    assert torch.isfinite(exact[0])
+    one_way = torch.tensor([1, 2, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1])  # 0 -> 1 -> 2 -> 0: not symmetric
+    assert _symmetric_paths(x / 40, None, w, 1.0, one_way, 5, 0)[0] is None
+    assert _symmetric_paths(x.half(), None, w.half(), 1.0, None, 5, 0)[0] is None
+    # The public function still gives the naive value through the running-max form.
+    xg = x.clone().requires_grad_(True)
+    out = weighted_logsumexp(xg, xg, scale=5.0, row_weight=w, chunk_size=5)
+    ref = (naive_lse(xg, xg, 5.0, None, torch.full((12,), -1)) * w).sum()
+    assert out.item() == pytest.approx(ref.item(), rel=1e-12)
+    torch.testing.assert_close(torch.autograd.grad(out, xg)[0], torch.autograd.grad(ref, xg)[0])
+    with pytest.raises(ValueError, match="cache_mb"):
+        weighted_logsumexp(xg, xg, cache_mb=-1.0)
