@@ -253,15 +253,18 @@ def _pamc_tables(k: dict) -> list[str]:
                        f"| {r['speedup_pamc_over_infonce']:.2f}× |")
         return out + [""]
     rows = {(r["impl"], r["n"]): r for r in k["rows"]}
-    impls = ["pamc", "pamc_size", "chunked", "dense"]
+    impls = [i for i in ("pamc", "pamc_size", "pamc_local", "chunked", "dense") if any(i == a for a, _ in rows)]
     out = [
         "### PamC loss vs the exact loss, forward + backward, d = 64, K = 100 (`pamc_scaling.json`)",
         "",
         f"- command: `{k['command']}`; settings: {k['settings']}",
-        "- pamc = authors' meta-node form; pamc_size = cluster-size-weighted form; chunked = exact loss with the "
-        "streaming log-sum-exp; dense = exact loss on the materialised N×N matrix. Memory = peak RSS minus RSS "
-        "after the inputs were built, each run in a fresh process.",
+        "- pamc = authors' meta-node form; pamc_size = cluster-size-weighted form; pamc_local = pamc on the same "
+        "graph renumbered community by community (memory-locality probe); chunked = exact loss with the "
+        "streaming log-sum-exp; dense = exact loss on the materialised N×N matrix. Time = wall (process CPU "
+        "time in brackets where recorded); memory = peak RSS during the passes minus the RSS before them, each "
+        "run in a fresh process.",
         "- summary: " + ", ".join(f"{key} = {value:.3g}" for key, value in k["summary"].items() if value is not None),
+        *([f"- note: {k['note']}"] if k.get("note") else []),
         "",
         "| N | nnz | " + " | ".join(f"{i} time / mem" for i in impls) + " |",
         "|---|---|" + "---|" * len(impls),
@@ -276,7 +279,8 @@ def _pamc_tables(k: dict) -> list[str]:
                 cells.append("failed")
             else:
                 nnz = f"{r['nnz']:,}"
-                cells.append(f"{r['time_s']:.3g} s / {r['peak_mem_mb']:.0f} MB")
+                cpu = f" ({r['cpu_s']:.3g} s)" if "cpu_s" in r else ""
+                cells.append(f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB")
         out.append(f"| {n:,} | {nnz} | " + " | ".join(cells) + " |")
     return out + [""]
 

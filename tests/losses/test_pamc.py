@@ -194,3 +194,21 @@ def test_meta_node_info_nce_with_node_bias_is_exact_at_identity_and_shift_invari
     assert not torch.allclose(one, meta_node_info_nce(u, v, labels, 0.5))
     with pytest.raises(ValueError, match="node_bias"):
         meta_node_info_nce(u, v, labels, 0.5, node_bias=torch.zeros(3, dtype=torch.float64))
+
+
+def test_uniform_form_is_lowered_by_emptying_clusters_size_form_is_not():
+    """Why PamC's authors' form loses clusters in training (pamc-*.json notes): for the SAME embeddings its
+    negative term falls as meta-nodes merge (0 with one occupied cluster), whereas the size-weighted form stays
+    at the exact loss's value whatever the partition."""
+    g = torch.Generator().manual_seed(0)
+    n, d, k = 400, 10, 4
+    labels = torch.arange(n) % k
+    z = torch.randn(k, d, generator=g)[labels] + 0.5 * torch.randn(n, d, generator=g)
+    loops = torch.arange(n).repeat(2, 1)  # self-loops only: the positive term is a constant
+    partitions = [labels, torch.where(labels == 3, 2, labels), torch.zeros_like(labels)]
+    for tau in (0.25, 1.0):
+        exact = float(ncontrast_loss(z, loops, tau=tau))
+        uniform = [float(pamc_loss(z, loops, p, tau=tau, num_clusters=k)) for p in partitions]
+        size = [float(pamc_loss(z, loops, p, tau=tau, num_clusters=k, weighting="size")) for p in partitions]
+        assert uniform[0] > uniform[1] + 0.2 and uniform[2] == 0.0
+        assert all(abs(s - exact) / exact < 0.02 for s in size)
