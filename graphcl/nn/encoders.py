@@ -13,7 +13,9 @@ floating-point additions) are PyG's ``GCN``; ``sparse=False`` runs PyG's own for
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch_geometric.nn import GCNConv
 from torch_geometric.nn.models import GCN
 from torch_geometric.nn.resolver import activation_resolver
@@ -30,11 +32,48 @@ from graphcl.nn.sparse import (
 RRELU_EVAL_SLOPE = (1.0 / 8.0 + 1.0 / 3.0) / 2.0
 
 
+class PReLU(nn.PReLU):
+    """``nn.PReLU`` (`He et al., 2015 <https://arxiv.org/abs/1502.01852>`_) whose single shared slope is evaluated
+    with fused kernels on the CPU.
+
+    .. math::
+        \\operatorname{PReLU}(x) = \\max(0, x) + a \\min(0, x),\\qquad
+        \\frac{\\partial L}{\\partial a} = \\sum_{x_i < 0} g_i x_i
+
+    Same parameter, values and gradients as ``nn.PReLU``: the forward is ``leaky_relu`` with slope ``a``, the
+    input gradient ``leaky_relu``'s backward, the slope gradient one reduction (torch's PReLU backward kernel for
+    one shared slope is several times slower on the CPU). Per-channel slopes and other devices use
+    ``nn.PReLU``'s own path; the fused path has no double backward.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        if self.weight.numel() != 1 or input.device.type != "cpu":
+            return super().forward(input)
+        return _SharedSlopePReLU.apply(input, self.weight)
+
+
+class _SharedSlopePReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.slope = float(weight)
+        ctx.save_for_backward(x)
+        return F.leaky_relu(x, ctx.slope)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        grad_x = torch.ops.aten.leaky_relu_backward(grad, x, ctx.slope, False) if ctx.needs_input_grad[0] else None
+        grad_w = (grad * x.clamp(max=0)).sum().reshape(1) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
 def make_activation(name: str | nn.Module) -> nn.Module:
     """Activation module from a name (``relu``, ``prelu``, ``rrelu``, ``elu``, ``gelu``, ...) or pass-through.
 
     ``"rrelu"`` is the deterministic leaky ReLU (slope ≈ 0.229) that CSGCL's functional ``F.rrelu`` call
-    actually computes; ``"prelu"`` is a single learnable slope (``nn.PReLU()``, init 0.25).
+    actually computes; ``"prelu"`` is a single learnable slope (:class:`PReLU`, ``nn.PReLU()`` with a faster CPU
+    kernel, init 0.25).
     """
     if isinstance(name, nn.Module):
         return name
@@ -42,7 +81,7 @@ def make_activation(name: str | nn.Module) -> nn.Module:
     if key == "rrelu":
         return nn.LeakyReLU(RRELU_EVAL_SLOPE)
     if key == "prelu":
-        return nn.PReLU()
+        return PReLU()
     try:
         return activation_resolver(key)
     except ValueError as exc:
@@ -63,8 +102,8 @@ class GCNEncoder(nn.Module):
         activation: Activation name or module (default: ``"relu"``).
         dropout: Dropout between layers (default: ``0.0``).
         sparse: Evaluate the layers with sparse products: the propagation ``Â H`` as one CSR matrix product and,
-            when ``x`` is a torch sparse matrix or a dense one with at most ``sparse_feature_density`` non-zero
-            entries, the first layer's ``X W`` as a sparse product (default: ``True``). ``False`` runs PyG's
+            when ``x`` is a torch sparse matrix or a dense one with at most a fraction ``sparse_feature_density`` of
+            non-zero entries, the first layer's ``X W`` as a sparse product (default: ``True``). ``False`` runs PyG's
             message passing; both give the same results up to floating-point rounding. Inputs the sparse path
             does not cover (a ``SparseTensor`` adjacency, edge weights that require a gradient) use PyG's path.
         sparse_feature_density: Largest fraction of non-zero entries of a dense ``x`` for which the first layer
@@ -130,12 +169,20 @@ class GCNEncoder(nn.Module):
         )
 
     def _first_product(self, x: Tensor, weight: Tensor) -> Tensor:
-        """``x @ weightᵀ`` of the first layer, as a sparse product when ``x`` is sparse (or sparse enough)."""
+        """``x @ weightᵀ`` of the first layer, as a sparse product when ``x`` is sparse (or sparse enough).
+
+        A dense ``x`` is screened on a sample of about 64 rows (more than twice the density threshold: dense)
+        and then converted (cached per tensor); the exact non-zero count of the conversion decides.
+        """
         if is_sparse(x):
             return SparseMatrix.from_sparse(x).matmul(weight.t())
-        dense_features = x.requires_grad or x.dim() != 2 or self.sparse_feature_density == 0 or not x.numel()
-        if not dense_features and int(torch.count_nonzero(x)) <= self.sparse_feature_density * x.numel():
-            return self._feature_cache.get(x).matmul(weight.t())
+        density = self.sparse_feature_density
+        if not (x.requires_grad or x.dim() != 2 or density == 0 or not x.numel()):
+            sample = x[:: max(1, x.size(0) // 64)]
+            if int(torch.count_nonzero(sample)) <= 2 * density * sample.numel():
+                features = self._feature_cache.get(x)
+                if features.nnz <= density * x.numel():
+                    return features.matmul(weight.t())
         return x @ weight.t()
 
     def _sparse_forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None) -> Tensor:

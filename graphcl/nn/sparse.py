@@ -66,6 +66,11 @@ class SparseMatrix:
         self._csr: Tensor | None = None
         self._csr_t: Tensor | None = None
 
+    @property
+    def nnz(self) -> int:
+        """Number of stored entries."""
+        return self.value.numel()
+
     @classmethod
     def from_dense(cls, x: Tensor) -> SparseMatrix:
         """The non-zero entries of a dense ``[R, C]`` matrix."""
