@@ -22,6 +22,7 @@ from pathlib import Path
 
 from reproduce import ENTRIES, HERE, REPO, SHARED
 
+from graphcl.config import default_config
 from graphcl.eval.summary import merge_summaries
 from graphcl.experiment import protocol
 
@@ -57,15 +58,22 @@ def merge(name: str) -> Path | None:
         return None
     per_seed = [json.loads(p.read_text()) for p in runs]
     seeds = [r["protocol"]["seeds"][0] for r in per_seed]
+    # A seed run before a model option was added stored no value for it: it ran with the option's default.
+    configs = [default_config(r["model"], r["dataset"]) | r["config"] for r in per_seed]
+    for seed, cfg in zip(seeds[1:], configs[1:]):
+        diff = sorted(k for k in cfg.keys() | configs[0].keys() if cfg.get(k) != configs[0].get(k))
+        if diff:
+            raise SystemExit(f"{name}: seed {seed} ran with other settings than seed {seeds[0]} ({', '.join(diff)}); "
+                             f"delete the stale seed folders under {HERE / '_work' / name}")
     metrics = merge_summaries(r["metrics"] for r in per_seed)  # one value per seed: each seed's mean
     first = per_seed[0]
     results = {
         "model": first["model"],
         "dataset": first["dataset"],
         "metrics": metrics,
-        "protocol": protocol(first["config"], seeds) | {"note": "seeds run one at a time and merged "
+        "protocol": protocol(configs[0], seeds) | {"note": "seeds run one at a time and merged "
                                                         "(benchmarks/csgcl_seedwise.py)"},
-        "config": first["config"],
+        "config": configs[0],
         "time_s": sum(r["time_s"] for r in per_seed),
         "peak_mem_mb": max(r["peak_mem_mb"] for r in per_seed),
         "commit": first["commit"],
