@@ -196,6 +196,8 @@ def main() -> None:
         "slope_pamc_local_1e5_to_max_cpu": fit_slope(ok, "pamc_local", 100_000, "cpu_s"),
         "slope_chunked_exact": fit_slope(ok, "chunked", 2_000),
         "slope_dense_exact": fit_slope(ok, "dense", 2_000),
+        "slope_chunked_exact_cpu": fit_slope(ok, "chunked", 2_000, "cpu_s"),
+        "slope_dense_exact_cpu": fit_slope(ok, "dense", 2_000, "cpu_s"),
         "max_n_pamc": max((r["n"] for r in ok if r["impl"] == "pamc"), default=None),
     }
     per_edge = [r["bytes_per_edge"] for r in ok if r["impl"] == "pamc" and r["n"] >= 100_000 and "bytes_per_edge" in r]
