@@ -1,14 +1,20 @@
 """SRA-CL vs its backbone and the other recommenders under one reduced CPU budget (results.json rows).
 
 Every model sees the same data (leave-one-out, last 20 items, left padding: SRA-CL's protocol), the same
-optimiser (Adam 1e-3, batch 256) and the same REDUCED budget: ``--epochs`` epochs of ``--batches`` random
-batches each, validation (MRR@10, full ranking) after every epoch, best-validation weights tested once.
-SRA-CL's semantic indexes come from ``benchmarks/sracl_semantics.py`` (cached; build times reported there).
+optimiser (Adam 1e-3, batch 256) and the same REDUCED budget: at most ``--epochs`` epochs of ``--batches``
+random batches each (default 8 x 25 = 200 steps, about half a pass over ML-100K's 96k training windows),
+validation (MRR@10, full ranking) after every epoch, early stopping (``--stopping-step``), best-validation
+weights tested once. SRA-CL's semantic indexes come from ``benchmarks/sracl_semantics.py`` (cached; build
+times reported there).
 
-    OMP_NUM_THREADS=1 python benchmarks/sracl_compare.py --dataset ml-100k --runs sasrec sracl-text sracl-none
+    OMP_NUM_THREADS=1 python benchmarks/sracl_compare.py --dataset ml-100k --seeds 0 1 2 \
+        --runs sasrec sracl-text sracl-text-nocs sracl-text-nois gru4rec sracl-gru4rec-text
 
-One ``benchmarks/results/sracl-<run>-<dataset>.json`` per run (``model`` e.g. ``sracl``, ``sasrec``; metrics
-``hr@20``, ``ndcg@20``, ...; the semantic source and the retrieval policy in ``protocol.semantics``).
+Runs: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` and ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois]``
+(backbone, semantic source, ablation: ``none`` = random neighbours, ``nocs`` / ``nois`` drop L_CS / L_IS).
+One ``benchmarks/results/sracl-<run>[-xuser]-<dataset>.json`` per run (``model`` e.g. ``sracl (text, sasrec)``;
+metrics ``hr@20``, ``ndcg@20``, ...; per-seed test/validation metrics, validation and loss curves in ``runs``;
+the semantic source and the retrieval policy in ``protocol.semantics``).
 """
 from __future__ import annotations
 
@@ -130,7 +136,10 @@ def main() -> None:
                          "loadavg": [round(x, 2) for x in os.getloadavg()],
                          "test": {k: round(v, 5) for k, v in test.items()},
                          "valid": {k: round(v, 5) for k, v in valids[-1].items()},
-                         "valid_curve": [round(r.get("valid_mrr@10", float("nan")), 5) for r in fit.history]})
+                         "valid_curve": [round(r.get("valid_mrr@10", float("nan")), 5) for r in fit.history],
+                         "loss_curves": {part: [round(float(r[part]), 4) for r in fit.history]
+                                         for part in fit.history[0] if part not in ("epoch", "time_s")
+                                         and not part.startswith("valid_")}})
             print(run, seed, {k: round(v, 4) for k, v in test.items() if k.endswith("@20")}, runs[-1], flush=True)
         result = {
             "model": name,
