@@ -23,6 +23,12 @@ NT-Xent is :func:`recsys.losses.nt_xent` (raw dot product, ``τ = 1``, ``2N − 
 ``2N`` rows), as in the reference code. Defaults are the reference's Beauty script: α = β = 0.1, ``p`` = 0.2,
 ``k`` = 10, ``max_len`` 20 with left padding, synthesiser attention dropout 0.5.
 
+Scale caveat (measured, ``benchmarks/sracl_compare.py`` on ML-100K): with raw dot products at τ = 1 the two CL
+terms depend on the backbone's output norm. The SASRec encoder ends in LayerNorm, ``‖h‖ ≈ √d = 8``, so the
+logits reach ±64: L_CS started at ≈ 19 and rose to ≈ 39 within 10 steps (α·L_CS ≈ 3.9 against CE ≈ 7.1).
+GRU4Rec's outputs have ``‖h‖ ≈ 0.4``, the logits are ≈ 0 and both terms stay at ``ln(2N − 1)`` (6.24 for
+``N`` = 256) with almost no gradient, so on that backbone SRA-CL is close to the plain backbone.
+
 Choices recorded (spec §3.13):
 
 * candidate pool = training windows only, same-user windows allowed (``pool``, ``exclude_same_user``); the
