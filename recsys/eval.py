@@ -97,9 +97,15 @@ class RankingResult:
         return f"[{self.split}, {self.num_users:,} users] {values}\n  protocol: {self.protocol.describe()}"
 
 
+RANK_BLOCK_BYTES = 16 * 2**20
+"""Scores of one block of users ranked at a time (the block stays in the CPU caches)."""
+
+
 def target_ranks(scores: Tensor, target: Tensor, *, ties: Ties = "optimistic",
                  history: Tensor | None = None) -> Tensor:
     """0-based rank of each row's target among all items, padding column 0 excluded.
+
+    Rows are ranked in blocks of :data:`RANK_BLOCK_BYTES`; ``scores`` is not modified.
 
     Args:
         scores: ``[B, num_items + 1]`` scores (column 0 is padding and is ignored).
@@ -110,16 +116,30 @@ def target_ranks(scores: Tensor, target: Tensor, *, ties: Ties = "optimistic",
     Returns:
         ``[B]`` float ranks (integers unless ``ties="average"``).
     """
-    scores = scores.clone()
-    scores[:, 0] = -math.inf
+    rows = _block_rows(scores)
+    return torch.cat([
+        _block_ranks(scores[start:start + rows], target[start:start + rows], ties,
+                     None if history is None else history[start:start + rows], owned=False)
+        for start in range(0, scores.size(0), rows)
+    ]) if scores.size(0) else scores.new_zeros(0)
+
+
+def _block_rows(scores: Tensor) -> int:
+    return max(1, RANK_BLOCK_BYTES // max(1, scores.size(1) * scores.element_size()))
+
+
+def _block_ranks(scores: Tensor, target: Tensor, ties: Ties, history: Tensor | None, owned: bool) -> Tensor:
+    """:func:`target_ranks` of one block; ``owned``: ``scores`` may be overwritten (history masking)."""
     if history is not None:
+        scores = scores if owned else scores.clone()
         keep = history != target[:, None]
-        scores.scatter_(1, torch.where(keep, history, 0), -math.inf)
+        scores.scatter_(1, torch.where(keep, history, 0), -math.inf)  # column 0 (padding) too
     target_score = scores.gather(1, target[:, None])
-    higher = (scores > target_score).sum(1)
+    padding = scores[:, :1]  # excluded: counted below and subtracted (no copy of the block)
+    higher = (scores > target_score).sum(1) - (padding > target_score).squeeze(1).long()
     if ties == "optimistic":
         return higher.float()
-    equal = (scores == target_score).sum(1) - 1
+    equal = (scores == target_score).sum(1) - (padding == target_score).squeeze(1).long() - 1
     return (higher + equal).float() if ties == "pessimistic" else higher.float() + equal.float() / 2
 
 
@@ -183,18 +203,53 @@ def evaluate_ranking(
     was_training = isinstance(model, nn.Module) and model.training
     if isinstance(model, nn.Module):
         model.eval()
+    factorized = _factorized_scores(model)
     try:
         ranks = []
         for start in range(0, len(samples), protocol.chunk_size):
             index = torch.arange(start, min(start + protocol.chunk_size, len(samples)))
             batch = SequenceBatch(*(t.to(device) for t in samples[index]))
-            scores = predict(batch)
-            ranks.append(target_ranks(scores.float(), batch.target, ties=protocol.ties,
-                                      history=batch.item_seq if protocol.mask_history else None).cpu())
+            history = batch.item_seq if protocol.mask_history else None
+            if factorized is None:
+                ranks.append(target_ranks(predict(batch).float(), batch.target, ties=protocol.ties,
+                                          history=history).cpu())
+            else:
+                ranks.append(_factorized_ranks(*factorized, batch, protocol.ties, history).cpu())
     finally:
         if was_training:
             model.train()
     return RankingResult(rank_metrics(torch.cat(ranks), protocol), protocol, split, len(samples))
+
+
+def _factorized_scores(model: nn.Module | ScoreFn) -> tuple[ScoreFn, Callable[[Tensor], Tensor], int] | None:
+    """``(embed, score_all, num_items + 1)`` when ``model.full_sort_predict(batch)`` is ``encoder.score_all(embed(batch))``.
+
+    That is :class:`~recsys.models.base.SequentialRecommender`'s own ``full_sort_predict`` (not overridden); the
+    evaluator then scores blocks of users from their representations and ranks each block while it is in
+    cache, instead of materialising the ``[chunk, num_items + 1]`` score matrix. Same scores, same ranks.
+    """
+    from recsys.models.base import SequentialRecommender
+
+    if isinstance(model, SequentialRecommender) and (
+        type(model).full_sort_predict is SequentialRecommender.full_sort_predict
+    ):
+        return model.embed, model.encoder.score_all, model.num_items + 1
+    return None
+
+
+def _factorized_ranks(embed: ScoreFn, score_all: Callable[[Tensor], Tensor], width: int, batch: SequenceBatch,
+                      ties: Ties, history: Tensor | None) -> Tensor:
+    """:func:`target_ranks` of ``score_all(embed(batch))`` (``width`` columns), scored and ranked block by block of
+    users."""
+    representation = embed(batch)
+    rows = max(1, RANK_BLOCK_BYTES // (4 * width))
+    out = []
+    for start in range(0, representation.size(0), rows):
+        stop = start + rows
+        scores = score_all(representation[start:stop]).float()
+        out.append(_block_ranks(scores, batch.target[start:stop], ties,
+                                None if history is None else history[start:stop], owned=True))
+    return torch.cat(out)
 
 
 def check_metric_names(names: Sequence[str]) -> None:

@@ -69,3 +69,43 @@ def test_out_of_range_items_and_bad_protocol():
         RankingProtocol(ks=(0,))
     with pytest.raises(ConfigError):
         RankingProtocol(metrics=("auc",))
+
+
+@pytest.mark.parametrize("ties", ["optimistic", "pessimistic", "average"])
+@pytest.mark.parametrize("mask_history", [False, True])
+def test_block_ranking_and_factorized_scoring_equal_the_full_score_matrix(monkeypatch, ties, mask_history):
+    import recsys.eval as ev
+    from recsys.data import make_sequence_dataset
+    from recsys.models import SASRec
+
+    split = leave_one_out(make_sequence_dataset(num_users=120, num_items=40, num_clusters=4, seed=3, mean_length=7,
+                                                max_length=12), max_len=10)
+    torch.manual_seed(0)
+    model = SASRec.build(split.num_items, max_len=10, hidden_size=16, inner_size=32).eval()
+    batch = split.test[torch.arange(len(split.test))]
+    with torch.no_grad():
+        scores = model.full_sort_predict(batch)
+    scores[:5, 0] = 1e9  # padding scored highest: must not count
+    scores[5:10] = scores[5:10].round(decimals=1)  # ties
+    history = batch.item_seq if mask_history else None
+
+    def reference(row: int) -> float:  # the definition, one row at a time
+        s, target = scores[row].clone(), int(batch.target[row])
+        s[0] = -math.inf
+        if history is not None:
+            s[[i for i in history[row].tolist() if i != target]] = -math.inf
+        t = s[target]
+        higher, equal = int((s > t).sum()), int((s == t).sum()) - 1
+        return {"optimistic": higher, "pessimistic": higher + equal, "average": higher + equal / 2}[ties]
+
+    expected = [reference(row) for row in range(scores.size(0))]
+    monkeypatch.setattr(ev, "RANK_BLOCK_BYTES", 3 * scores.size(1) * 4)  # blocks of 3 rows, a ragged last one
+    got = target_ranks(scores, batch.target, ties=ties, history=history)
+    assert got.tolist() == expected
+    assert not torch.isinf(scores[5:, 0]).any()  # the caller's scores were not modified
+    # The evaluator scores SASRec block by block from its representations: the same ranks as the full matrix.
+    protocol = RankingProtocol(ties=ties, mask_history=mask_history, chunk_size=50)
+    factorized = evaluate_ranking(model, split.test, protocol)
+    full = evaluate_ranking(lambda b: model.full_sort_predict(b), split.test, protocol)
+    assert ev._factorized_scores(model) is not None
+    assert factorized.metrics == full.metrics
