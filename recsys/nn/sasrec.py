@@ -70,8 +70,8 @@ class MultiHeadAttention(nn.Module):
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.out_dropout = nn.Dropout(hidden_dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        """``x``: ``[B, L, d]``; ``mask``: additive ``[B, 1, L, L]``."""
+    def context(self, x: Tensor, mask: Tensor) -> Tensor:
+        """``softmax(QKᵀ/√d_h + M) V`` with the heads concatenated, ``[B, L, d]`` (before ``W_O``)."""
         b, length, d = x.shape
         def heads(t: Tensor) -> Tensor:
             return t.view(b, length, self.num_heads, d // self.num_heads).transpose(1, 2)
@@ -79,8 +79,11 @@ class MultiHeadAttention(nn.Module):
             heads(self.query(x)), heads(self.key(x)), heads(self.value(x)), attn_mask=mask,
             dropout_p=self.attn_dropout if self.training else 0.0,
         )
-        context = context.transpose(1, 2).reshape(b, length, d)
-        return self.LayerNorm(self.out_dropout(self.dense(context)) + x)
+        return context.transpose(1, 2).reshape(b, length, d)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        """``x``: ``[B, L, d]``; ``mask``: additive ``[B, 1, L, L]``."""
+        return self.LayerNorm(self.out_dropout(self.dense(self.context(x, mask))) + x)
 
 
 class FeedForward(nn.Module):
@@ -109,6 +112,20 @@ class TransformerLayer(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         return self.feed_forward(self.multi_head_attention(x, mask))
+
+    def forward_at(self, x: Tensor, mask: Tensor, index: Tensor) -> Tensor:
+        """The layer's output at one position per row, ``[B, d]`` = ``forward(x, mask)[b, index[b]]``.
+
+        Attention runs over all positions as in :meth:`forward` (its keys and values need them); the output
+        projection, residual, LayerNorms and feed-forward block run on the ``B`` selected rows only.
+        """
+        attention = self.multi_head_attention
+
+        def pick(t: Tensor) -> Tensor:
+            return t.gather(1, index.view(-1, 1, 1).expand(-1, 1, t.size(-1))).squeeze(1)
+
+        a = attention.LayerNorm(attention.out_dropout(attention.dense(pick(attention.context(x, mask)))) + pick(x))
+        return self.feed_forward(a)
 
 
 class TransformerEncoder(nn.Module):
@@ -196,18 +213,27 @@ class SASRecEncoder(nn.Module):
         allowed = (item_seq > 0)[:, None, None, :] & self.causal[:length, :length]
         return torch.where(allowed, 0.0, MASK_VALUE).to(dtype)
 
-    def hidden_states(self, item_seq: Tensor, position_offset: int = 0) -> Tensor:
-        """``[B, L]`` item ids → ``[B, L, d]`` last-layer hidden states.
-
-        ``position_offset``: absolute position of column 0 (a window cut from the left keeps its positions).
-        """
+    def _input(self, item_seq: Tensor, position_offset: int) -> tuple[Tensor, Tensor]:
+        """First-layer input ``[B, L, d]`` and the additive attention mask of ``item_seq``."""
         if item_seq.dim() != 2:
             raise ValueError(f"item_seq must be [B, L], got shape {tuple(item_seq.shape)}")
         if item_seq.size(1) + position_offset > self.max_len:
             raise ValueError(f"item_seq has {item_seq.size(1)} positions but the encoder has {self.max_len}")
         positions = self.position_embedding.weight[position_offset: position_offset + item_seq.size(1)]
         x = self.dropout(self.LayerNorm(self.item_embedding(item_seq) + positions))
-        return self.trm_encoder(x, self.attention_mask(item_seq, x.dtype))
+        return x, self.attention_mask(item_seq, x.dtype)
+
+    def hidden_states(self, item_seq: Tensor, position_offset: int = 0) -> Tensor:
+        """``[B, L]`` item ids → ``[B, L, d]`` last-layer hidden states.
+
+        ``position_offset``: absolute position of column 0 (a window cut from the left keeps its positions).
+        """
+        return self.trm_encoder(*self._input(item_seq, position_offset))
+
+    def _readout_index(self, item_seq: Tensor, item_seq_len: Tensor) -> Tensor:
+        if self.padding == "left":
+            return torch.full_like(item_seq_len, item_seq.size(1) - 1)
+        return (item_seq_len - 1).clamp(min=0)
 
     def gather_last(self, hidden: Tensor, item_seq_len: Tensor) -> Tensor:
         """The representation of each sequence: position ``len − 1`` (right padding) or ``L − 1`` (left)."""
@@ -216,24 +242,36 @@ class SASRecEncoder(nn.Module):
         index = (item_seq_len - 1).clamp(min=0)
         return hidden.gather(1, index.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))).squeeze(1)
 
+    def _representation(self, item_seq: Tensor, item_seq_len: Tensor, position_offset: int = 0) -> Tensor:
+        """``gather_last(hidden_states(item_seq))``. In eval mode (no dropout) the last layer computes its output
+        projection and feed-forward block at the read-out position only (:meth:`TransformerLayer.forward_at`):
+        the same maths, about 40 % fewer multiply-adds; values agree up to float rounding."""
+        if self.training:
+            return self.gather_last(self.hidden_states(item_seq, position_offset), item_seq_len)
+        x, mask = self._input(item_seq, position_offset)
+        *layers, last = self.trm_encoder.layer
+        for layer in layers:
+            x = layer(x, mask)
+        return last.forward_at(x, mask, self._readout_index(item_seq, item_seq_len))
+
     def forward(self, item_seq: Tensor, item_seq_len: Tensor) -> Tensor:
         """``[B, L]`` item ids and ``[B]`` lengths → ``[B, d]`` sequence representations."""
         if not self.length_buckets:
-            return self.gather_last(self.hidden_states(item_seq), item_seq_len)
+            return self._representation(item_seq, item_seq_len)
         width = item_seq.size(1)
         # Bucket width: next power of two >= length, clamped to [4, L].
         bucket = torch.exp2(torch.ceil(torch.log2(item_seq_len.clamp(min=1).float()))).long().clamp(4, width)
         sizes = torch.unique(bucket).tolist()
         if len(sizes) == 1 and sizes[0] == width:
-            return self.gather_last(self.hidden_states(item_seq), item_seq_len)
+            return self._representation(item_seq, item_seq_len)
         outputs, rows = [], []
         for size in sizes:
             index = torch.nonzero(bucket == size).flatten()
             if self.padding == "right":
-                hidden = self.hidden_states(item_seq[index, :size])
+                outputs.append(self._representation(item_seq[index, :size], item_seq_len[index]))
             else:
-                hidden = self.hidden_states(item_seq[index, width - size:], position_offset=width - size)
-            outputs.append(self.gather_last(hidden, item_seq_len[index]))
+                outputs.append(self._representation(item_seq[index, width - size:], item_seq_len[index],
+                                                    position_offset=width - size))
             rows.append(index)
         return torch.cat(outputs)[torch.cat(rows).argsort()]
 

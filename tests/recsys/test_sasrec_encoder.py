@@ -175,3 +175,23 @@ def test_sdpa_dropout_is_active_in_training():
     assert not torch.allclose(enc(seq, lengths), enc(seq, lengths))
     enc.eval()
     assert torch.equal(enc(seq, lengths), enc(seq, lengths))
+
+
+@pytest.mark.parametrize("padding", ["right", "left"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_eval_readout_only_last_layer_equals_full_hidden_states(padding, layers):
+    torch.manual_seed(2)
+    enc = SASRecEncoder(30, max_len=12, hidden_size=16, num_layers=layers, num_heads=2, inner_size=32,
+                        padding=padding, length_buckets=False).eval()
+    seq, lengths = _batch(b=9, length=12, seed=5)
+    if padding == "left":
+        seq = realign(seq, lengths, "right", "left")
+    with torch.no_grad():
+        full = enc.gather_last(enc.hidden_states(seq), lengths)  # every position through every layer
+        torch.testing.assert_close(enc(seq, lengths), full, rtol=1e-6, atol=1e-6)
+        layer = enc.trm_encoder.layer[-1]
+        x = torch.randn(9, 12, 16)
+        mask = enc.attention_mask(seq)
+        index = torch.randint(0, 12, (9,))
+        torch.testing.assert_close(layer.forward_at(x, mask, index), layer(x, mask)[torch.arange(9), index],
+                                   rtol=1e-6, atol=1e-6)
