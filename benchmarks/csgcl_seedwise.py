@@ -45,7 +45,8 @@ def run_seed(name: str, seed: int) -> None:
     if "--seeds" in full:
         i = full.index("--seeds")
         full = full[:i] + full[i + 2:]
-    cmd = [sys.executable, "-m", "graphcl.cli", *full, "--seeds", "1", "--seed-offset", str(seed), "--run-dir", str(out)]
+    cli = "recsys.cli" if ENTRIES[name]["command"].startswith("recsys ") else "graphcl.cli"
+    cmd = [sys.executable, "-m", cli, *full, "--seeds", "1", "--seed-offset", str(seed), "--run-dir", str(out)]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO)
 
@@ -82,6 +83,8 @@ def merge(name: str) -> Path | None:
     }
     if "note" in ENTRIES[name]:
         results["note"] = ENTRIES[name]["note"]
+    if "table_metrics" in ENTRIES[name]:  # the metrics make_tables lists (recsys entries)
+        results["table_metrics"] = ENTRIES[name]["table_metrics"]
     out = HERE / "results" / f"{name}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out} ({len(seeds)} seeds: {seeds})")
