@@ -20,7 +20,8 @@ contribute :math:`\\hat{A}_{ii}` to the numerator). :math:`V^+` is the set of no
 (every node, when :math:`\\hat{A}` has self-loops as :func:`~graphcl.functional.influence_matrix` builds it);
 a node without positives has no anchor and is left out (the authors' ``log(0 + 1e-10)`` is a constant).
 
-Cost: the positive term is edge-wise (``O(nnz · d)`` time, ``O(nnz)`` memory via :func:`graphcl.ops.edge_dot`); the denominator is the streaming log-sum-exp of
+Cost: the positive term is edge-wise (``O(nnz · d)`` time, ``O(nnz)`` memory via :func:`graphcl.ops.edge_dot`);
+the denominator is the streaming log-sum-exp of
 :func:`graphcl.ops.weighted_logsumexp` (``O(N² d)`` time, ``O(chunk · N)`` memory), so the exact loss runs
 wherever time allows. ``chunk_size=None`` materialises the ``N x N`` matrix (the reference path).
 """

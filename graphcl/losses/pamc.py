@@ -325,7 +325,8 @@ def meta_node_info_nce(
     cluster, e.g. meta-nodes = CSGCL's communities and ``S`` = community strength):
 
     .. math::
-        \\ell_i = -(p_i + b_i) + \\log\\Big(e^{p_i + b_i} + \\sum_{b} w_{ab}\\, e^{\\bar{\\theta}^{uv}_{ab}/T + \\bar{b}_b}
+        \\ell_i = -(p_i + b_i) + \\log\\Big(e^{p_i + b_i}
+            + \\sum_{b} w_{ab}\\, e^{\\bar{\\theta}^{uv}_{ab}/T + \\bar{b}_b}
             + \\sum_{b} w_{ab}\\, e^{\\bar{\\theta}^{uu}_{ab}/T + \\bar{b}_b}\\Big).
 
     Args:
