@@ -166,6 +166,7 @@ class GCNEncoder(nn.Module):
             and not hasattr(gnn, "lin")
             and all(isinstance(norm, nn.Identity) for norm in gnn.norms)
             and all(type(conv) is GCNConv and conv.normalize and not conv.cached for conv in gnn.convs)
+            and gnn.convs[0].lin.weight.dtype in (torch.float32, torch.float64)  # the CSR kernels' dtypes
         )
 
     def _first_product(self, x: Tensor, weight: Tensor) -> Tensor:
