@@ -5,7 +5,10 @@ TARGETS.md measured the MCLRec authors' code on this machine (run_seq defaults: 
 users x 12,101 items). The authors' code (a vendored RecBole) is not part of this repository, so the reference
 measured *in the same run* is our own encoder with ``length_buckets=False``, which does RecBole's computation
 (every row on the full 50-wide window); the ratio ours / that reference is the robust number on a noisy machine,
-the absolute seconds are a hint only.
+the absolute seconds are a hint only. The validation pass is also timed, alternately in the same run, on the
+evaluator's previous code path (``eval_previous_code``: the full ``[2048, 12,102]`` score matrix per chunk,
+copied, padding overwritten, one comparison pass; the encoder's last layer at every position), whose metrics must
+equal ours. The 1-, 5- and 15-minute load averages before and after are recorded and the note is written from them.
 
 Usage::
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -25,8 +29,8 @@ import torch
 
 from graphcl.train import peak_memory_mb
 from graphcl.utils import seed_everything
-from recsys.data import leave_one_out, load_sequences
-from recsys.eval import evaluate_ranking
+from recsys.data import SequenceBatch, leave_one_out, load_sequences
+from recsys.eval import evaluate_ranking, rank_metrics
 from recsys.models import MCLRec
 
 HERE = Path(__file__).resolve().parent
@@ -49,13 +53,41 @@ def time_batches(model: MCLRec, split, batches: int, warmup: int, seed: int) -> 
     return times
 
 
-def time_eval(model: MCLRec, split, repeats: int) -> list[float]:
-    times = []
+@torch.no_grad()
+def previous_eval(model: MCLRec, samples, chunk: int = 2048) -> dict[str, float]:
+    """The validation pass as the evaluator computed it before the block ranking (optimistic ties)."""
+    encoder = model.encoder
+    model.eval()
+    # Every position through every layer (the encoder's representation before the read-out-only last layer).
+    encoder._representation = lambda seq, lens, position_offset=0: encoder.gather_last(
+        encoder.hidden_states(seq, position_offset), lens)
+    try:
+        ranks = []
+        for start in range(0, len(samples), chunk):
+            batch = SequenceBatch(*samples[torch.arange(start, min(start + chunk, len(samples)))])
+            scores = model.full_sort_predict(batch).float().clone()
+            scores[:, 0] = -math.inf
+            ranks.append((scores > scores.gather(1, batch.target[:, None])).sum(1).float())
+    finally:
+        del encoder._representation
+        model.train()
+    return rank_metrics(torch.cat(ranks))
+
+
+def time_eval(model: MCLRec, split, repeats: int, previous: bool = False) -> tuple[list[float], list[float]]:
+    """Validation passes, alternating with the previous code path when ``previous``; checks equal metrics."""
+    times, previous_times = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        evaluate_ranking(model, split.valid, split="valid")
+        ours = evaluate_ranking(model, split.valid, split="valid").metrics
         times.append(time.perf_counter() - start)
-    return times
+        if previous:
+            start = time.perf_counter()
+            before = previous_eval(model, split.valid)
+            previous_times.append(time.perf_counter() - start)
+            if before != ours:
+                raise RuntimeError(f"metrics differ from the previous code path: {ours} vs {before}")
+    return times, previous_times
 
 
 def main() -> None:
@@ -69,13 +101,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     split = leave_one_out(load_sequences("beauty", root=args.root), max_len=50)
+    load_before = os.getloadavg()
     rows = {}
     for name, buckets in (("ours", True), ("reference_full_window", False)):
         seed_everything(2020)
         model = MCLRec.build(split.num_items)  # Beauty config: lmd 0, beta 0.05, dropout 0.5
         model.encoder.length_buckets = buckets
         batch_times = time_batches(model, split, args.batches, args.warmup, seed=0)
-        eval_times = time_eval(model, split, args.eval_repeats)
+        eval_times, previous_times = time_eval(model, split, args.eval_repeats, previous=name == "ours")
         rows[name] = {
             "median_batch_s": statistics.median(batch_times),
             "batch_times_s": batch_times,
@@ -83,14 +116,21 @@ def main() -> None:
             "eval_times_s": eval_times,
             "eval_users_per_s": len(split.valid) / statistics.median(eval_times),
         }
+        if previous_times:
+            rows[name] |= {"median_eval_previous_code_s": statistics.median(previous_times),
+                           "eval_previous_code_times_s": previous_times,
+                           "ratio_eval_vs_previous_code": statistics.median(eval_times) / statistics.median(
+                               previous_times)}
         print(name, json.dumps({k: v for k, v in rows[name].items() if not k.endswith("times_s")}), flush=True)
     ours, ref = rows["ours"], rows["reference_full_window"]
+    load = {"before": list(load_before), "after": list(os.getloadavg())}
+    busy = max(load["before"][0], load["after"][0]) > args.threads + 0.5
     out = {
         "benchmark": "recsys_speed",
         "command": f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '?')} python benchmarks/recsys_speed.py "
-                   f"--threads {args.threads} --batches {args.batches}",
+                   f"--threads {args.threads} --batches {args.batches} --eval-repeats {args.eval_repeats}",
         "machine": {"threads": args.threads, "platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "load_average": os.getloadavg()},
+                    "load_average": load["after"], "load_average_before": load["before"]},
         "settings": "MCLRec, Beauty, batch 256, max_len 50, d 64, 2 layers, 2 heads, dropout 0.5, theta/phi/theta "
                     "per batch; validation = full ranking of 22,363 users x 12,101 items, chunks of 2048 users",
         "rows": rows,
@@ -100,8 +140,12 @@ def main() -> None:
                     "source": "TARGETS.md: the MCLRec authors' code on the standard machine (2 threads, idle)"},
         "targets": {"batch_s": 1.0, "eval_s": 1.5},
         "peak_mem_mb": peak_memory_mb(),
-        "note": "measured while ~6 other jobs shared the 2 cores (see load_average): absolute times are inflated; "
-                "compare the ratios to the full-window reference measured in the same run",
+        "note": (f"{args.threads} thread(s); 1/5/15-min load average "
+                 f"{'/'.join(f'{v:.1f}' for v in load['before'])} before and "
+                 f"{'/'.join(f'{v:.1f}' for v in load['after'])} after the run"
+                 + (": other jobs shared the 2 cores, so absolute times are inflated; compare the same-run ratios "
+                    "(full-window reference, previous evaluator code path)" if busy else ": quiet machine")
+                 + ". The previous evaluator code path gave identical metrics in every repeat."),
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {args.out}")
