@@ -224,7 +224,17 @@ _SEQREC_NOTE = ("REDUCED CPU budget, NOT the paper's protocol: 800 batches of 25
                 "full epochs (514 batches each on Beauty, 741 on Sports) with early stopping (patience 10); one "
                 "seed (2020); 1 CPU thread. Same budget for SASRec, CL4SRec and MCLRec (MCLRec makes two encoder "
                 "steps per batch, as in the authors' code). Evaluation is the paper's: full ranking, no history "
-                "mask, leave-one-out test. Far from convergence; not comparable with the paper's numbers.")
+                "mask, leave-one-out test. Far from convergence (every model's validation score still rising at the "
+                "last epoch); not comparable with the paper's numbers. Outcome (test HR@20 / NDCG@20, %): Beauty "
+                "SASRec 5.36 / 2.22, CL4SRec 2.70 / 1.16, MCLRec 5.55 / 2.32 -- MCLRec ahead of SASRec on test by "
+                "a margin one seed cannot separate from noise, and behind it on validation (HR@20 7.07 vs 7.33, "
+                "MRR@10 1.63 vs 1.74); SASRec given MCLRec's 1600 encoder updates (sasrec-steps-beauty) reaches "
+                "8.46 / 3.52. Sports SASRec 2.48 / 0.99, CL4SRec 2.06 / 0.80, MCLRec 0.58 / 0.20: MCLRec does NOT "
+                "beat the baselines here. With Sports' weights (lambda 0.04, beta 0.4) beta*L_cl2 (7-11) outweighs "
+                "L_rec early, keeps the representations spread (mean pairwise cosine 0.06 after 60 batches, SASRec "
+                "0.98 as it first learns popularity) and L_rec only moves from 9.82 (uniform) to 9.69 in 800 "
+                "batches. No implementation bug found: losses, weights and the theta/phi/theta schedule match the "
+                "authors' code; the paper's numbers come from up to 100 epochs (~74k batches on Sports).")
 _SEQREC_PAPER = {  # MCLRec paper (SIGIR 2023) Table 3: HR@5/10/20, NDCG@5/10/20
     ("sasrec", "beauty"): (0.0377, 0.0624, 0.0894, 0.0241, 0.0342, 0.0386),
     ("cl4srec", "beauty"): (0.0401, 0.0642, 0.0974, 0.0268, 0.0345, 0.0428),
@@ -258,10 +268,12 @@ ENTRIES.update({
         "note": ("REDUCED CPU budget, NOT the paper's protocol: SASRec with 1600 batches of 256 (8 epochs x 200 "
                  "random batches, validation MRR@10 after each epoch, best-validation weights tested), i.e. as "
                  "many encoder Adam steps as MCLRec makes in its 800 batches (two theta-steps per batch); one "
-                 "seed (2020); 1 CPU thread. Far from convergence; not comparable with the paper's numbers."),
+                 "seed (2020); 1 CPU thread. Far from convergence; not comparable with the paper's numbers. "
+                 "Beauty test HR@20 / NDCG@20 8.46 / 3.52 %, against MCLRec's 5.55 / 2.32 with the same number of "
+                 "encoder updates: MCLRec's edge over sasrec-beauty does not come from its second theta-step."),
         "table_metrics": ["hr@10", "hr@20", "ndcg@10", "ndcg@20"],
     }
-    for dataset in ("beauty", "sports")
+    for dataset in ("beauty",)
 })
 
 
