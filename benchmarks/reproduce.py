@@ -233,7 +233,9 @@ _SEQREC_NOTE = ("REDUCED CPU budget, NOT the paper's protocol: 800 batches of 25
                 "beat the baselines here. With Sports' weights (lambda 0.04, beta 0.4) beta*L_cl2 (7-11) outweighs "
                 "L_rec early, keeps the representations spread (mean pairwise cosine 0.06 after 60 batches, SASRec "
                 "0.98 as it first learns popularity) and L_rec only moves from 9.82 (uniform) to 9.69 in 800 "
-                "batches. No implementation bug found: losses, weights and the theta/phi/theta schedule match the "
+                "batches; with Beauty's weights (lmd=0.0 beta=0.05, one epoch of 200 batches, a diagnostic run) "
+                "MCLRec reaches valid HR@20 1.97 % after 200 batches against 0.50 % with Sports' weights (SASRec "
+                "2.30 %). No implementation bug found: losses, weights and the theta/phi/theta schedule match the "
                 "authors' code; the paper's numbers come from up to 100 epochs (~74k batches on Sports).")
 _SEQREC_PAPER = {  # MCLRec paper (SIGIR 2023) Table 3: HR@5/10/20, NDCG@5/10/20
     ("sasrec", "beauty"): (0.0377, 0.0624, 0.0894, 0.0241, 0.0342, 0.0386),
