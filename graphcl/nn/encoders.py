@@ -223,4 +223,4 @@ class GCNEncoder(nn.Module):
         )
 
 
-__all__ = ["RRELU_EVAL_SLOPE", "GCNEncoder", "make_activation"]
+__all__ = ["RRELU_EVAL_SLOPE", "GCNEncoder", "PReLU", "make_activation"]
