@@ -174,7 +174,8 @@ _PAMC_UNIFORM_GAP = (
     "embeddings (K' = 4 -> 3 -> 1 clusters: 1.37 -> 1.12 -> 0, tests/losses/test_pamc.py), and no other term "
     "keeps them occupied. Final partitions (argmax Q of last.pt): {evidence} The authors' code has the same term "
     "(its one_hot drops empty top-index clusters and gives NaN for lower ones), so this is the method, not an "
-    "implementation bug. The size-weighted form does not reward emptying clusters: pamc-size-{dataset}.json."
+    "implementation bug. The size-weighted form stays at the exact loss's value for any partition, up to a Jensen "
+    "gap that grows as blocks merge (a much weaker pull): pamc-size-{dataset}.json."
 )
 ENTRIES["pamc-dblp-sdcn"]["note"] = _PAMC_UNIFORM_GAP.format(
     dataset="dblp-sdcn",
