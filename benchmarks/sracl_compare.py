@@ -10,8 +10,9 @@ times reported there).
     OMP_NUM_THREADS=1 python benchmarks/sracl_compare.py --dataset ml-100k --seeds 0 1 2 \
         --runs sasrec sracl-text sracl-text-nocs sracl-text-nois gru4rec sracl-gru4rec-text
 
-Runs: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` and ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois]``
-(backbone, semantic source, ablation: ``none`` = random neighbours, ``nocs`` / ``nois`` drop L_CS / L_IS).
+Runs: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` and ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois|-cos]``
+(backbone, semantic source, ablation: ``none`` = random neighbours, ``nocs`` / ``nois`` drop L_CS / L_IS, ``cos`` =
+cosine NT-Xent at tau 0.2 instead of the dot product at tau 1).
 One ``benchmarks/results/sracl-<run>[-xuser]-<dataset>.json`` per run (``model`` e.g. ``sracl (text, sasrec)``;
 metrics ``hr@20``, ``ndcg@20``, ...; per-seed test/validation metrics, validation and loss curves in ``runs``;
 the semantic source and the retrieval policy in ``protocol.semantics``).
@@ -55,7 +56,9 @@ class GRU4Rec(SequentialRecommender):
         return self.recommendation_loss(self.embed(batch), batch.target)
 
 
-VARIANTS = {"nocs": {"cs_weight": 0.0}, "nois": {"is_weight": 0.0}}
+# ``cos``: cosine NT-Xent at tau 0.2 instead of the reference dot product at tau 1 (whose logits reach +-64 on
+# SASRec's LayerNorm outputs of norm ~8, see recsys/models/sracl.py).
+VARIANTS = {"nocs": {"cs_weight": 0.0}, "nois": {"is_weight": 0.0}, "cos": {"similarity": "cos", "tau": 0.2}}
 
 
 def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same_user: bool = False):
@@ -91,7 +94,7 @@ def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same
         index = build(dataset, kind, data, split, exclude_same_user=exclude_same_user)
     model.attach(index)
     label = {"text": "text", "attributes": "attributes", "none": "no semantics"}[kind]
-    label += f", {backbone}" + {"nocs": ", no L_CS", "nois": ", no L_IS", None: ""}[ablation]
+    label += f", {backbone}" + {"nocs": ", no L_CS", "nois": ", no L_IS", "cos": ", cosine tau 0.2", None: ""}[ablation]
     label += ", same-user excluded" if exclude_same_user else ""
     return f"sracl ({label})", model, {"variant": run, "backbone": backbone,
                                        "alpha_cs": model.cs_weight, "beta_is": model.is_weight, **index.info}
