@@ -207,18 +207,23 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
             "|---|" + "---|" * len(impls),
         ]
         for n in sizes:
-            cells = []
-            for impl in impls:
-                r = rows.get((impl, n))
-                if r is None:
-                    cells.append("not run")
-                elif "error" in r:
-                    cells.append("failed")
-                else:
-                    cells.append(f"{r['time_s']:.2f} s / {r['peak_extra_mb']:.0f} MB")
+            cells = [_timing_cell(rows.get((impl, n)), lambda r: f"{r['time_s']:.2f} s / {r['peak_extra_mb']:.0f} MB")
+                     for impl in impls]
             out.append(f"| {n:,} | " + " | ".join(cells) + " |")
         out += ["", f"{k.get('note', '')}", ""]
     return out
+
+
+def _timing_cell(row: dict | None, fmt) -> str:
+    """One cell of a scaling table: ``not run`` / ``failed`` / the row formatted by ``fmt``."""
+    if row is None:
+        return "not run"
+    return "failed" if "error" in row else fmt(row)
+
+
+def _pamc_cell(r: dict) -> str:
+    cpu = f" ({r['cpu_s']:.3g} s)" if "cpu_s" in r else ""
+    return f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB"
 
 
 def _sracl_build_table(k: dict) -> list[str]:
@@ -277,17 +282,9 @@ def _pamc_tables(k: dict) -> list[str]:
         "|---|---|" + "---|" * len(impls),
     ]
     for n in sorted({n for _, n in rows}):
-        cells, nnz = [], "—"
-        for impl in impls:
-            r = rows.get((impl, n))
-            if r is None:
-                cells.append("not run")
-            elif "error" in r:
-                cells.append("failed")
-            else:
-                nnz = f"{r['nnz']:,}"
-                cpu = f" ({r['cpu_s']:.3g} s)" if "cpu_s" in r else ""
-                cells.append(f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB")
+        found = [r for r in (rows.get((impl, n)) for impl in impls) if r is not None and "error" not in r]
+        nnz = f"{found[-1]['nnz']:,}" if found else "—"
+        cells = [_timing_cell(rows.get((impl, n)), _pamc_cell) for impl in impls]
         out.append(f"| {n:,} | {nnz} | " + " | ".join(cells) + " |")
     return out + [""]
 
