@@ -24,14 +24,10 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from graphcl.ops.similarity import chunk_bounds
 from graphcl.utils.checks import check_positive_int
 
 DEFAULT_EDGE_CHUNK_SIZE = 16384
-
-
-def _chunks(num_edges: int, chunk_size: int):
-    for start in range(0, num_edges, chunk_size):
-        yield start, min(start + chunk_size, num_edges)
 
 
 def _inverse_norms(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
@@ -54,7 +50,7 @@ class _EdgeDot(torch.autograd.Function):
         if eps is not None:
             inv_x, unclamped_x = _inverse_norms(x, eps)
             inv_y, unclamped_y = (inv_x, unclamped_x) if same else _inverse_norms(y, eps)
-        for start, stop in _chunks(num_edges, chunk_size):
+        for start, stop in chunk_bounds(num_edges, chunk_size):
             s, d = src[start:stop], dst[start:stop]
             block = x.index_select(0, s)
             block.mul_(y.index_select(0, d))
@@ -85,7 +81,7 @@ class _EdgeDot(torch.autograd.Function):
         if ctx.normalize:
             cos, inv_x, inv_y = saved[4:]
             proj_x, proj_y = (m.to(x.dtype) for m in ctx.unclamped)
-        for start, stop in _chunks(src.numel(), ctx.chunk_size):
+        for start, stop in chunk_bounds(src.numel(), ctx.chunk_size):
             g = grad[start:stop]
             s, d = src[start:stop], dst[start:stop]
             xs, ys = x.index_select(0, s), y.index_select(0, d)

@@ -46,6 +46,11 @@ def _check_qk(query: Tensor, key: Tensor) -> None:
         )
 
 
+def chunk_bounds(length: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` covering ``range(length)`` in consecutive chunks of at most ``chunk_size``."""
+    return [(start, min(start + chunk_size, length)) for start in range(0, length, chunk_size)]
+
+
 def check_chunk_size(chunk_size: int | None, allow_none: bool = False) -> int | None:
     """Validate a ``chunk_size`` argument (a positive int, or ``None`` where the dense path is allowed)."""
     if chunk_size is None and allow_none:
@@ -215,7 +220,7 @@ def _symmetric_shifted(
     if exclude is not None and not _is_involution(exclude):
         return None
     n = x.size(0)
-    bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+    bounds = chunk_bounds(n, chunk_size)
     xs = x * scale
     h = (x * x).sum(1).mul_(0.5 * abs(scale))
     log_beta = h if bias is None else h + bias
@@ -297,7 +302,7 @@ def _symmetric_exact(
     ``X_b``. Two matmul-equivalents in total instead of three.
     """
     n = x.size(0)
-    bounds = [(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+    bounds = chunk_bounds(n, chunk_size)
 
     def logits(a: tuple[int, int], b: tuple[int, int], raw: Tensor) -> Tensor:
         # Rows of block a against keys of block b, from a raw (a x b) similarity block (modified in place).
