@@ -10,7 +10,7 @@ length ``n``:
   positions also become non-attendable keys; there is no [MASK] token); length unchanged (γ 0.5).
 * :class:`Reorder` — shuffle a contiguous window of ``⌊β n⌋`` items at a uniform start (β 0.8).
 * :class:`Substitute` — replace ``⌊ρ n⌋`` items by a correlated item (a random column of a neighbour table
-  ``[num_items + 1, k]``, or a uniformly random item without one).
+  ``[num_items + 1, k]`` of ids in ``1..num_items``, or a uniformly random item of ``1..num_items`` without one).
 * :class:`Insert` — insert ``⌊ρ n⌋`` correlated items, each before a random position; when the result exceeds
   ``L`` the oldest items are dropped.
 
@@ -165,12 +165,39 @@ class Reorder(SequenceAugmentation):
 
 
 class _Correlated(SequenceAugmentation):
-    def __init__(self, ratio: float, num_items: int, neighbours: Tensor | None, **kwargs) -> None:
+    """Shared by :class:`Substitute` and :class:`Insert`: where correlated items come from.
+
+    ``num_items`` may be omitted when ``neighbours`` is given (it is then ``neighbours.size(0) - 1``); without a
+    table it is required, since the uniform draw covers ``1..num_items``. Table rows ``1..num_items`` must hold
+    real item ids (``-1`` "no neighbour" slots, as in a semantic index, are rejected: they would be inserted as
+    item ``-1``); row 0 (padding) is never read.
+    """
+
+    def __init__(self, ratio: float, num_items: int | None, neighbours: Tensor | None, **kwargs) -> None:
         super().__init__(**kwargs)
         _check_ratio("ratio", ratio)
-        if neighbours is not None and (neighbours.dim() != 2 or neighbours.size(0) != num_items + 1):
-            raise ConfigError(f"neighbours must be [num_items + 1, k] = [{num_items + 1}, k], got "
-                              f"{tuple(neighbours.shape)}")
+        name = type(self).__name__
+        if neighbours is None:
+            if num_items is None:
+                raise ConfigError(f"{name} needs num_items (random items are drawn from 1..num_items) or a "
+                                  f"neighbour table")
+        else:
+            if neighbours.dim() != 2 or neighbours.size(1) < 1 or (
+                    num_items is not None and neighbours.size(0) != num_items + 1):
+                expected = "num_items + 1" if num_items is None else str(num_items + 1)
+                raise ConfigError(f"{name}: neighbours must be [{expected}, k] with k >= 1, got "
+                                  f"{tuple(neighbours.shape)}")
+            if neighbours.dtype != torch.long:
+                raise ConfigError(f"{name}: neighbours must be a long tensor of item ids, got {neighbours.dtype}")
+            num_items = neighbours.size(0) - 1
+            rows = neighbours[1:]
+            if rows.numel() and (int(rows.min()) < 1 or int(rows.max()) > num_items):
+                raise ConfigError(
+                    f"{name}: neighbour ids must lie in 1..{num_items} (rows 1..{num_items}), got "
+                    f"{int(rows.min())}..{int(rows.max())}; an index with -1 slots needs SemanticSubstitute"
+                )
+        if not isinstance(num_items, int) or isinstance(num_items, bool) or num_items < 1:
+            raise ConfigError(f"{name}: num_items must be a positive int, got {num_items!r}")
         self.ratio, self.num_items, self.neighbours = ratio, num_items, neighbours
 
     def correlated(self, items: Tensor) -> Tensor:
@@ -188,7 +215,8 @@ class _Correlated(SequenceAugmentation):
 class Substitute(_Correlated):
     """Replace ``⌊ratio · n⌋`` random items by correlated items (CoSeRec)."""
 
-    def __init__(self, ratio: float = 0.2, num_items: int = 1, neighbours: Tensor | None = None, **kwargs) -> None:
+    def __init__(self, ratio: float = 0.2, num_items: int | None = None, neighbours: Tensor | None = None,
+                 **kwargs) -> None:
         super().__init__(ratio, num_items, neighbours, **kwargs)
 
     def apply(self, item_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -200,7 +228,8 @@ class Insert(_Correlated):
     """Insert ``⌊ratio · n⌋`` correlated items, each before a random position (CoSeRec); oldest items are
     dropped when the sequence outgrows the window."""
 
-    def __init__(self, ratio: float = 0.2, num_items: int = 1, neighbours: Tensor | None = None, **kwargs) -> None:
+    def __init__(self, ratio: float = 0.2, num_items: int | None = None, neighbours: Tensor | None = None,
+                 **kwargs) -> None:
         super().__init__(ratio, num_items, neighbours, **kwargs)
 
     def apply(self, item_seq: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -262,8 +291,11 @@ class TwoViews:
 
 def make_operators(names: Sequence[str], *, padding: str = "right", crop_keep: float = 0.5, mask_ratio: float = 0.5,
                    reorder_ratio: float = 0.8, substitute_ratio: float = 0.2, insert_ratio: float = 0.2,
-                   num_items: int = 1, neighbours: Tensor | None = None) -> list[SequenceAugmentation]:
-    """Operators by name (``crop``, ``mask``, ``reorder``, ``substitute``, ``insert``)."""
+                   num_items: int | None = None, neighbours: Tensor | None = None) -> list[SequenceAugmentation]:
+    """Operators by name (``crop``, ``mask``, ``reorder``, ``substitute``, ``insert``).
+
+    ``substitute`` and ``insert`` need ``num_items`` or a ``neighbours`` table (see :class:`Substitute`).
+    """
     factories = {
         "crop": lambda: Crop(crop_keep, padding=padding),
         "mask": lambda: Mask(mask_ratio, padding=padding),

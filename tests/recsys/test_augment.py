@@ -123,3 +123,25 @@ def test_bad_operator_names_and_ratios():
         Mask(1.5)
     with pytest.raises(ConfigError):
         TwoViews([Crop()])
+
+
+def test_correlated_operators_need_an_item_range_and_a_valid_table():
+    # Without a table the random items come from 1..num_items: no silent default of "always item 1".
+    with pytest.raises(ConfigError, match="Substitute needs num_items"):
+        Substitute(0.5)
+    with pytest.raises(ConfigError, match="Insert needs num_items"):
+        make_operators(["crop", "insert"])
+    seq, lengths = _batch(length=10)
+    num_items = int(seq.max())
+    torch.manual_seed(0)
+    out, _ = Substitute(1.0, num_items)(seq, lengths)
+    assert out.max() <= num_items and len(set(out[out > 0].tolist())) > 10
+    # With a table, num_items is read from it; -1 slots (a semantic index) and wrong shapes are rejected.
+    table = torch.full((num_items + 1, 2), 7)
+    assert Insert(0.5, neighbours=table).num_items == num_items
+    with pytest.raises(ConfigError, match=r"neighbour ids must lie in 1\.\.5"):
+        Substitute(0.5, 5, torch.tensor([[-1], [2], [-1], [1], [1], [2]]))
+    with pytest.raises(ConfigError, match=r"\[6, k\]"):
+        Substitute(0.5, 5, torch.ones(4, 2, dtype=torch.long))
+    with pytest.raises(ConfigError, match="long tensor"):
+        Insert(0.5, 5, torch.ones(6, 2))
