@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from graphcl.ops.segment import segment_sum
+from graphcl.utils.checks import check_positive_int
 
 
 @dataclass
@@ -102,14 +103,22 @@ def kmeans(
 
     Returns:
         :class:`KMeansResult`.
+
+    Raises:
+        ValueError: ``x`` is not a finite 2-D tensor, ``k`` is not an int in ``[1, N]``, or ``n_init`` /
+            ``max_iter`` / ``chunk_size`` / ``tol`` are out of range (the message names the argument).
     """
-    if x.dim() != 2:
-        raise ValueError(f"x must be 2-D [N, d], got shape {tuple(x.shape)}")
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be a 2-D tensor [N, d], got {shape}")
     n = x.size(0)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in [1, {n}] (the number of points), got {k}")
-    if n_init < 1 or max_iter < 1:
-        raise ValueError("n_init and max_iter must be >= 1")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
+        raise ValueError(f"k must be an int in [1, {n}] (the number of points), got {k!r}")
+    n_init = check_positive_int(n_init, "n_init")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or inf")
     x = x.detach()

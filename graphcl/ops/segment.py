@@ -11,8 +11,14 @@ from torch_geometric.utils import scatter
 
 
 def _check(src: Tensor, index: Tensor, num_segments: int | None) -> int:
-    if index.dim() != 1:
-        raise ValueError(f"index must be 1-D, got shape {tuple(index.shape)}")
+    """Validate ``index`` against ``src`` and return the number of segments (one message per mistake)."""
+    if not isinstance(index, Tensor) or index.dim() != 1:
+        shape = tuple(index.shape) if isinstance(index, Tensor) else type(index).__name__
+        raise ValueError(f"index must be a 1-D tensor, got {shape}")
+    if index.is_floating_point() or index.is_complex() or index.dtype == torch.bool:
+        raise ValueError(f"index must hold integer segment ids, got dtype {index.dtype}")
+    if num_segments is not None and (isinstance(num_segments, bool) or not isinstance(num_segments, int)):
+        raise ValueError(f"num_segments must be an int, got {num_segments!r}")
     if src.size(0) != index.numel():
         raise ValueError(f"src has {src.size(0)} rows but index has {index.numel()} entries")
     if index.numel() and int(index.min()) < 0:

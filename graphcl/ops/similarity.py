@@ -36,6 +36,8 @@ DEFAULT_CACHE_MB = 128.0
 
 
 def _check_qk(query: Tensor, key: Tensor) -> None:
+    if not isinstance(query, Tensor) or not isinstance(key, Tensor):
+        raise ValueError(f"query and key must be tensors, got {type(query).__name__} and {type(key).__name__}")
     if query.dim() != 2 or key.dim() != 2:
         raise ValueError(
             f"query and key must be 2-D [num, dim], got shapes {tuple(query.shape)} and {tuple(key.shape)}"
@@ -44,6 +46,24 @@ def _check_qk(query: Tensor, key: Tensor) -> None:
         raise ValueError(
             f"query and key must have the same feature dimension, got {query.size(1)} and {key.size(1)}"
         )
+
+
+def _check_bias_exclude(query: Tensor, key: Tensor, bias: Tensor | None, exclude: Tensor | None) -> Tensor | None:
+    """Check ``query`` / ``key`` and the optional per-key ``bias [M]`` and per-query ``exclude [N]``; returns
+    ``exclude`` as int64 on the queries' device."""
+    _check_qk(query, key)
+    n, m = query.size(0), key.size(0)
+    if bias is not None and (not isinstance(bias, Tensor) or bias.shape != (m,)):
+        shape = tuple(bias.shape) if isinstance(bias, Tensor) else type(bias).__name__
+        raise ValueError(f"bias must have shape [{m}] (one value per key), got {shape}")
+    if exclude is None:
+        return None
+    if not isinstance(exclude, Tensor) or exclude.shape != (n,):
+        shape = tuple(exclude.shape) if isinstance(exclude, Tensor) else type(exclude).__name__
+        raise ValueError(f"exclude must have shape [{n}] (one index per query), got {shape}")
+    if exclude.is_floating_point() or exclude.dtype == torch.bool:
+        raise ValueError(f"exclude must hold integer key indices (-1 = none), got dtype {exclude.dtype}")
+    return exclude.to(device=query.device, dtype=torch.long)
 
 
 def chunk_bounds(length: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -397,14 +417,8 @@ def weighted_logsumexp(
     Returns:
         A scalar tensor.
     """
-    _check_qk(query, key)
-    n, m = query.size(0), key.size(0)
-    if bias is not None and bias.shape != (m,):
-        raise ValueError(f"bias must have shape [{m}] (one value per key), got {tuple(bias.shape)}")
-    if exclude is not None:
-        if exclude.shape != (n,):
-            raise ValueError(f"exclude must have shape [{n}] (one index per query), got {tuple(exclude.shape)}")
-        exclude = exclude.to(device=query.device, dtype=torch.long)
+    exclude = _check_bias_exclude(query, key, bias, exclude)
+    n = query.size(0)
     if row_weight is None:
         row_weight = query.new_ones(n)
     elif row_weight.shape != (n,):
@@ -440,7 +454,7 @@ def chunked_logsumexp(
 
     Same arguments as :func:`weighted_logsumexp`; use that function when a gradient is needed.
     """
-    _check_qk(query, key)
+    exclude = _check_bias_exclude(query, key, bias, exclude)
     check_chunk_size(chunk_size)
     out = query.new_empty(query.size(0))
     for start in range(0, query.size(0), chunk_size):

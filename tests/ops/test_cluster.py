@@ -52,3 +52,16 @@ def test_validation():
         kmeans(torch.randn(3, 2), 4)
     with pytest.raises(ValueError, match="NaN"):
         kmeans(torch.tensor([[float("nan"), 0.0], [0.0, 0.0]]), 1)
+
+
+def test_validation_names_the_argument():
+    x = torch.randn(6, 2)
+    for bad_k in (2.5, True, "3"):
+        with pytest.raises(ValueError, match="k must be an int"):
+            kmeans(x, bad_k)
+    for name, kwargs in (("n_init", {"n_init": 0}), ("max_iter", {"max_iter": 1.5}), ("chunk_size", {"chunk_size": 0}),
+                         ("tol", {"tol": float("nan")})):
+        with pytest.raises(ValueError, match=name):
+            kmeans(x, 2, **kwargs)
+    with pytest.raises(ValueError, match="x must be a 2-D tensor"):
+        kmeans([[0.0, 1.0], [1.0, 0.0]], 1)

@@ -33,3 +33,14 @@ def test_segment_validation():
         segment_sum(torch.randn(2, 2), torch.tensor([0, 5]), 3)
     with pytest.raises(ValueError, match="non-negative"):
         segment_mean(torch.randn(2, 2), torch.tensor([0, -1]))
+
+
+def test_segment_validation_of_index_dtype_and_num_segments():
+    with pytest.raises(ValueError, match="integer segment ids"):
+        segment_sum(torch.randn(3, 2), torch.tensor([0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="integer segment ids"):
+        segment_count(torch.tensor([True, False]))
+    with pytest.raises(ValueError, match="num_segments must be an int"):
+        segment_mean(torch.randn(2, 2), torch.tensor([0, 1]), 2.5)
+    with pytest.raises(ValueError, match="1-D tensor"):
+        segment_sum(torch.randn(2, 2), [0, 1])

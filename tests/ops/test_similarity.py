@@ -181,3 +181,19 @@ def test_shifted_form_declines_where_it_could_underflow_or_exclusions_are_not_sy
     torch.testing.assert_close(torch.autograd.grad(out, xg)[0], torch.autograd.grad(ref, xg)[0])
     with pytest.raises(ValueError, match="cache_mb"):
         weighted_logsumexp(xg, xg, cache_mb=-1.0)
+
+
+def test_chunked_logsumexp_validates_like_weighted_logsumexp():
+    q, k = torch.randn(5, 3), torch.randn(6, 3)
+    with pytest.raises(ValueError, match="bias"):
+        chunked_logsumexp(q, k, bias=torch.zeros(5))
+    with pytest.raises(ValueError, match="exclude"):
+        chunked_logsumexp(q, k, exclude=torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match="integer key indices"):
+        weighted_logsumexp(q, k, exclude=torch.zeros(5))
+    with pytest.raises(ValueError, match="must be tensors"):
+        chunked_logsumexp(q.tolist(), k)
+    exclude = torch.tensor([0, 1, -1, 3, 5], dtype=torch.int32)  # any integer dtype, as weighted_logsumexp
+    naive = torch.logsumexp((q @ k.t()).index_put((torch.tensor([0, 1, 3, 4]), torch.tensor([0, 1, 3, 5])),
+                                                  torch.tensor(float("-inf"))), 1)
+    torch.testing.assert_close(chunked_logsumexp(q, k, exclude=exclude, chunk_size=2), naive)
