@@ -186,7 +186,9 @@ def evaluate_ranking(
         device: Where to score; default the model's device.
 
     Raises:
-        DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``).
+        DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``), or the scores
+            are not ``[B, num_items + 1]`` (``model.num_items`` when the model has one, else
+            ``samples.num_items``; a matrix without the padding column would silently shift every item by one).
     """
     protocol = protocol or RankingProtocol()
     if len(samples) == 0:
@@ -213,7 +215,9 @@ def evaluate_ranking(
             batch = SequenceBatch(*(t.to(device) for t in samples[index]))
             history = batch.item_seq if protocol.mask_history else None
             if factorized is None:
-                ranks.append(target_ranks(predict(batch).float(), batch.target, ties=protocol.ties,
+                scores = predict(batch)
+                _check_scores(scores, batch.target.numel(), (num_items or samples.num_items) + 1, split)
+                ranks.append(target_ranks(scores.float(), batch.target, ties=protocol.ties,
                                           history=history).cpu())
             else:
                 ranks.append(_factorized_ranks(*factorized, batch, protocol.ties, history).cpu())
@@ -221,6 +225,15 @@ def evaluate_ranking(
         if was_training:
             model.train()
     return RankingResult(rank_metrics(torch.cat(ranks), protocol), protocol, split, len(samples))
+
+
+def _check_scores(scores: Tensor, rows: int, width: int, split: str) -> None:
+    if not isinstance(scores, Tensor) or scores.dim() != 2 or tuple(scores.shape) != (rows, width):
+        shape = tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__
+        raise DataError(
+            f"{split} split: the scores have shape {shape}, expected [B, num_items + 1] = [{rows}, {width}] "
+            f"(column 0 = padding, column i = item i)"
+        )
 
 
 def _factorized_scores(model: nn.Module | ScoreFn) -> tuple[ScoreFn, Callable[[Tensor], Tensor], int] | None:

@@ -109,3 +109,14 @@ def test_block_ranking_and_factorized_scoring_equal_the_full_score_matrix(monkey
     full = evaluate_ranking(lambda b: model.full_sort_predict(b), split.test, protocol)
     assert ev._factorized_scores(model) is not None
     assert factorized.metrics == full.metrics
+
+
+def test_score_matrix_shape_is_checked():
+    ds = SequenceDataset.from_sequences([[1, 2, 3, 4], [2, 3, 4, 5], [5, 4, 3, 2]], num_items=5)
+    split = leave_one_out(ds, max_len=4)
+    # Without the padding column every item would be shifted by one column: an error, not shifted metrics.
+    with pytest.raises(DataError, match=r"shape \(3, 5\), expected \[B, num_items \+ 1\] = \[3, 6\]"):
+        evaluate_ranking(lambda b: torch.zeros(b.item_seq.size(0), 5), split.test)
+    with pytest.raises(DataError, match=r"expected \[B, num_items \+ 1\] = \[3, 6\]"):
+        evaluate_ranking(lambda b: torch.zeros(b.item_seq.size(0)), split.test)
+    assert evaluate_ranking(lambda b: torch.zeros(b.item_seq.size(0), 6), split.test).num_users == 3
