@@ -70,7 +70,7 @@ def read_txt(path: PathLike, *, name: str | None = None, min_length: int = 3) ->
             raise DataError(
                 f"{path}, line {number}: user {fields[0]!r} has {len(items)} interaction(s), fewer than "
                 f"min_length={min_length} (the leave-one-out split needs 3; pass min_length=1 to skip such "
-                f"users at split time instead)"
+                f"users at split time instead)" + (_PAIR_HINT if len(fields) == 2 else "")
             )
         low = min(items)
         if low < 1:
@@ -79,7 +79,8 @@ def read_txt(path: PathLike, *, name: str | None = None, min_length: int = 3) ->
                 f"{path}, line {number}, field {bad}: item id {low} is not positive (ids start at 1; 0 is padding)"
             )
         if fields[0] in seen:
-            raise DataError(f"{path}, line {number}: user {fields[0]!r} already appeared on line {seen[fields[0]]}")
+            raise DataError(f"{path}, line {number}: user {fields[0]!r} already appeared on line {seen[fields[0]]}"
+                            + (_PAIR_HINT if len(fields) == 2 else ""))
         seen[fields[0]] = number
         users.append(fields[0])
         lengths.append(len(items))
@@ -227,6 +228,12 @@ def write_txt(dataset: SequenceDataset, path: PathLike) -> Path:
     lines = [" ".join([user, *map(str, seq)]) for user, seq in zip(dataset.user_ids, dataset.sequences())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+_PAIR_HINT = (
+    "; the line looks like one 'user_id item_id' interaction (SRA-CL's data files), but a .txt sequence file "
+    "holds one user per line, 'user_id item_id item_id ...' (write such a file, or an .inter file, first)"
+)
 
 
 def _read_text(path: Path) -> str:

@@ -83,6 +83,18 @@ def test_inter_errors(tmp_path, text, message):
         read_inter(_txt(tmp_path, text, "bad.inter"))
 
 
+def test_txt_reader_recognises_an_interaction_pair_file(tmp_path):
+    # SRA-CL ships "uid iid" pairs, one interaction per line: say so instead of a bare "too short" / "twice".
+    pairs = _txt(tmp_path, "1 5\n1 7\n1 9\n2 5\n", "Beauty.txt")
+    with pytest.raises(DataError, match=r"line 1: user '1' has 1 interaction.*looks like one 'user_id item_id'"):
+        read_txt(pairs)
+    with pytest.raises(DataError, match=r"line 2: user '1' already appeared on line 1; the line looks like one"):
+        read_txt(pairs, min_length=1)
+    with pytest.raises(DataError) as info:  # a genuine short user of a sequence file gets no such hint
+        read_txt(_txt(tmp_path, "1 1 2\n"))
+    assert "looks like" not in str(info.value)
+
+
 def test_missing_file_and_unknown_source(tmp_path):
     with pytest.raises(DataError, match="not found"):
         read_txt(tmp_path / "nope.txt")
