@@ -8,6 +8,7 @@ Examples::
     recsys train --run-dir runs/mine --resume ...             # continue from the last.pt files
     recsys eval --recbole-checkpoint model.pth --data Amazon_Beauty.inter
     recsys eval --run-dir runs/<run>                          # re-evaluate a run of recsys train (best.pt)
+    recsys eval --run-dir runs/<run>/seed-2021                # one seed of a multi-seed run
     recsys config --model mclrec --data sports                # resolved configuration as YAML
 
 ``--data`` takes a ``.txt`` / ``.inter`` path, a dataset name (``beauty``, ``sports``, ... under ``--root``) or
@@ -54,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="full-ranking evaluation of a RecBole checkpoint or a recsys run")
     ev.add_argument("--recbole-checkpoint", default=None, help="RecBole SASRec-family {'state_dict': ...} file")
-    ev.add_argument("--run-dir", default=None, help="a run folder of recsys train (config.yaml + best.pt)")
+    ev.add_argument("--run-dir", default=None,
+                    help="a run folder of recsys train (config.yaml + best.pt), or a seed-<n> folder of a "
+                         "multi-seed run")
     ev.add_argument("--data", "--dataset", dest="data", default=None, help="data file / name (as for train)")
     ev.add_argument("--root", default=None, help="folder holding the named datasets")
     ev.add_argument("--num-heads", type=int, default=2, help="attention heads of the checkpoint (default: 2)")
@@ -126,18 +129,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"ignored checkpoint keys: {', '.join(info.ignored_keys)}")
     else:
         run_dir = Path(args.run_dir)
-        cfg_file = run_dir / "config.yaml"
-        if not cfg_file.is_file():
-            raise GraphCLError(f"{cfg_file} not found; --run-dir must be a folder written by recsys train")
-        stored = yaml.safe_load(cfg_file.read_text())
+        stored = _run_config(run_dir)
+        checkpoint = run_dir / "best.pt"
+        if not checkpoint.is_file():
+            seeds = sorted(p.name for p in run_dir.glob("seed-*") if (p / "best.pt").is_file())
+            hint = (f"this is a multi-seed run: pass one of its seed folders, e.g. --run-dir {run_dir / seeds[0]}"
+                    if seeds else "was the run interrupted before its first validation?")
+            raise GraphCLError(f"{checkpoint} not found; {hint}")
         cfg = resolve_config(stored["model"], stored["dataset"],
                              overrides={k: v for k, v in stored.items() if k not in ("model", "dataset")})
         args.data = args.data or stored["dataset"]
         dataset = _load(args)
         model = build_recommender(cfg, dataset.num_items)
-        checkpoint = run_dir / "best.pt"
-        if not checkpoint.is_file():
-            raise GraphCLError(f"{checkpoint} not found (multi-seed runs keep it in seed-<n>/)")
         load_checkpoint(checkpoint, model)
         protocol, max_len, padding = ranking_protocol(cfg), cfg["max_len"], cfg["padding"]
         source = {"run_dir": str(run_dir)}
@@ -162,6 +165,26 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     path = write_results(out_dir, results)
     print(f"results: {path}")
     return 0
+
+
+def _run_config(run_dir: Path) -> dict:
+    """The ``config.yaml`` of a ``recsys train`` run folder (a ``seed-<n>`` folder uses its parent's)."""
+    cfg_file = run_dir / "config.yaml"
+    if not cfg_file.is_file() and run_dir.name.startswith("seed-") and (run_dir.parent / "config.yaml").is_file():
+        cfg_file = run_dir.parent / "config.yaml"
+    if not cfg_file.is_file():
+        raise GraphCLError(f"{cfg_file} not found; --run-dir must be a folder written by recsys train")
+    try:
+        stored = yaml.safe_load(cfg_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise GraphCLError(f"{cfg_file}: not valid YAML ({exc})") from None
+    if not isinstance(stored, dict):
+        raise GraphCLError(f"{cfg_file}: expected a mapping of config keys, got {type(stored).__name__}")
+    missing = [key for key in ("model", "dataset") if key not in stored]
+    if missing:
+        keys = " / ".join(repr(k) for k in missing)
+        raise GraphCLError(f"{cfg_file}: no {keys} key; was it written by recsys train?")
+    return stored
 
 
 def _cmd_config(args: argparse.Namespace) -> int:

@@ -63,3 +63,23 @@ def test_bad_input_exits_with_a_message(tmp_path, capsys):
     ckpt = export_recbole_sasrec(encoder, tmp_path / "m.pth")
     assert main(["eval", "--recbole-checkpoint", str(ckpt), "--data", str(tmp_path / "s.inter")]) == 2
     assert "different dataset" in capsys.readouterr().err
+
+
+def test_eval_run_dir_of_a_multi_seed_run_and_broken_config(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--quiet", "--seeds", "2", "--run-dir", str(run), *TINY, "epochs=1"]) == 0
+    results = json.loads((run / "results.json").read_text())
+    capsys.readouterr()
+    # The run folder itself has no best.pt: the message names a seed folder to pass instead.
+    assert main(["eval", "--run-dir", str(run)]) == 2
+    assert f"--run-dir {run / 'seed-2020'}" in capsys.readouterr().err
+    # A seed folder has no config.yaml of its own: its parent's is used.
+    assert main(["eval", "--run-dir", str(run / "seed-2021"), "--split", "test"]) == 0
+    again = json.loads((run / "seed-2021" / "eval" / "results.json").read_text())
+    assert again["metrics"]["hr@20"]["mean"] in results["metrics"]["hr@20"]["values"]
+    (run / "config.yaml").write_text("epochs: 3\n")
+    assert main(["eval", "--run-dir", str(run / "seed-2021")]) == 2
+    assert "no 'model' / 'dataset' key" in capsys.readouterr().err
+    (run / "config.yaml").write_text("model: [sasrec\n")
+    assert main(["eval", "--run-dir", str(run / "seed-2021")]) == 2
+    assert "not valid YAML" in capsys.readouterr().err
