@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from graphcl.losses.meow import _check_chunk_size, _check_pair, _check_tau
+
 __all__ = ["LearnedNegativeWeights"]
 
 
@@ -42,13 +44,8 @@ class LearnedNegativeWeights(nn.Module):
     def __init__(self, channels: int, tau: float = 0.9, *, hidden_channels: int = 16,
                  chunk_size: int | None = 256) -> None:
         super().__init__()
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
-            raise ValueError(f"{type(self).__name__}: tau must be a positive number, got {tau!r}")
-        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                       or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-        self.tau = float(tau)
-        self.chunk_size = chunk_size
+        self.tau = _check_tau(tau, type(self).__name__)
+        self.chunk_size = _check_chunk_size(chunk_size)
         self.fc1 = nn.Linear(channels, hidden_channels)
         self.fc2 = nn.Linear(hidden_channels, 1)
         self.last_mean_weight: float | None = None
@@ -74,9 +71,10 @@ class LearnedNegativeWeights(nn.Module):
         return denominator - positive, torch.sigmoid(log_odds.detach()).sum()
 
     def forward(self, anchor: Tensor, sample: Tensor) -> Tensor:
-        if anchor.dim() != 2 or anchor.shape != sample.shape:
-            raise ValueError(f"anchor and sample must be 2-D and of the same shape, got {tuple(anchor.shape)} and "
-                             f"{tuple(sample.shape)}")
+        """Loss of anchors :math:`a` and samples :math:`e`, both ``[N, d_p]``; sets :attr:`last_mean_weight`."""
+        _check_pair(anchor, sample)
+        if anchor.size(0) < 1:
+            raise ValueError("anchor and sample need at least one row (node)")
         if anchor.size(1) != self.fc1.in_features:
             raise ValueError(f"expected {self.fc1.in_features}-dimensional inputs, got {anchor.size(1)}")
         n = anchor.size(0)

@@ -20,6 +20,8 @@ removed, which is how it is computed: one streaming log-sum-exp over ``[u; v]`` 
 """
 from __future__ import annotations
 
+from numbers import Real
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -31,7 +33,16 @@ from graphcl.ops.similarity import (
 )
 
 
+def check_temperature(tau: float, minimum: float = 0.0) -> float:
+    """``τ`` must be a finite real number above ``minimum``; returns it as a ``float``."""
+    if isinstance(tau, bool) or not isinstance(tau, Real) or not minimum < float(tau) < float("inf"):
+        raise ValueError(f"tau (the temperature) must be a finite number > {minimum}, got {tau!r}")
+    return float(tau)
+
+
 def _validate_views(z1: Tensor, z2: Tensor) -> None:
+    if not isinstance(z1, Tensor) or not isinstance(z2, Tensor):
+        raise ValueError(f"views must be tensors [N, d], got {type(z1).__name__} and {type(z2).__name__}")
     if z1.dim() != 2 or z2.dim() != 2:
         raise ValueError(f"views must be 2-D [N, d], got shapes {tuple(z1.shape)} and {tuple(z2.shape)}")
     if z1.shape != z2.shape:
@@ -70,11 +81,11 @@ def grace_info_nce(
         Scalar loss (mean over anchors).
     """
     _validate_views(z1, z2)
-    if tau <= 0:
-        raise ValueError(f"tau must be positive, got {tau}")
+    tau = check_temperature(tau)
     n = z1.size(0)
-    if node_bias is not None and node_bias.shape != (n,):
-        raise ValueError(f"node_bias must have shape [{n}], got {tuple(node_bias.shape)}")
+    if node_bias is not None and (not isinstance(node_bias, Tensor) or node_bias.shape != (n,)):
+        shape = tuple(node_bias.shape) if isinstance(node_bias, Tensor) else type(node_bias).__name__
+        raise ValueError(f"node_bias must be a tensor of shape [{n}], got {shape}")
     if normalize:
         z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     scale = 1.0 / tau
@@ -141,10 +152,8 @@ class InfoNCE(nn.Module):
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
     ) -> None:
         super().__init__()
-        if not tau > 1e-8:
-            raise ValueError(f"tau must be > 1e-8, got {tau}")
+        self.tau = check_temperature(tau, minimum=1e-8)
         check_chunk_size(chunk_size, allow_none=True)
-        self.tau = float(tau)
         self.intra_view_negatives = intra_view_negatives
         self.symmetric = symmetric
         self.normalize = normalize

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,9 @@ __all__ = ["ClusterPrototypes", "ProtoNCE", "WeightedInfoNCE", "cluster_prototyp
 
 
 def _check_pair(anchor: Tensor, sample: Tensor) -> None:
+    if not isinstance(anchor, Tensor) or not isinstance(sample, Tensor):
+        raise ValueError(f"anchor and sample must be tensors [N, d], got {type(anchor).__name__} and "
+                         f"{type(sample).__name__}")
     if anchor.dim() != 2 or sample.dim() != 2:
         raise ValueError(f"anchor and sample must be 2-D [N, d], got {tuple(anchor.shape)} and {tuple(sample.shape)}")
     if anchor.shape != sample.shape:
@@ -44,9 +48,15 @@ def _check_pair(anchor: Tensor, sample: Tensor) -> None:
 
 
 def _check_tau(tau: float, owner: str) -> float:
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
-        raise ValueError(f"{owner}: tau must be a positive number, got {tau!r}")
+    if isinstance(tau, bool) or not isinstance(tau, Real) or not 0 < float(tau) < float("inf"):
+        raise ValueError(f"{owner}: tau must be a positive finite number, got {tau!r}")
     return float(tau)
+
+
+def _check_chunk_size(chunk_size: int | None) -> int | None:
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    return chunk_size
 
 
 def cluster_weights(labels: Tensor) -> Tensor:
@@ -84,26 +94,28 @@ class WeightedInfoNCE(nn.Module):
         super().__init__()
         self.tau = _check_tau(tau, type(self).__name__)
         self.include_positive = bool(include_positive)
-        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-                                       or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-        self.chunk_size = chunk_size
+        self.chunk_size = _check_chunk_size(chunk_size)
 
     def forward(self, anchor: Tensor, sample: Tensor, labels: Tensor | None = None,
                 weight: Tensor | None = None) -> Tensor:
+        """Loss of anchors / samples ``[N, d]`` with weights from ``labels [T, N]``, ``weight [N, N]`` or neither."""
         _check_pair(anchor, sample)
         n = anchor.size(0)
         if labels is not None and weight is not None:
             raise ValueError("give cluster labels or a weight matrix, not both")
         if labels is not None:
+            if not isinstance(labels, Tensor) or labels.is_floating_point() or labels.dtype == torch.bool:
+                got = labels.dtype if isinstance(labels, Tensor) else type(labels).__name__
+                raise ValueError(f"labels must be an integer tensor of cluster ids [T, N], got {got}")
             labels = labels.reshape(-1, labels.size(-1)) if labels.dim() == 1 else labels
             if labels.dim() != 2 or labels.size(1) != n:
                 raise ValueError(f"labels must be [T, N] with N = {n}, got {tuple(labels.shape)}")
         if weight is not None:
-            if weight.shape != (n, n):
-                raise ValueError(f"weight must be [N, N] = [{n}, {n}], got {tuple(weight.shape)}")
-            if bool((weight < 0).any()):
-                raise ValueError("weights must be non-negative")
+            if not isinstance(weight, Tensor) or weight.shape != (n, n):
+                shape = tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+                raise ValueError(f"weight must be [N, N] = [{n}, {n}], got {shape}")
+            if not bool(torch.isfinite(weight).all()) or bool((weight < 0).any()):
+                raise ValueError("weight must hold finite, non-negative values")
         chunk = n if self.chunk_size is None else self.chunk_size
         losses, valid = [], []
         for start in range(0, n, chunk):
@@ -194,6 +206,15 @@ def cluster_prototypes(
     Returns:
         :class:`ClusterPrototypes`.
     """
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"cluster_prototypes: x must be a 2-D tensor [N, d], got {shape}")
+    tau = _check_tau(tau, "cluster_prototypes")
+    n = x.size(0)
+    for k in num_clusters:
+        if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= n:
+            raise ValueError(f"cluster_prototypes: every entry of num_clusters must be an int in [1, {n}] (the "
+                             f"number of embeddings), got {list(num_clusters)}")
     x = x.detach()
     labels, centroids, concentration = [], [], []
     for t, k in enumerate(num_clusters):
@@ -229,15 +250,29 @@ class ProtoNCE(nn.Module):
     """
 
     def forward(self, anchor: Tensor, prototypes: ClusterPrototypes) -> Tensor:
-        if anchor.dim() != 2:
-            raise ValueError(f"anchor must be 2-D [N, d], got {tuple(anchor.shape)}")
-        if prototypes.labels.dim() != 2 or prototypes.labels.size(1) != anchor.size(0):
-            raise ValueError(f"labels must be [T, N] with N = {anchor.size(0)}, got "
-                             f"{tuple(prototypes.labels.shape)}")
+        """Loss of ``anchor`` ``[N, d]`` against the ``T`` clusterings in ``prototypes``."""
+        if not isinstance(anchor, Tensor) or anchor.dim() != 2:
+            shape = tuple(anchor.shape) if isinstance(anchor, Tensor) else type(anchor).__name__
+            raise ValueError(f"anchor must be 2-D [N, d], got {shape}")
+        labels_all = prototypes.labels
+        if labels_all.dim() != 2 or labels_all.size(1) != anchor.size(0):
+            raise ValueError(f"labels must be [T, N] with N = {anchor.size(0)}, got {tuple(labels_all.shape)}")
+        if labels_all.is_floating_point() or labels_all.dtype == torch.bool:
+            raise ValueError(f"labels must hold integer cluster ids, got dtype {labels_all.dtype}")
+        num = (labels_all.size(0), len(prototypes.centroids), len(prototypes.concentration))
+        if len(set(num)) != 1:
+            raise ValueError(f"prototypes must describe the same number T of clusterings: {num[0]} label rows, "
+                             f"{num[1]} centroid tensors, {num[2]} concentration tensors")
         total = anchor.new_zeros(())
-        for labels, centroids, phi in zip(prototypes.labels, prototypes.centroids, prototypes.concentration):
-            if centroids.size(0) != phi.numel():
-                raise ValueError(f"{centroids.size(0)} centroids but {phi.numel()} concentrations")
+        for t, (labels, centroids, phi) in enumerate(zip(labels_all, prototypes.centroids, prototypes.concentration)):
+            if centroids.dim() != 2 or centroids.size(1) != anchor.size(1) or centroids.size(0) != phi.numel():
+                raise ValueError(f"clustering {t}: centroids must be [K_t, {anchor.size(1)}] with one concentration "
+                                 f"each, got centroids {tuple(centroids.shape)} and {phi.numel()} concentrations")
+            if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= centroids.size(0)):
+                raise ValueError(f"clustering {t}: labels must lie in [0, {centroids.size(0)}) (one per centroid), "
+                                 f"got [{int(labels.min())}, {int(labels.max())}]")
+            if not bool(torch.isfinite(phi).all()) or not bool((phi > 0).all()):
+                raise ValueError(f"clustering {t}: concentrations must be finite and positive")
             logits = anchor @ centroids.t() / phi.unsqueeze(0)
             total = total + F.cross_entropy(logits, labels)
         return total / len(prototypes.centroids)

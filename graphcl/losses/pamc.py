@@ -354,8 +354,9 @@ def meta_node_info_nce(
     positive = scale * pair
     block_bias = None
     if node_bias is not None:
-        if node_bias.shape != (n,) or not bool(torch.isfinite(node_bias).all()):
-            raise ValueError(f"node_bias must be a finite [N] = [{n}] tensor, got shape {tuple(node_bias.shape)}")
+        if not isinstance(node_bias, Tensor) or node_bias.shape != (n,) or not bool(torch.isfinite(node_bias).all()):
+            shape = tuple(node_bias.shape) if isinstance(node_bias, Tensor) else type(node_bias).__name__
+            raise ValueError(f"node_bias must be a finite [N] = [{n}] tensor, got {shape}")
         node_bias = node_bias.detach().to(device=u.device, dtype=u.dtype)
         positive = positive + node_bias
         block_bias = cluster_log_mean_exp(node_bias, labels, k)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from graphcl.losses.infonce import grace_info_nce
+from graphcl.losses.infonce import check_temperature, grace_info_nce
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size
 
 
@@ -71,8 +71,7 @@ class TeamUpInfoNCE(nn.Module):
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
     ) -> None:
         super().__init__()
-        if not tau > 1e-8:
-            raise ValueError(f"tau must be > 1e-8, got {tau}")
+        tau = check_temperature(tau, minimum=1e-8)
         if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
             raise ValueError(f"t0 must be a non-negative int (warm-up epochs), got {t0!r}")
         if not gamma_max >= 0:
@@ -93,11 +92,10 @@ class TeamUpInfoNCE(nn.Module):
 
     def forward(self, z1: Tensor, z2: Tensor, strength: Tensor) -> Tensor:
         """Loss of two aligned views ``[N, d]`` given each node's community strength ``[N]``."""
-        n = z1.size(0) if z1.dim() == 2 else -1
-        if strength.shape != (n,):
-            raise ValueError(
-                f"strength must hold one community strength per node, shape [{n}], got {tuple(strength.shape)}"
-            )
+        n = z1.size(0) if isinstance(z1, Tensor) and z1.dim() == 2 else -1
+        if not isinstance(strength, Tensor) or strength.shape != (n,):
+            shape = tuple(strength.shape) if isinstance(strength, Tensor) else type(strength).__name__
+            raise ValueError(f"strength must hold one community strength per node, shape [{n}], got {shape}")
         bias = None
         if self.gamma != 0.0:
             bias = (self.gamma / self.tau) * strength.detach().to(device=z1.device, dtype=z1.dtype)

@@ -44,3 +44,13 @@ def test_bad_input_raises() -> None:
         module(torch.randn(3, 4), torch.randn(2, 4))
     with pytest.raises(ValueError, match="tau"):
         LearnedNegativeWeights(4, tau=-1.0)
+
+
+def test_empty_and_non_tensor_input_raise_clear_errors() -> None:
+    module = LearnedNegativeWeights(4)
+    with pytest.raises(ValueError, match="at least one row"):
+        module(torch.zeros(0, 4), torch.zeros(0, 4))
+    with pytest.raises(ValueError, match="must be tensors"):
+        module([[0.0] * 4], torch.zeros(1, 4))
+    with pytest.raises(ValueError, match="chunk_size"):
+        LearnedNegativeWeights(4, chunk_size=0)

@@ -108,3 +108,14 @@ def test_invalid_arguments():
         InfoNCE()(torch.randn(4, 3), torch.randn(5, 3))
     with pytest.raises(ValueError, match="at least 2"):
         InfoNCE()(torch.randn(1, 3), torch.randn(1, 3))
+
+
+def test_functional_form_rejects_nan_or_non_numeric_tau_and_non_tensor_bias():
+    z1, z2 = torch.randn(4, 3), torch.randn(4, 3)
+    for tau in (float("nan"), "0.5", float("inf"), 0.0):
+        with pytest.raises(ValueError, match="tau"):
+            grace_info_nce(z1, z2, tau)
+    with pytest.raises(ValueError, match="node_bias"):
+        grace_info_nce(z1, z2, 0.5, node_bias=[0.0] * 4)
+    with pytest.raises(ValueError, match="tau"):
+        InfoNCE("0.5")

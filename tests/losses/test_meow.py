@@ -118,3 +118,29 @@ def test_cluster_prototypes_and_proto_nce_match_naive_references(n: int, k: list
             terms.append(-scores[protos.labels[t, i]] + torch.logsumexp(scores, 0))
         expected += torch.stack(terms).mean() / len(k)
     assert torch.allclose(ProtoNCE()(anchor, protos), expected, atol=1e-5)
+
+
+def test_non_finite_weights_labels_and_prototypes_raise_clear_errors() -> None:
+    from graphcl.losses.meow import ClusterPrototypes
+
+    a, e = torch.randn(6, 3), torch.randn(6, 3)
+    w = torch.ones(6, 6)
+    w[2, 3] = float("nan")
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        WeightedInfoNCE()(a, e, weight=w)
+    with pytest.raises(ValueError, match="integer tensor of cluster ids"):
+        WeightedInfoNCE()(a, e, labels=torch.zeros(1, 6))
+    good = ClusterPrototypes(torch.zeros(1, 6, dtype=torch.long), [torch.randn(2, 3)], [torch.ones(2)])
+    assert torch.isfinite(ProtoNCE()(a, good))
+    with pytest.raises(ValueError, match="same number T of clusterings"):  # was silently truncated by zip
+        ProtoNCE()(a, ClusterPrototypes(torch.zeros(2, 6, dtype=torch.long), good.centroids, good.concentration))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+        ProtoNCE()(a, ClusterPrototypes(torch.full((1, 6), 5), good.centroids, good.concentration))
+    with pytest.raises(ValueError, match="integer cluster ids"):
+        ProtoNCE()(a, ClusterPrototypes(torch.zeros(1, 6), good.centroids, good.concentration))
+    with pytest.raises(ValueError, match="finite and positive"):
+        ProtoNCE()(a, ClusterPrototypes(good.labels, good.centroids, [torch.tensor([1.0, 0.0])]))
+    with pytest.raises(ValueError, match="num_clusters"):
+        cluster_prototypes(a, [2, 10], 0.5)
+    with pytest.raises(ValueError, match="tau"):
+        cluster_prototypes(a, [2], 0.0)

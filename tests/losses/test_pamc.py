@@ -212,3 +212,9 @@ def test_uniform_form_is_lowered_by_emptying_clusters_size_form_is_not():
         size = [float(pamc_loss(z, loops, p, tau=tau, num_clusters=k, weighting="size")) for p in partitions]
         assert uniform[0] > uniform[1] + 0.2 and uniform[2] == 0.0
         assert all(abs(s - exact) / exact < 0.02 for s in size)
+
+
+def test_meta_node_info_nce_non_tensor_node_bias_names_the_field():
+    u = torch.randn(6, 3)
+    with pytest.raises(ValueError, match="node_bias"):
+        meta_node_info_nce(u, u.clone(), torch.tensor([0, 0, 0, 1, 1, 1]), 0.5, node_bias=[0.0] * 6)

@@ -99,3 +99,10 @@ def test_bad_arguments():
         TeamUpInfoNCE(chunk_size=0)
     with pytest.raises(ValueError, match=r"shape \[5\]"):
         TeamUpInfoNCE()(torch.randn(5, 3), torch.randn(5, 3), torch.zeros(4))
+
+
+def test_non_tensor_strength_names_the_field():
+    with pytest.raises(ValueError, match="strength must hold one community strength per node"):
+        TeamUpInfoNCE()(torch.randn(5, 3), torch.randn(5, 3), [0.1] * 5)
+    with pytest.raises(ValueError, match="tau"):
+        TeamUpInfoNCE(tau=float("nan"))
