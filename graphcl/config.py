@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -125,8 +127,25 @@ def _unknown(kind: str, key: str, known: Iterable[str]) -> str:
     return f"unknown {kind} {key!r}.{hint} Valid: {', '.join(known)}"
 
 
+# Numbers in exponent notation without a dot (``1e-3``, ``5E4``): YAML 1.1, which PyYAML implements, reads them
+# as strings, although they are the usual way to write learning rates.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _exponent_numbers_as_floats(value: Any) -> Any:
+    """``"1e-3"`` -> ``0.001`` (also inside lists); every other value is returned unchanged."""
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_exponent_numbers_as_floats(item) for item in value]
+    return value
+
+
 def _coerce(key: str, value: Any, default: Any, source: str) -> Any:
-    """Check ``value`` against the default's type; ints are accepted for floats."""
+    """Check ``value`` against the default's type; ints are accepted for floats, and for keys that are not
+    strings ``1e-3``-style words (strings to YAML 1.1) are read as floats."""
+    if not isinstance(default, str):
+        value = _exponent_numbers_as_floats(value)
     if default is None or value is None:
         return value
     if isinstance(default, bool):
@@ -176,7 +195,51 @@ def resolve_config(
     bad = [t for t in tasks if t not in ("node", "clustering", "link")]
     if bad or not tasks:
         raise ConfigError(f"tasks must be a non-empty subset of [node, clustering, link], got {tasks}")
+    check_ranges(cfg)
     return cfg
+
+
+# Valid ranges of the training and evaluation keys: (lowest, highest, lowest excluded, highest excluded).
+_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "epochs": (1, math.inf, False, True),
+    "lr": (0.0, math.inf, True, True),
+    "weight_decay": (0.0, math.inf, False, True),
+    "patience": (1, math.inf, False, True),
+    "grad_clip": (0.0, math.inf, True, True),
+    "checkpoint_every": (0, math.inf, False, True),
+    "train_ratio": (0.0, 1.0, True, True),
+    "val_ratio": (0.0, 1.0, False, True),
+    "probe_repeats": (1, math.inf, False, True),
+    "cluster_repeats": (1, math.inf, False, True),
+    "link_val_ratio": (0.0, 1.0, False, True),
+    "link_test_ratio": (0.0, 1.0, True, True),
+    "probe_lr": (0.0, math.inf, True, True),
+    "probe_weight_decay": (0.0, math.inf, False, True),
+    "probe_iterations": (1, math.inf, False, True),
+}
+
+
+def check_ranges(cfg: Mapping[str, Any]) -> None:
+    """Reject out-of-range training / evaluation values before any data is loaded or any model trained.
+
+    The loop and the evaluators check their arguments too, but only once they run: a bad ``probe_repeats``
+    would otherwise surface after the whole training. Model keys are checked by the models' ``build``.
+
+    Raises:
+        ConfigError: The first offending key, with its valid range.
+    """
+    for key, (low, high, open_low, open_high) in _RANGES.items():
+        value = cfg.get(key)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue  # None = off (patience, grad_clip); types were checked by apply_layers
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if too_low or too_high or math.isnan(value):
+            bounds = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+            raise ConfigError(f"{key} must lie in {bounds}, got {value!r}")
+    for a, b in (("train_ratio", "val_ratio"), ("link_val_ratio", "link_test_ratio")):
+        if a in cfg and b in cfg and cfg[a] + cfg[b] >= 1.0:
+            raise ConfigError(f"{a} + {b} must be < 1 so that a test split remains, got {cfg[a]} + {cfg[b]}")
 
 
 def apply_layers(
@@ -196,6 +259,12 @@ def apply_layers(
             if key in RESERVED:
                 if value != cfg[key] and source == "command line":
                     raise ConfigError(f"{source}: set {key!r} with --{key}, not as an override")
+                if key == "model" and value != cfg[key]:
+                    # A run's config.yaml names its model; its keys are that model's (the dataset may differ).
+                    raise ConfigError(
+                        f"{source} is a configuration of model {value!r}, but the model is {cfg[key]!r}; "
+                        f"pass --model {value} (or a configuration of {cfg[key]!r})"
+                    )
                 continue
             if key not in cfg:
                 raise ConfigError(f"{source}: " + _unknown("config key", key, [k for k in cfg if k not in RESERVED]))
