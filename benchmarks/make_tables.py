@@ -22,7 +22,7 @@ RESULTS = HERE / "results"
 README = HERE.parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
-METRIC_ORDER = ["test_acc", "acc", "nmi", "ari", "f1", "auc", "ap"]
+METRIC_ORDER = ["test_acc", "val_acc", "acc", "nmi", "ari", "f1", "auc", "ap"]
 METRIC_ORDER += [f"{m}@{k}" for m in ("hr", "ndcg", "mrr") for k in (5, 10, 20)]  # recsys ranking metrics
 
 

@@ -10,7 +10,7 @@ times reported there).
     OMP_NUM_THREADS=1 python benchmarks/sracl_compare.py --dataset ml-100k --seeds 0 1 2 \
         --runs sasrec sracl-text sracl-text-nocs sracl-text-nois gru4rec sracl-gru4rec-text
 
-Runs: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` and ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois|-cos]``
+Runs: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` and ``sracl[-gru4rec]-<text|attributes|none>[-cos][-nocs|-nois]``
 (backbone, semantic source, ablation: ``none`` = random neighbours, ``nocs`` / ``nois`` drop L_CS / L_IS, ``cos`` =
 cosine NT-Xent at tau 0.2 instead of the dot product at tau 1).
 One ``benchmarks/results/sracl-<run>[-xuser]-<dataset>.json`` per run (``model`` e.g. ``sracl (text, sasrec)``;
@@ -59,14 +59,16 @@ class GRU4Rec(SequentialRecommender):
 # ``cos``: cosine NT-Xent at tau 0.2 instead of the reference dot product at tau 1 (whose logits reach +-64 on
 # SASRec's LayerNorm outputs of norm ~8, see recsys/models/sracl.py).
 VARIANTS = {"nocs": {"cs_weight": 0.0}, "nois": {"is_weight": 0.0}, "cos": {"similarity": "cos", "tau": 0.2}}
+SUFFIX_LABELS = {"nocs": ", no L_CS", "nois": ", no L_IS", "cos": ", cosine tau 0.2"}
 
 
 def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same_user: bool = False):
     """(model name, model, semantics info) of a run name.
 
     Run names: ``sasrec``, ``gru4rec``, ``cl4srec``, ``mclrec`` (the references) and
-    ``sracl[-gru4rec]-<text|attributes|none>[-nocs|-nois]`` (SRA-CL on the SASRec or GRU4Rec backbone with a
-    semantic source; ``none`` = random neighbours; ``nocs`` / ``nois`` drop L_CS / L_IS).
+    ``sracl[-gru4rec]-<text|attributes|none>[-cos][-nocs|-nois]`` (SRA-CL on the SASRec or GRU4Rec backbone with
+    a semantic source; ``none`` = random neighbours; ``cos`` = cosine NT-Xent at tau 0.2; ``nocs`` / ``nois`` drop
+    L_CS / L_IS).
     """
     n = data.num_items
     enc = {"max_len": MAX_LEN, "padding": "left"}
@@ -82,11 +84,13 @@ def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same
     if parts[0] != "sracl":
         raise SystemExit(f"unknown run {run!r}")
     backbone = "gru4rec" if "gru4rec" in parts else "sasrec"
-    ablation = parts[-1] if parts[-1] in VARIANTS else None
-    kind = parts[-2] if ablation else parts[-1]
+    suffixes = []
+    while parts[-1] in VARIANTS:  # e.g. sracl-text-cos-nocs: cosine setting with L_CS dropped
+        suffixes.insert(0, parts.pop())
+    kind = parts[-1]
     if kind not in ("text", "attributes", "none"):
         raise SystemExit(f"unknown semantic source in run {run!r}")
-    weights = VARIANTS.get(ablation, {})
+    weights = {key: value for suffix in suffixes for key, value in VARIANTS[suffix].items()}
     model = SRACL.build(n, backbone=backbone, semantics="none", neighbour_grad=neighbour_grad, **weights, **enc)
     if kind == "none":
         index = build_random_index(split, exclude_same_user=exclude_same_user)
@@ -94,7 +98,7 @@ def make(run: str, dataset: str, data, split, neighbour_grad: bool, exclude_same
         index = build(dataset, kind, data, split, exclude_same_user=exclude_same_user)
     model.attach(index)
     label = {"text": "text", "attributes": "attributes", "none": "no semantics"}[kind]
-    label += f", {backbone}" + {"nocs": ", no L_CS", "nois": ", no L_IS", "cos": ", cosine tau 0.2", None: ""}[ablation]
+    label += f", {backbone}" + "".join(SUFFIX_LABELS[suffix] for suffix in suffixes)
     label += ", same-user excluded" if exclude_same_user else ""
     return f"sracl ({label})", model, {"variant": run, "backbone": backbone,
                                        "alpha_cs": model.cs_weight, "beta_is": model.is_weight, **index.info}

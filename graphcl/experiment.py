@@ -7,9 +7,10 @@ every command of the library writes::
      "metrics": {"<name>": {"mean": float, "std": float, "values": [per-seed values]}},
      "protocol": {...}, "config": {...}, "time_s": float, "peak_mem_mb": float, "commit": str | null}
 
-Metric names: ``test_acc`` (node classification, fraction in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1``
-(k-means clustering of the embeddings); ``auc``, ``ap`` (link prediction on held-out edges). ``values`` holds one
-number per seed (each the mean over that seed's probe splits / k-means restarts).
+Metric names: ``test_acc`` and ``val_acc`` (node classification on the probe's test / validation split, fractions
+in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1`` (k-means clustering of the embeddings); ``auc``, ``ap`` (link
+prediction on held-out edges). ``values`` holds one number per seed (each the mean over that seed's probe splits /
+k-means restarts).
 """
 from __future__ import annotations
 
@@ -125,7 +126,8 @@ def evaluate_seed(
             probe = linear_probe(
                 z, y, train_ratio=ev["train_ratio"], val_ratio=ev["val_ratio"], repeats=ev["probe_repeats"], seed=seed
             )
-            metrics["test_acc"] = probe["test_acc"]
+            # val_acc (the probe's validation split, which also picks C) is what model selection may use.
+            metrics["test_acc"], metrics["val_acc"] = probe["test_acc"], probe["val_acc"]
         if "clustering" in tasks:
             if callable(getattr(model, "predict_clusters", None)):
                 metrics.update(own_cluster_metrics(model, data.to(device), y))
@@ -186,7 +188,7 @@ def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
             f"{1 - ev['train_ratio'] - ev['val_ratio']:.0%} train/val/test, seeded",
             "repeats_per_seed": ev["probe_repeats"],
             "classifier": "sklearn LogisticRegression on L2-normalised embeddings, C chosen on the val split",
-            "metric": "test_acc = accuracy on the test split",
+            "metric": "test_acc = accuracy on the test split (val_acc: on the validation split, for model selection)",
         }
     if "clustering" in ev["tasks"] and hasattr(MODELS[cfg["model"]], "predict_clusters"):
         out["clustering"] = {

@@ -21,7 +21,7 @@ def test_results_json_schema(two_seed_run, capsys):
     results = json.loads((two_seed_run / "results.json").read_text())
     assert set(results) == {"model", "dataset", "metrics", "protocol", "config", "time_s", "peak_mem_mb", "commit"}
     assert results["model"] == "grace" and results["dataset"] == "generated"
-    assert set(results["metrics"]) == {"test_acc", "acc", "nmi", "ari", "f1", "auc", "ap"}
+    assert set(results["metrics"]) == {"test_acc", "val_acc", "acc", "nmi", "ari", "f1", "auc", "ap"}
     for summary in results["metrics"].values():
         assert set(summary) == {"mean", "std", "values"} and len(summary["values"]) == 2
         assert 0.0 <= summary["mean"] <= 1.0
