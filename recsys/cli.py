@@ -32,7 +32,7 @@ log = logging.getLogger("recsys")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="sasrec", help="sasrec | cl4srec | mclrec | ... (default: sasrec)")
+    p.add_argument("--model", default="sasrec", help="sasrec | cl4srec | mclrec | sracl (default: sasrec)")
     p.add_argument("--data", "--dataset", dest="data", default="generated",
                    help=".txt / .inter file, dataset name under --root, or 'generated' (default)")
     p.add_argument("--root", default=None, help="folder holding the named datasets, e.g. ../shared/data/seqrec")
@@ -141,7 +141,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         args.data = args.data or stored["dataset"]
         dataset = _load(args)
         model = build_recommender(cfg, dataset.num_items)
-        load_checkpoint(checkpoint, model)
+        skipped = _load_ranking_weights(model, load_checkpoint(checkpoint)["model"], checkpoint)
+        if skipped:
+            print(f"not needed for ranking (built from the data during training): {', '.join(skipped)}")
         protocol, max_len, padding = ranking_protocol(cfg), cfg["max_len"], cfg["padding"]
         source = {"run_dir": str(run_dir)}
         name, out_dir = cfg["model"], Path(args.out or run_dir / "eval")
@@ -165,6 +167,28 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     path = write_results(out_dir, results)
     print(f"results: {path}")
     return 0
+
+
+def _load_ranking_weights(model, state: dict, path: Path) -> list[str]:
+    """Load a run's weights into a freshly built model; returns the checkpoint keys that were skipped.
+
+    A model may add parameters from the data at training time (SRA-CL's synthesiser, created by
+    ``prepare_data`` once the semantic index exists); ranking does not use them, so their keys are skipped. Every
+    parameter of the fresh model must be in the file, and a skipped key must not belong to one of its modules.
+    """
+    own = model.state_dict()
+    children = {name for name, _ in model.named_children()}
+    extra = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state]
+    clash = [k for k in extra if k.split(".", 1)[0] in children]
+    if missing or clash:
+        raise GraphCLError(f"{path} does not match the {type(model).__name__} built from the run's config.yaml: "
+                           f"missing {missing[:5]}, unexpected {clash[:5]}")
+    try:
+        model.load_state_dict({k: state[k] for k in own})
+    except RuntimeError as exc:
+        raise GraphCLError(f"{path} does not match the model: {exc}") from None
+    return extra
 
 
 def _run_config(run_dir: Path) -> dict:

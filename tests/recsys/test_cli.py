@@ -83,3 +83,16 @@ def test_eval_run_dir_of_a_multi_seed_run_and_broken_config(tmp_path, capsys):
     (run / "config.yaml").write_text("model: [sasrec\n")
     assert main(["eval", "--run-dir", str(run / "seed-2021")]) == 2
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_eval_run_dir_of_an_sracl_run(tmp_path, capsys):
+    # SRA-CL's synthesiser is built from the data (prepare_data) and saved in best.pt; ranking needs no index.
+    run = tmp_path / "sracl"
+    assert main(["train", "--model", "sracl", "--quiet", "--run-dir", str(run), *TINY, "epochs=1",
+                 "semantics=none", "k_items=3", "k_windows=3"]) == 0
+    results = json.loads((run / "results.json").read_text())
+    capsys.readouterr()
+    assert main(["eval", "--run-dir", str(run), "--split", "test"]) == 0
+    assert "synthesizer.weight" in capsys.readouterr().out
+    again = json.loads((run / "eval" / "results.json").read_text())
+    assert again["metrics"]["ndcg@10"]["mean"] == results["metrics"]["ndcg@10"]["mean"]
