@@ -40,6 +40,7 @@ from torch import Tensor
 from torch_geometric.utils import degree, scatter, to_undirected
 
 from graphcl.errors import ConfigError, DataError
+from graphcl.functional._checks import check_probability
 
 logger = logging.getLogger(__name__)
 
@@ -227,10 +228,22 @@ def community_strength(edge_index: Tensor, community: Tensor, num_nodes: int | N
 
     Returns:
         ``[C]`` float tensor (``C = community.max() + 1``), on ``community``'s device.
+
+    Raises:
+        DataError: ``community`` is not ``[N]`` non-negative integer ids, or ``edge_index`` is not a ``[2, E]``
+            integer tensor of ids in ``[0, N)``.
     """
+    if not isinstance(community, Tensor) or community.dim() != 1:
+        shape = tuple(community.shape) if isinstance(community, Tensor) else type(community).__name__
+        raise DataError(f"'community' must be a 1-D tensor of community ids, got {shape}")
     n = community.numel() if num_nodes is None else int(num_nodes)
     if community.numel() != n:
         raise DataError(f"'community' must have one id per node ({n}), got {community.numel()}")
+    if community.is_floating_point() or community.dtype == torch.bool:
+        raise DataError(f"'community' must hold integer ids, got dtype {community.dtype}")
+    if n and int(community.min()) < 0:
+        raise DataError(f"'community' ids must be non-negative, found {int(community.min())}")
+    _check_edges_within(edge_index, n, "community_strength")
     community = community.long()
     num_communities = int(community.max()) + 1 if n else 0
     pairs = undirected_pairs(edge_index.to(community.device), n)
@@ -243,6 +256,17 @@ def community_strength(edge_index: Tensor, community: Tensor, num_nodes: int | N
     intra = (community[row] == community[col]).to(deg.dtype)
     inc_c = scatter(intra, community[row], dim=0, dim_size=num_communities, reduce="sum")
     return inc_c / m - (deg_c / (2 * m)) ** 2
+
+
+def _check_edges_within(edge_index: Tensor, num_nodes: int, owner: str) -> None:
+    """``edge_index`` must be a ``[2, E]`` integer tensor whose ids lie in ``[0, num_nodes)``."""
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
+        raise DataError(f"{owner}: 'edge_index' must have shape [2, E], got {shape}")
+    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+        raise DataError(f"{owner}: 'edge_index' must hold integer node ids, got dtype {edge_index.dtype}")
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
+        raise DataError(f"{owner}: 'edge_index' refers to nodes outside [0, {num_nodes}) (one community per node)")
 
 
 def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: Tensor) -> Tensor:
@@ -260,7 +284,17 @@ def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: T
 
     Returns:
         ``[E]`` float tensor.
+
+    Raises:
+        DataError: ``community`` and ``node_strength`` are not both ``[N]``, or ``edge_index`` refers to a node
+            outside ``[0, N)``.
     """
+    if community.shape != node_strength.shape or community.dim() != 1:
+        raise DataError(
+            f"'community' and 'node_strength' must both be [N] (one entry per node), got {tuple(community.shape)} "
+            f"and {tuple(node_strength.shape)}"
+        )
+    _check_edges_within(edge_index, community.numel(), "communal_edge_weight")
     row, col = edge_index
     if row.numel() == 0:
         return node_strength.new_zeros(0)
@@ -278,7 +312,12 @@ def edge_keep_probability(weight: Tensor, p: float, threshold: float = 1.0) -> T
 
     With ``threshold = 1`` (the authors' setting) the weakest edge(s) are always dropped; a smaller threshold
     keeps every edge with probability at least ``1 - threshold``.
+
+    Raises:
+        ValueError: ``p`` or ``threshold`` is not a number in ``[0, 1]``.
     """
+    p = check_probability(p, "p", "edge_keep_probability")
+    threshold = check_probability(threshold, "threshold", "edge_keep_probability")
     if weight.numel() == 0:
         return weight
     mean = weight.mean()
@@ -307,7 +346,20 @@ def attribute_voting_probability(x: Tensor, node_strength: Tensor, p: float, thr
 
     Returns:
         ``[F]`` float tensor in ``[0, threshold]``.
+
+    Raises:
+        ValueError: ``p`` or ``threshold`` is not a number in ``[0, 1]``.
+        DataError: ``x`` is not ``[N, F]`` or ``node_strength`` is not ``[N]``.
     """
+    owner = "attribute_voting_probability"
+    p = check_probability(p, "p", owner)
+    threshold = check_probability(threshold, "threshold", owner)
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise DataError(f"{owner}: 'x' must be a [N, F] feature matrix, got {shape}")
+    if not isinstance(node_strength, Tensor) or node_strength.shape != (x.size(0),):
+        shape = tuple(node_strength.shape) if isinstance(node_strength, Tensor) else type(node_strength).__name__
+        raise DataError(f"{owner}: 'node_strength' must be [N] = [{x.size(0)}] (one per row of x), got {shape}")
     magnitude = x.abs().to(node_strength.dtype)
     votes = magnitude.t() @ node_strength
     present = magnitude.amax(0) > 0 if magnitude.size(0) else torch.zeros_like(votes, dtype=torch.bool)

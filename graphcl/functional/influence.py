@@ -60,14 +60,17 @@ def influence_matrix(
     order = _check_order(order)
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise DataError(f"num_nodes must be a positive int, got {num_nodes!r}")
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise DataError(f"edge_index must be [2, E], got {tuple(edge_index.shape)}")
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
+        raise DataError(f"edge_index must be [2, E], got {shape}")
+    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+        raise DataError(f"edge_index must hold integer node ids, got dtype {edge_index.dtype}")
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
         raise DataError(f"edge_index refers to nodes outside [0, {num_nodes})")
     device = edge_index.device
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), device=device)
-    elif edge_weight.shape != (edge_index.size(1),) or not bool(torch.isfinite(edge_weight).all()) or bool(
+    elif not isinstance(edge_weight, Tensor) or edge_weight.shape != (edge_index.size(1),) or not bool(torch.isfinite(edge_weight).all()) or bool(
         (edge_weight < 0).any()
     ):
         raise DataError(f"edge_weight must be [{edge_index.size(1)}] finite non-negative values")

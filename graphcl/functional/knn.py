@@ -46,11 +46,18 @@ def knn_graph(
 
     Returns:
         ``(edge_index [2, E], edge_weight [E])`` with the kernel similarity as weight.
+
+    Raises:
+        ConfigError: Unknown ``metric``, ``k`` outside ``[1, N - 1]`` or a non-positive ``t``.
+        DataError: ``x`` is not a finite ``[N, F]`` tensor.
     """
     if metric not in METRICS:
         raise ConfigError(f"metric must be one of {METRICS}, got {metric!r}")
-    if x.dim() != 2:
-        raise DataError(f"x must be [N, F], got {tuple(x.shape)}")
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise DataError(f"x must be a [N, F] tensor, got {shape}")
+    if metric == "heat" and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf")):
+        raise ConfigError(f"t (the heat-kernel bandwidth) must be a positive finite number, got {t!r}")
     n = x.size(0)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n:
         raise ConfigError(f"k must be an int in [1, {n - 1}] (N - 1 other nodes), got {k!r}")

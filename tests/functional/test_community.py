@@ -191,3 +191,27 @@ def test_attribute_voting_negative_and_zero_votes_give_no_nan():
         assert p.tolist() == pytest.approx([0.3, 0.3, 0.3])
     capped = attribute_voting_probability(x, torch.tensor([1.0, 0.001]), 0.9, threshold=0.5)
     assert capped.max() <= 0.5 and torch.isfinite(capped).all()
+
+
+def test_probability_and_shape_mistakes_name_the_argument():
+    ei = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
+    with pytest.raises(ValueError, match="'p' must be in"):
+        edge_keep_probability(torch.rand(5), 1.5)  # was: every edge silently dropped
+    with pytest.raises(ValueError, match="'threshold' must be in"):
+        edge_keep_probability(torch.rand(5), 0.3, threshold=-0.5)
+    with pytest.raises(ValueError, match="'p' must be in"):
+        attribute_voting_probability(torch.rand(6, 3), torch.rand(6), 1.5)
+    with pytest.raises(ValueError, match="'threshold' must be in"):
+        attribute_voting_probability(torch.rand(6, 3), torch.rand(6), 0.3, threshold=-0.5)  # was: p = -0.5
+    with pytest.raises(DataError, match="'node_strength' must be"):
+        attribute_voting_probability(torch.rand(6, 3), torch.rand(5), 0.3)
+    with pytest.raises(DataError, match="non-negative"):
+        community_strength(ei, torch.tensor([0, 0, -1, 1]))
+    with pytest.raises(DataError, match="integer ids"):
+        community_strength(ei, torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    with pytest.raises(DataError, match="outside"):
+        community_strength(ei, torch.tensor([0, 0, 1]), num_nodes=3)
+    with pytest.raises(DataError, match="'node_strength' must both be"):
+        communal_edge_weight(ei, torch.tensor([0, 0, 1, 1]), torch.ones(3))
+    with pytest.raises(DataError, match="outside"):
+        communal_edge_weight(ei, torch.tensor([0, 0, 1]), torch.ones(3))

@@ -78,3 +78,18 @@ def test_knn_bad_input():
         knn_graph(torch.rand(5, 2), 5)
     with pytest.raises(ConfigError, match="metric"):
         knn_graph(torch.rand(5, 2), 2, metric="l1")
+
+
+def test_influence_and_knn_reject_non_integer_ids_and_bad_bandwidth():
+    from graphcl.errors import DataError
+
+    with pytest.raises(DataError, match="integer node ids"):
+        influence_matrix(torch.tensor([[0.0, 1.7], [1.2, 0.0]]), 3)  # was: silently truncated to ints
+    with pytest.raises(DataError, match="edge_weight"):
+        influence_matrix(torch.tensor([[0, 1], [1, 0]]), 2, edge_weight=[1.0, 1.0])
+    for t in (0.0, -1.0, float("nan")):
+        with pytest.raises(ConfigError, match="bandwidth"):
+            knn_graph(torch.rand(5, 2), 2, t=t)
+    knn_graph(torch.rand(5, 2), 2, metric="cosine", t=0.0)  # t is only read by the heat kernel
+    with pytest.raises(DataError, match=r"\[N, F\] tensor"):
+        knn_graph([[0.0, 1.0]] * 3, 1)
