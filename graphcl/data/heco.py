@@ -435,9 +435,23 @@ def _check_edges(path: Path, edges: np.ndarray, num_src: int, num_dst: int) -> t
     return torch.from_numpy(np.ascontiguousarray(edges.T))
 
 
+def _load_npy(path: Path, what: str) -> np.ndarray:
+    """A plain ``.npy`` array, or a :class:`DataError` naming the file (garbage, pickled objects, an ``.npz``)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy raises ValueError / OSError / EOFError / UnpicklingError for garbage
+        raise DataError(f"{path}: not a numpy .npy file of {what} ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise DataError(f"{path}: expected a single .npy array of {what}, got an .npz archive")
+    return array
+
+
 def _read_labels_and_splits(data: HeteroData, description: HecoDescription, folder: Path, n: int) -> None:
     path = folder / description.labels
-    labels = np.load(path, allow_pickle=False)
+    labels = _load_npy(path, "labels")
+    if labels.dtype.kind not in "biuf":
+        raise DataError(f"{path}: labels must be numeric class ids, got dtype {labels.dtype}")
     if labels.ndim == 2:  # one-hot labels (some HeCo forks) -> class ids
         labels = labels.argmax(axis=1)
     if labels.ndim != 1 or labels.shape[0] != n:
@@ -451,12 +465,28 @@ def _read_labels_and_splits(data: HeteroData, description: HecoDescription, fold
     for rate in description.label_rates:
         for part in ("train", "val", "test"):
             split_path = folder / f"{part}_{rate}.npy"
-            index = np.load(split_path, allow_pickle=False).astype(np.int64).ravel()
+            index = _split_index(split_path, _load_npy(split_path, "node indices"))
             bad = np.flatnonzero((index < 0) | (index >= n))
             if bad.size:
                 raise DataError(f"{split_path}: entry {int(bad[0])} = {int(index[bad[0]])} is out of range "
                                 f"[0, {n}) for the {description.target} nodes")
             target[f"{part}_idx_{rate}"] = torch.from_numpy(index)
+
+
+def _split_index(path: Path, index: np.ndarray) -> np.ndarray:
+    """A split file's node indices as a flat int64 vector; fractional values or a real 2-D table are errors
+    (``astype`` would silently truncate ``1.7`` to node ``1``)."""
+    if index.size != max(index.shape, default=1):
+        raise DataError(f"{path}: expected a vector of node indices, got shape {index.shape}")
+    index = index.ravel()
+    if index.dtype.kind == "f":
+        fractional = np.flatnonzero(~np.isfinite(index) | (index != np.round(index)))
+        if fractional.size:
+            raise DataError(f"{path}: entry {int(fractional[0])} = {index[fractional[0]]} is not a node index "
+                            f"(indices must be integers)")
+    elif index.dtype.kind not in "iu":
+        raise DataError(f"{path}: node indices must be integers, got dtype {index.dtype}")
+    return index.astype(np.int64)
 
 
 def _sparse_identity(n: int) -> torch.Tensor:

@@ -225,6 +225,36 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
         load_heco(description, folder)
 
 
+def test_malformed_label_and_split_files_are_named(tmp_path: Path) -> None:
+    description, folder = _chain_folder(tmp_path)
+    labels = np.load(folder / "labels.npy")
+    split = np.load(folder / "train_20.npy")
+
+    (folder / "labels.npy").write_bytes(b"not numpy")
+    with pytest.raises(DataError, match=r"labels\.npy: not a numpy \.npy file of labels"):
+        load_heco(description, folder)
+    np.save(folder / "labels.npy", np.array(["a"] * labels.shape[0]))
+    with pytest.raises(DataError, match=r"labels\.npy: labels must be numeric class ids"):
+        load_heco(description, folder)
+    np.save(folder / "labels.npy", labels)
+
+    # A fractional index used to be truncated silently (1.7 -> node 1).
+    np.save(folder / "train_20.npy", split.astype(np.float64) + 0.7)
+    with pytest.raises(DataError, match=r"train_20\.npy: entry 0 = .* is not a node index"):
+        load_heco(description, folder)
+    np.save(folder / "train_20.npy", split.astype(np.float64))  # integral floats are fine
+    assert torch.equal(load_heco(description, folder)["author"].train_idx_20, torch.from_numpy(split))
+    np.save(folder / "train_20.npy", np.stack([split, split]))
+    with pytest.raises(DataError, match=r"train_20\.npy: expected a vector of node indices, got shape"):
+        load_heco(description, folder)
+    np.save(folder / "train_20.npy", split[:, None])  # a column vector is a vector
+    assert load_heco(description, folder)["author"].train_idx_20.shape == split.shape
+    np.savez(folder / "train_20.npy", split)
+    (folder / "train_20.npy.npz").rename(folder / "train_20.npy")
+    with pytest.raises(DataError, match=r"train_20\.npy: expected a single \.npy array"):
+        load_heco(description, folder)
+
+
 @pytest.mark.data
 def test_staged_acm_and_dblp_metapath_counts_match_the_spec(shared_data: Path) -> None:
     root = shared_data / "heco"
