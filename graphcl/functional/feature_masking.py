@@ -43,7 +43,8 @@ def mask_feature_weighted(
         training: If ``False``, this is a no-op. (default: ``True``)
 
     Returns:
-        ``(x_masked, mask)``; ``x_masked`` is a new tensor, ``x`` is never written to.
+        ``(x_masked, mask)``; ``x`` is never written to: ``x_masked`` is a new tensor, or ``x`` itself when
+        ``training=False``.
 
     Raises:
         ValueError: On an unknown ``mode``, a non-2-D ``x``, a ``p`` whose shape does not fit ``x`` (both

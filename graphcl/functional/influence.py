@@ -95,8 +95,6 @@ def influence_matrix(
         for _ in range(1, order):
             power = torch.sparse.mm(power, step).coalesce()
             total = (total + power).coalesce() if cumulative else power
-    if not cumulative:
-        total = power
     return total.indices(), total.values()
 
 
@@ -129,4 +127,5 @@ class AddInfluence(BaseTransform):
         return data
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(order={self.order}, cumulative={self.cumulative})"
+        return (f"{type(self).__name__}(order={self.order}, cumulative={self.cumulative}, "
+                f"symmetrize={self.symmetrize})")

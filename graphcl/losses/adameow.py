@@ -29,7 +29,15 @@ __all__ = ["LearnedNegativeWeights"]
 
 
 class LearnedNegativeWeights(nn.Module):
-    """AdaMEOW's InfoNCE with learned soft pair weights :math:`\\sigma(\\mathrm{MLP}(a_i + e_j))`.
+    """AdaMEOW's InfoNCE with learned soft pair weights (Yu et al., TKDE 2024, arXiv:2212.13847v3).
+
+    .. math::
+        w_{ij} = \\sigma\\big(v_2^\\top \\tanh(V_1 (a_i + e_j) + b_1) + b_2\\big),\\qquad
+        \\mathcal{L} = \\frac1N \\sum_i \\Big[-\\frac{a_i^\\top e_i}{\\tau}
+            + \\log \\sum_j w_{ij} \\exp(a_i^\\top e_j / \\tau)\\Big]
+
+    over all ``j`` including ``i``, in row chunks (see the module docstring). ``fc1`` is :math:`(V_1, b_1)`,
+    ``fc2`` is :math:`(v_2, b_2)`.
 
     Args:
         channels: Dimension :math:`d_p` of the anchors and samples.

@@ -63,7 +63,8 @@ class CSGCL(GRACE):
         augment1: Transform producing the first view (needs the community attributes if it uses CED / CAV).
         augment2: Transform producing the second view.
         tau: Temperature (ignored when ``loss`` is given).
-        loss: A loss ``(u, v, strength) -> scalar`` with ``set_epoch``; default ``TeamUpInfoNCE(tau)``.
+        loss: A loss ``(u, v, strength) -> scalar`` with ``set_epoch``; default ``TeamUpInfoNCE(tau)``. With
+            ``negatives="pamc"`` only its ``gamma`` and ``tau`` attributes are read (the meta-node loss replaces it).
         communities: The :class:`~graphcl.transforms.AddCommunities` applied to each new graph
             (default: ``AddCommunities()`` = seeded Leiden, Louvain fallback).
         chunk_size: Anchor chunk of the default loss (``None`` = dense).

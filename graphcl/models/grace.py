@@ -51,8 +51,9 @@ class GRACE(nn.Module):
         augment1: Transform producing the first view from a ``Data`` (e.g. ``Compose([DropEdge(0.2),
             MaskFeature(0.3)])``).
         augment2: Transform producing the second view.
-        tau: Temperature of the loss (ignored when ``loss`` is given).
-        loss: A loss module ``(u, v) -> scalar``; default ``InfoNCE(tau, chunk_size=chunk_size)``.
+        tau: Temperature of the loss (ignored when ``loss`` is given, except by ``negatives="pamc"``).
+        loss: A loss module ``(u, v) -> scalar``; default ``InfoNCE(tau, chunk_size=chunk_size)``. Not used
+            with ``negatives="pamc"``, which computes :func:`graphcl.losses.meta_node_info_nce` at ``tau``.
         chunk_size: Anchor chunk of the default loss (``None`` = dense).
         negatives: ``"infonce"`` (every node is a negative, ``O(N²)``) or ``"pamc"`` — PamC meta-node
             negatives (Kulatilleke et al., 2022, `arXiv:2209.14067 <https://arxiv.org/abs/2209.14067>`_): the

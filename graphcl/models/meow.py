@@ -108,8 +108,21 @@ class _MetaPathContrast(nn.Module):
         return self.encoder(self.prepare(data))
 
     def embed(self, data: HeteroData) -> Tensor:
-        """:math:`z^f` for downstream tasks, per :attr:`embedding` (see the module docstring), detached."""
+        """:math:`z^f` for downstream tasks, per :attr:`embedding` (see the module docstring), detached.
+
+        Raises:
+            DataError: In ``"faithful"`` mode, ``data`` has a different number of target nodes than the graph of
+                the last training step (whose :math:`z^f` would be returned).
+        """
         if self.embedding == "faithful" and self._last_fine is not None:
+            target = getattr(data, "target_type", None)
+            num_nodes = data[target].num_nodes if isinstance(data, HeteroData) and target in data.node_types else None
+            if num_nodes is not None and num_nodes != self._last_fine.size(0):
+                raise DataError(
+                    f"embedding='faithful' returns z^f of the last training step ({self._last_fine.size(0)} "
+                    f"'{target}' nodes), but this graph has {num_nodes}: embed the graph the model was trained on, "
+                    "or use embedding='clean'"
+                )
             return self._last_fine
         was_training = self.training
         self.eval()
@@ -118,12 +131,6 @@ class _MetaPathContrast(nn.Module):
                 return self.encode(data)["fine"]
         finally:
             self.train(was_training)
-
-    def describe_embedding(self) -> str:
-        if self.embedding == "faithful":
-            return ("faithful: z^f of the last training-mode forward pass (dropout on, masked views fused), as the "
-                    "reference code")
-        return "clean: z^f of an eval-mode forward pass (no dropout) with the final (best-loss if restored) weights"
 
 
 class MEOW(_MetaPathContrast):

@@ -93,3 +93,9 @@ def test_influence_and_knn_reject_non_integer_ids_and_bad_bandwidth():
     knn_graph(torch.rand(5, 2), 2, metric="cosine", t=0.0)  # t is only read by the heat kernel
     with pytest.raises(DataError, match=r"\[N, F\] tensor"):
         knn_graph([[0.0, 1.0]] * 3, 1)
+
+
+def test_add_influence_repr_shows_every_option():
+    assert repr(AddInfluence(order=2, cumulative=False, symmetrize=False)) == (
+        "AddInfluence(order=2, cumulative=False, symmetrize=False)"
+    )

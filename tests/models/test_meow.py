@@ -88,3 +88,17 @@ def test_nodes_without_metapath_neighbours_get_finite_embeddings() -> None:
     view = model.prepare(data)
     assert view.contexts[0]["PAP_ctx1"][0].matrix.to_dense()[0].abs().sum() == 0  # zero context
     assert torch.isfinite(model.embed(data)).all()
+
+
+def test_faithful_embedding_of_another_graph_size_raises_instead_of_returning_the_cached_one() -> None:
+    from graphcl.errors import DataError
+
+    torch.manual_seed(0)
+    data, other = planted_hetero_graph(), planted_hetero_graph(num_papers=90, seed=1)
+    model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5)
+    model(data)
+    assert model.embed(data).shape == (60, 16)
+    with pytest.raises(DataError, match="faithful.*90"):
+        model.embed(other)  # was: graph `data`'s cached [60, 16] z^f, silently
+    model.embedding = "clean"
+    assert model.embed(other).shape == (90, 16)
