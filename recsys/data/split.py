@@ -73,10 +73,6 @@ class SequenceSamples(Dataset):
         index = torch.as_tensor(index, dtype=torch.long)
         return SequenceBatch(self.item_seq[index], self.item_seq_len[index], self.target[index], self.user[index])
 
-    def batch(self) -> SequenceBatch:
-        """All samples as one batch."""
-        return SequenceBatch(self.item_seq, self.item_seq_len, self.target, self.user)
-
 
 @dataclass(frozen=True)
 class SequenceSplit:

@@ -26,8 +26,6 @@ from torch import Tensor
 from graphcl.errors import ConfigError, DataError
 from recsys.semantic.windows import window_mean_vectors
 
-USER_VECTOR_MODES = ("mean", "text", "precomputed")
-
 
 def check_item_matrix(matrix: Tensor, num_items: int, what: str) -> Tensor:
     """Validate an item-embedding matrix and return it as ``[num_items + 1, D]`` float32 with a zero row 0.
