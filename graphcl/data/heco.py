@@ -360,8 +360,9 @@ def _check_files(description: HecoDescription, folder: Path) -> None:
         )
 
 
-def _read_features(path: Path) -> np.ndarray | sp.csr_matrix:
-    """A ``save_npz`` sparse matrix (L1 row-normalised) or a dense array behind a misleading name (as is)."""
+def _read_features(path: Path, *, normalize: bool = True) -> np.ndarray | sp.csr_matrix:
+    """A ``save_npz`` sparse matrix (L1 row-normalised unless ``normalize=False``) or a dense array behind a
+    misleading name (as is)."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError / OSError / UnpicklingError for garbage
@@ -380,6 +381,8 @@ def _read_features(path: Path) -> np.ndarray | sp.csr_matrix:
         raise DataError(f"{path}: not a scipy.sparse.save_npz file ({type(exc).__name__}: {exc})") from exc
     if not np.isfinite(matrix.data).all():
         raise DataError(f"{path}: features contain NaN or infinite values")
+    if not normalize:
+        return matrix
     row_sums = np.asarray(abs(matrix).sum(axis=1)).ravel()
     inverse = np.divide(1.0, row_sums, out=np.zeros_like(row_sums), where=row_sums > 0)
     return sp.diags(inverse.astype(np.float32)) @ matrix

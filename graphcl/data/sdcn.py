@@ -85,6 +85,8 @@ def load_sdcn(
     x = _read_table(paths[feature_file], np.float32, "features")
     y = _read_table(paths[label_file], np.int64, "labels").reshape(-1)
     n = x.shape[0]
+    if n == 0:
+        raise DataError(f"{paths[feature_file]}: no feature rows (one node per line expected)")
     if y.shape[0] != n:
         raise DataError(f"{paths[label_file]}: {y.shape[0]} labels for {n} feature rows in {paths[feature_file]}")
     if not np.isfinite(x).all():
@@ -94,8 +96,13 @@ def load_sdcn(
         edges = _read_table(paths[graph_file], np.int64, "edge list")
         if edges.size and edges.shape[1] != 2:
             raise DataError(f"{paths[graph_file]}: expected two node ids per line, got {edges.shape[1]} columns")
-        if edges.size and (edges.min() < 0 or edges.max() >= n):
-            raise DataError(f"{paths[graph_file]}: node id {int(edges.max())} outside [0, {n}) (N from {feature_file})")
+        bad = np.flatnonzero(((edges < 0) | (edges >= n)).any(axis=1)) if edges.size else edges[:0, 0]
+        if bad.size:
+            src, dst = (int(v) for v in edges[bad[0]])
+            raise DataError(
+                f"{paths[graph_file]}, line {int(bad[0]) + 1}: edge ({src}, {dst}) has a node id outside [0, {n}) "
+                f"(N = rows of {feature_file}; {bad.size} such line(s))"
+            )
         edge_index = torch.from_numpy(edges.reshape(-1, 2).T.copy())
     else:
         from graphcl.functional.knn import knn_graph
@@ -125,15 +132,27 @@ def load_dblp_sdcn(root: str | Path) -> Data:
             f"dblp-sdcn: missing {', '.join(missing)}. Point root at the HeCo data folder holding dblp/ "
             f"(https://github.com/liun-online/HeCo/tree/main/data)."
         )
-    try:
-        feat = sp.load_npz(files["a_feat.npz"]).toarray().astype(np.float32)
-        pa = np.loadtxt(files["pa.txt"], dtype=np.int64, ndmin=2)
-        labels = np.load(files["labels.npy"]).astype(np.int64).reshape(-1)
-    except (ValueError, OSError) as exc:
-        raise DataError(f"dblp-sdcn: cannot read the HeCo files in {folder} ({exc})") from exc
+    # The HeCo readers name the file (and line) of any malformed input; the features stay raw here.
+    from graphcl.data.heco import _load_npy, _read_edge_list, _read_features
+
+    feat = _read_features(files["a_feat.npz"], normalize=False)
+    feat = (feat if isinstance(feat, np.ndarray) else feat.toarray()).astype(np.float32)
+    pa = _read_edge_list(files["pa.txt"])
+    labels = _load_npy(files["labels.npy"], "labels")
     n = feat.shape[0]
-    if labels.shape[0] != n or pa.shape[1] != 2 or pa[:, 1].max() >= n:
-        raise DataError(f"dblp-sdcn: inconsistent files in {folder} ({n} authors, {labels.shape[0]} labels)")
+    integral = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and bool(np.all(labels == np.round(labels))))
+    if labels.size != n or not integral:
+        raise DataError(f"{files['labels.npy']}: expected {n} integer labels (one per row of a_feat.npz), got "
+                        f"shape {labels.shape}, dtype {labels.dtype}")
+    labels = labels.astype(np.int64).reshape(-1)
+    if pa.shape[0] == 0:
+        raise DataError(f"{files['pa.txt']}: no paper-author links")
+    bad = np.flatnonzero((pa < 0).any(axis=1) | (pa[:, 1] >= n))
+    if bad.size:
+        raise DataError(
+            f"{files['pa.txt']}, line {int(bad[0]) + 1}: paper {int(pa[bad[0], 0])}, author {int(pa[bad[0], 1])} "
+            f"is out of range (ids >= 0, authors < {n} = rows of a_feat.npz; {bad.size} such line(s))"
+        )
     num_papers = int(pa[:, 0].max()) + 1
     incidence = sp.csr_matrix((np.ones(len(pa), dtype=np.float32), (pa[:, 0], pa[:, 1])), shape=(num_papers, n))
     coauthor = (incidence.T @ incidence).tocoo()
