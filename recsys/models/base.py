@@ -8,8 +8,8 @@ Interface every model implements (and the SRA-CL model reuses)::
     h = model.embed(batch)                    # [B, d] sequence representations
 
 ``batch`` is a :class:`recsys.data.SequenceBatch` (``item_seq [B, L]``, ``item_seq_len [B]``, ``target [B]``,
-``user [B]``). ``SequentialRecommender.build(num_items, **config)`` constructs a model from a flat config (the
-keys of its signature are the YAML keys). A model that needs its own optimisation schedule per batch defines
+``user [B]``). Every model class has a ``build(num_items, **config)`` classmethod that constructs it from a flat
+config (the keys of its signature are the YAML keys). A model that needs its own optimisation schedule per batch defines
 ``training_step(batch, optimizer)`` (see :func:`graphcl.train.fit`).
 """
 from __future__ import annotations

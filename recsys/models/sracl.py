@@ -35,7 +35,7 @@ Choices recorded (spec §3.13):
   reference also retrieves validation/test input windows, which leak validation targets;
 * self, padding and items without side information are excluded by index, never by rank;
 * :math:`h_u` reuses the recommendation pass (the reference runs a separate forward pass with fresh dropout),
-  saving one of the ~13 encoder passes per batch;
+  saving one of the reference's 14 encoder passes per batch (1 + 2 views + ``k`` = 10 neighbour windows here);
 * anchors are found by exact ``(user, window)`` content (:meth:`SemanticIndex.anchor_rows`); an anchor without
   neighbours (or a batch row that is no training window) simply has no L_CS term;
 * semantics are offline substitutes when no LLM is configured (text of the item, attribute TF-IDF, spec §3.11);

@@ -35,11 +35,14 @@ Length buckets (``length_buckets=True``, the default): :meth:`SASRecEncoder.forw
 by length and runs each group on a window cut to a power of two ≥ its longest row (at least 4, at most ``L``),
 with the position embeddings of the kept positions. Rows are independent in the encoder and causal attention
 never looks at the cut positions, so the representations are the same as on the full ``L``-wide window — on
-Beauty 90 % of the 50 positions are padding, and this is most of the speed-up. One RecBole artefact is not
-reproduced: a query position whose keys are **all** padding (only the Mask augmentation creates one, when it
-masks the first item) gets, in RecBole, a softmax over *every* position of the window because −10000 is added
-to all logits; with buckets that softmax runs over the bucket's positions. Set ``length_buckets=False`` for
-RecBole's behaviour bit for bit (evaluation inputs never contain such rows, so scores are unaffected).
+Beauty 90 % of the 50 positions are padding, and this is most of the speed-up. One RecBole artefact differs
+inside the computation: a query position whose keys are **all** padding (a padding position, or a position the
+Mask augmentation set to 0 with nothing real before it) gets, in RecBole, a softmax over *every* position of
+the window because −10000 is added to all logits; with buckets that softmax runs over the bucket's positions.
+Such a row is never read: keys are masked by item id, so no other position attends to it, and the read-out
+position always has a real key unless **every** item of the window is masked. Hence the representations equal
+RecBole's up to float rounding for mask ratios below 1 (MCLRec's 0.5; tested) and for all evaluation inputs,
+and differ only for fully masked windows. ``length_buckets=False`` reproduces RecBole's behaviour bit for bit.
 
 Initialisation as RecBole: Linear and Embedding weights ~ N(0, 0.02) (the padding row included), biases 0,
 LayerNorm 1 / 0. ``padding_idx=0`` only stops the *input lookups* from updating row 0; the row is still a

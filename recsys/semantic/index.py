@@ -213,7 +213,8 @@ def build_random_index(
     draws among the other pool windows (with replacement, so a row can repeat a neighbour with probability
     about ``k² / 2P``); with ``exclude_same_user`` draws of the anchor's own user are redrawn (a few vectorised
     rounds; still-violating slots become ``-1``). The semantic vectors are all-zero, so the synthesiser's
-    attention is uniform (a plain mean of the neighbours).
+    attention is uniform before its dropout (a plain mean of the neighbours at evaluation, a dropout-thinned,
+    rescaled one in training).
     """
     generator = torch.Generator().manual_seed(seed)
     n = split.num_items

@@ -90,6 +90,24 @@ def test_length_buckets_keep_gradients_and_order():
     assert torch.allclose(grad, enc.item_embedding.weight.grad, atol=1e-5)
 
 
+@pytest.mark.parametrize("padding", ["right", "left"])
+def test_length_buckets_equal_the_full_window_on_masked_views(padding):
+    # The all-padding-key artefact only reaches the representation when every item of a window is masked.
+    from recsys.augment import Mask
+
+    torch.manual_seed(0)
+    enc = SASRecEncoder(60, max_len=32, hidden_size=16, inner_size=16, hidden_dropout=0.0, attn_dropout=0.0,
+                        padding=padding)
+    seq, lengths = _batch(b=64, length=32, seed=5)
+    seq = realign(seq, lengths, "right", padding)
+    for ratio, same in ((0.5, True), (1.0, False)):
+        masked, masked_len = Mask(ratio, padding=padding)(seq, lengths)
+        enc.length_buckets = True
+        bucketed = enc(masked, masked_len)
+        enc.length_buckets = False
+        assert torch.allclose(bucketed, enc(masked, masked_len), atol=1e-5) is same
+
+
 def test_initialisation_and_padding_gradient():
     torch.manual_seed(0)
     enc = SASRecEncoder(500, max_len=10, hidden_size=64)
