@@ -37,8 +37,10 @@ class StudentTClustering(nn.Module):
         super().__init__()
         if isinstance(num_clusters, bool) or not isinstance(num_clusters, int) or num_clusters < 2:
             raise ValueError(f"num_clusters must be an int >= 2, got {num_clusters!r}")
-        if not nu > 0:
-            raise ValueError(f"nu must be positive, got {nu}")
+        if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be an int >= 1, got {embedding_dim!r}")
+        if isinstance(nu, bool) or not isinstance(nu, (int, float)) or not 0 < nu < float("inf"):
+            raise ValueError(f"nu must be a positive finite number, got {nu!r}")
         self.num_clusters = num_clusters
         self.nu = float(nu)
         self.centroids = nn.Parameter(torch.empty(num_clusters, embedding_dim))
@@ -56,6 +58,9 @@ class StudentTClustering(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         """Soft assignment ``Q`` ``[N, K]``."""
+        if not isinstance(z, Tensor) or z.dim() != 2 or z.size(1) != self.centroids.size(1):
+            shape = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+            raise ValueError(f"z must be [N, {self.centroids.size(1)}] (embedding_dim), got {shape}")
         dist_sq = torch.cdist(z, self.centroids).pow(2)
         logits = -(self.nu + 1.0) / 2.0 * torch.log1p(dist_sq / self.nu)
         return torch.softmax(logits, dim=1)

@@ -126,8 +126,13 @@ class GCNEncoder(nn.Module):
         sparse_feature_density: float = 0.1,
     ) -> None:
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("num_layers", num_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if hidden_channels is not None and (
+            isinstance(hidden_channels, bool) or not isinstance(hidden_channels, int) or hidden_channels < 1
+        ):
+            raise ValueError(f"hidden_channels must be an int >= 1 or None (2 * out_channels), got {hidden_channels!r}")
         if not 0.0 <= sparse_feature_density <= 1.0:
             raise ValueError(f"sparse_feature_density must be in [0, 1], got {sparse_feature_density}")
         self.sparse = bool(sparse)
@@ -135,7 +140,7 @@ class GCNEncoder(nn.Module):
         self._feature_cache = SparseFeatureCache()
         self.in_channels = in_channels
         self.out_channels = out_channels
-        hidden = hidden_channels or 2 * out_channels
+        hidden = hidden_channels if hidden_channels is not None else 2 * out_channels
         self.act = make_activation(activation)
         if num_layers == 1:
             hidden = out_channels

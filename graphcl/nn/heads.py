@@ -28,9 +28,15 @@ class ProjectionHead(nn.Module):
         activation: str | nn.Module = "elu",
     ) -> None:
         super().__init__()
+        sizes = (("in_channels", in_channels), ("hidden_channels", hidden_channels), ("out_channels", out_channels))
+        for name, value in sizes:
+            if value is None and name == "out_channels":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ProjectionHead: {name} must be an int >= 1, got {value!r}")
         self.fc1 = nn.Linear(in_channels, hidden_channels)
         self.act = make_activation(activation)
-        self.fc2 = nn.Linear(hidden_channels, out_channels or in_channels)
+        self.fc2 = nn.Linear(hidden_channels, out_channels if out_channels is not None else in_channels)
 
     def reset_parameters(self) -> None:
         self.fc1.reset_parameters()

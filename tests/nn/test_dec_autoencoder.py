@@ -37,3 +37,12 @@ def test_kmeans_init_and_autoencoder_pretraining():
     assert len(set(labels[:30].tolist())) == 1 and labels[0] != labels[-1]
     with pytest.raises(ValueError):
         StudentTClustering(1, 2)
+
+
+def test_student_t_bad_sizes_name_the_argument():
+    with pytest.raises(ValueError, match="embedding_dim"):
+        StudentTClustering(3, 0)
+    with pytest.raises(ValueError, match="nu"):
+        StudentTClustering(3, 4, nu=float("nan"))
+    with pytest.raises(ValueError, match=r"z must be \[N, 4\]"):
+        StudentTClustering(3, 4)(torch.randn(5, 3))

@@ -115,3 +115,16 @@ def test_encoder_with_feature_cache_pickles():
     out = enc(x, ei)
     clone = pickle.loads(pickle.dumps(enc))
     assert torch.allclose(clone(x, ei), out)
+
+
+def test_zero_or_non_int_sizes_name_the_argument_instead_of_falling_back():
+    with pytest.raises(ValueError, match="hidden_channels"):
+        GCNEncoder(5, 4, hidden_channels=0)  # was: silently 2 * out_channels
+    with pytest.raises(ValueError, match="out_channels"):
+        GCNEncoder(5, 4.0)
+    with pytest.raises(ValueError, match="out_channels"):
+        ProjectionHead(8, 4, out_channels=0)  # was: silently in_channels
+    with pytest.raises(ValueError, match="hidden_channels"):
+        ProjectionHead(8, 0)
+    assert GCNEncoder(5, 4, hidden_channels=3).gnn.convs[0].out_channels == 3
+    assert ProjectionHead(8, 4).fc2.out_features == 8
