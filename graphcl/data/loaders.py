@@ -48,7 +48,9 @@ def load_dataset(
             catalog sub-folder (``planetoid/``, ``amazon/``, ...) holds the files works too. ``None``
             uses ``default_data_root() / <sub-folder>``. Ignored for ``"generated"``.
         normalize_features: Row-normalise ``x`` to sum to one with ``T.NormalizeFeatures()``, as
-            GRACE does. (default: ``True``)
+            GRACE does. Not used by the HeCo datasets (their file features are always L1-normalised, see
+            :mod:`graphcl.data.heco`) nor by ``"dblp-sdcn"`` (raw binary features, the SDCN recipe).
+            (default: ``True``)
         download: Let PyG download missing raw files. (default: ``True``)
         allow_edgeless: Accept a graph without edges. (default: ``False``)
         **kwargs: Extra arguments of the PyG class (e.g. ``split="full"`` for Planetoid) or of
@@ -61,7 +63,8 @@ def load_dataset(
     Raises:
         DataError: Unknown name (with suggestions), raw files missing and not downloadable (listing
             the expected paths), unreadable files, or a malformed graph.
-        ConfigError: An argument the dataset does not accept.
+        ConfigError: An argument the dataset does not accept, or an out-of-range argument of
+            ``make_community_graph``.
     """
     entry = get_entry(name)
     if entry.format == "heco":
@@ -80,7 +83,10 @@ def load_dataset(
         return data
     if entry.format == "generated":
         _check_kwargs(entry.name, make_community_graph, kwargs, reserved=())
-        data = make_community_graph(**kwargs)
+        try:
+            data = make_community_graph(**kwargs)
+        except (TypeError, ValueError) as exc:  # the message names the argument
+            raise ConfigError(f"Dataset {entry.name!r}: {exc}") from None
     else:
         data = _load_with_pyg(entry, root, download, kwargs)
 

@@ -177,6 +177,11 @@ def test_unknown_name_and_unknown_argument(cache_root: Path) -> None:
         load_dataset("cora", splits="full")
     with pytest.raises(ConfigError, match="'num_node'"):
         load_dataset("generated", num_node=100)
+    # Out-of-range or mistyped arguments of the generator: a ConfigError naming the argument, as documented.
+    with pytest.raises(ConfigError, match=r"Dataset 'generated': .*num_nodes \(10\) must be at least"):
+        load_dataset("generated", num_nodes=10)
+    with pytest.raises(ConfigError, match="num_nodes must be an int"):
+        load_dataset("generated", num_nodes="10")
 
 
 def test_generated_goes_through_the_loader(cache_root: Path) -> None:
