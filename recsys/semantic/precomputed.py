@@ -53,21 +53,60 @@ def _load_matrix(path: Path) -> tuple[Tensor, list | None, list | None]:
     raise DataError(f"{path}: unsupported embedding file type {path.suffix!r} (use .pt or .npy)")
 
 
+def _read_json(path: Path, what: str) -> Any:
+    if not path.is_file():
+        raise DataError(f"{path}: {what} file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: {what} file is not valid JSON ({exc})") from None
+
+
 def _load_keys(keys: Sequence[str] | str | os.PathLike) -> list[str]:
-    if isinstance(keys, (str, os.PathLike)) and Path(keys).is_file():
+    if isinstance(keys, (str, os.PathLike)):  # a file; one string is never a list of keys
         path = Path(keys)
-        text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
-            value = json.loads(text)
+            value = _read_json(path, "window key")
             # The reference's keys_to_int maps key -> row; a plain list is the keys in row order.
             if isinstance(value, dict):
-                ordered = sorted(value.items(), key=lambda kv: int(kv[1]))
-                if [int(v) for _, v in ordered] != list(range(len(ordered))):
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+                    bad = next(k for k, v in value.items() if not isinstance(v, int) or isinstance(v, bool))
+                    raise DataError(f"{path}: key {bad!r} maps to {value[bad]!r}, expected an integer row")
+                ordered = sorted(value.items(), key=lambda kv: kv[1])
+                if [v for _, v in ordered] != list(range(len(ordered))):
                     raise DataError(f"{path}: key -> row mapping is not a permutation of 0..{len(ordered) - 1}")
                 return [k for k, _ in ordered]
+            if not isinstance(value, list):
+                raise DataError(f"{path}: expected a JSON list of keys or a {{key: row}} object")
             return [str(k) for k in value]
-        return [line for line in text.splitlines() if line]
+        if not path.is_file():
+            raise DataError(f"{path}: window key file not found")
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
     return [str(k) for k in keys]
+
+
+def _load_ids(item_ids: Sequence[int] | str | os.PathLike) -> list[int]:
+    if isinstance(item_ids, (str, os.PathLike)):
+        path = Path(item_ids)
+        if path.suffix == ".npy":
+            if not path.is_file():
+                raise DataError(f"{path}: item id file not found")
+            try:
+                ids = np.load(path, allow_pickle=False).tolist()
+            except ValueError as exc:
+                raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
+        else:
+            ids = _read_json(path, "item id")
+    else:
+        ids = list(item_ids)
+    if not isinstance(ids, list):
+        raise DataError(f"{item_ids}: expected a list of item ids, got {type(ids).__name__}")
+    bad = next((i for i in ids if isinstance(i, bool) or not (
+        isinstance(i, int) or (isinstance(i, float) and i.is_integer()))), None)
+    if bad is not None:
+        raise DataError(f"{item_ids if isinstance(item_ids, (str, os.PathLike)) else 'item_ids'}: "
+                        f"item id {bad!r} is not an integer")
+    return ids
 
 
 class PrecomputedSource(SemanticSource):
@@ -108,11 +147,7 @@ class PrecomputedSource(SemanticSource):
     def _item_matrix(self, num_items: int) -> Tensor:
         matrix, ids, _ = _load_matrix(self.item_file)
         if self.item_ids is not None:
-            if isinstance(self.item_ids, (str, os.PathLike)):
-                path = Path(self.item_ids)
-                ids = np.load(path).tolist() if path.suffix == ".npy" else json.loads(path.read_text())
-            else:
-                ids = list(self.item_ids)
+            ids = _load_ids(self.item_ids)
         if ids is None:
             return matrix
         if matrix.dim() != 2 or len(ids) != matrix.size(0):

@@ -171,3 +171,36 @@ def test_default_local_text_model_embeds_offline(monkeypatch):
     assert v.shape == (3, 384)
     cos = torch.nn.functional.cosine_similarity
     assert cos(v[0], v[1], dim=0) > cos(v[0], v[2], dim=0)
+
+
+def test_precomputed_id_and_key_files_give_clear_errors(tmp_path):
+    torch.save(torch.randn(3, 2), tmp_path / "items.pt")
+    (tmp_path / "ids.json").write_text("[3, 1,")
+    with pytest.raises(DataError, match=r"ids\.json: item id file is not valid JSON"):
+        PrecomputedSource(tmp_path / "items.pt", item_ids=tmp_path / "ids.json").item_vectors(3)
+    with pytest.raises(DataError, match=r"nope\.npy: item id file not found"):
+        PrecomputedSource(tmp_path / "items.pt", item_ids=tmp_path / "nope.npy").item_vectors(3)
+    with pytest.raises(DataError, match="item id 'b' is not an integer"):
+        PrecomputedSource(tmp_path / "items.pt", item_ids=[3, "b", 2]).item_vectors(3)
+    np.save(tmp_path / "ids.npy", np.array([3.0, 1.0, 2.0]))  # integral floats are fine
+    v = PrecomputedSource(tmp_path / "items.pt", item_ids=tmp_path / "ids.npy").item_vectors(3)
+    assert torch.equal(v[1], torch.load(tmp_path / "items.pt")[1])
+    torch.save({"embeddings": torch.randn(2, 2)}, tmp_path / "windows.pt")
+    windows, users = torch.tensor([[1, 0], [1, 2]]), torch.tensor([0, 0])
+    for text, message in (('{"0:1": "x", "0:1:2": 1}', "key '0:1' maps to 'x', expected an integer row"),
+                          ('{"0:1": 0, ', "window key file is not valid JSON"),
+                          ('"0:1"', "expected a JSON list of keys")):
+        (tmp_path / "keys.json").write_text(text)
+        source = PrecomputedSource(tmp_path / "items.pt", tmp_path / "windows.pt", window_keys=tmp_path / "keys.json")
+        source.item_vectors(3)
+        with pytest.raises(DataError, match=message):
+            source.window_vectors(windows, users)
+    # A path that does not exist is an error, not a sequence of one-character keys.
+    source = PrecomputedSource(tmp_path / "items.pt", tmp_path / "windows.pt", window_keys=str(tmp_path / "k.txt"))
+    source.item_vectors(3)
+    with pytest.raises(DataError, match=r"k\.txt: window key file not found"):
+        source.window_vectors(windows, users)
+    (tmp_path / "keys.json").write_text('{"0:1:2": 1, "0:1": 0}')  # the reference's keys_to_int layout
+    source = PrecomputedSource(tmp_path / "items.pt", tmp_path / "windows.pt", window_keys=tmp_path / "keys.json")
+    source.item_vectors(3)
+    assert torch.equal(source.window_vectors(windows, users), torch.load(tmp_path / "windows.pt")["embeddings"])
