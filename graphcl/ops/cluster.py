@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from graphcl.ops.segment import segment_sum
+from graphcl.ops.similarity import chunk_bounds
 from graphcl.utils.checks import check_positive_int
 
 
@@ -37,19 +38,19 @@ def _assign(x: Tensor, centroids: Tensor, spherical: bool, chunk_size: int) -> t
     labels = torch.empty(x.size(0), dtype=torch.long, device=x.device)
     cost = torch.empty(x.size(0), dtype=x.dtype, device=x.device)
     c_sq = (centroids * centroids).sum(1)
-    for start in range(0, x.size(0), chunk_size):
-        xb = x[start:start + chunk_size]
+    for start, stop in chunk_bounds(x.size(0), chunk_size):
+        xb = x[start:stop]
         if spherical:
             sim = xb @ centroids.t()
             best, idx = sim.max(1)
             # Rounding can make a cosine exceed 1; a negative cost would break k-means++ sampling.
-            cost[start:start + chunk_size] = (1.0 - best).clamp_(min=0)
+            cost[start:stop] = (1.0 - best).clamp_(min=0)
         else:
             # ||x - c||² = ||x||² - 2 x·c + ||c||²; the ||x||² term does not change the argmin.
             d = c_sq.unsqueeze(0) - 2.0 * (xb @ centroids.t())
             best, idx = d.min(1)
-            cost[start:start + chunk_size] = (best + (xb * xb).sum(1)).clamp_(min=0)
-        labels[start:start + chunk_size] = idx
+            cost[start:stop] = (best + (xb * xb).sum(1)).clamp_(min=0)
+        labels[start:stop] = idx
     return labels, cost
 
 
@@ -96,7 +97,9 @@ def kmeans(
         k: Number of clusters, ``1 <= k <= N``.
         n_init: Independent restarts; the run with the lowest inertia is returned.
         max_iter: Maximum Lloyd iterations per run.
-        tol: Stop when the centres move less than ``tol`` (relative to the data scale, as in scikit-learn).
+        tol: Stop when the largest squared centre shift of an iteration is at most ``tol`` times the mean
+            per-feature variance of ``x`` (scikit-learn scales ``tol`` the same way but compares the *sum* of the
+            squared shifts over all centres, so this test stops no later than scikit-learn's).
         seed: Seed of a private generator; the global torch RNG is not touched.
         spherical: Cluster by cosine similarity (rows and centres L2-normalised).
         chunk_size: Rows per distance chunk.

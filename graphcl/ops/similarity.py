@@ -135,8 +135,7 @@ class _WeightedLogSumExp(torch.autograd.Function):
         grad_k = torch.zeros_like(key) if need_k else None
         grad_b = torch.zeros_like(bias) if (need_b and bias is not None) else None
         total = query.new_zeros(())
-        for start in range(0, query.size(0), chunk_size):
-            stop = min(start + chunk_size, query.size(0))
+        for start, stop in chunk_bounds(query.size(0), chunk_size):
             q = query[start:stop]
             block = _similarity_block(q, key, scale, bias, None if exclude is None else exclude[start:stop])
             lse = torch.logsumexp(block, dim=1)
@@ -457,8 +456,7 @@ def chunked_logsumexp(
     exclude = _check_bias_exclude(query, key, bias, exclude)
     check_chunk_size(chunk_size)
     out = query.new_empty(query.size(0))
-    for start in range(0, query.size(0), chunk_size):
-        stop = min(start + chunk_size, query.size(0))
+    for start, stop in chunk_bounds(query.size(0), chunk_size):
         block = _similarity_block(
             query[start:stop], key, scale, bias, None if exclude is None else exclude[start:stop]
         )
@@ -504,28 +502,29 @@ def topk_similarity(
         smaller key index so results are deterministic. Slots that cannot be filled (fewer than ``k`` allowed
         keys) have value ``-inf`` and index ``-1``.
     """
-    _check_qk(query, key)
+    exclude = _check_bias_exclude(query, key, None, exclude)
     check_chunk_size(chunk_size)
     m = key.size(0)
-    if not 1 <= k <= m:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= m:
         raise ValueError(f"k must be in [1, {m}] (the number of keys), got {k}")
     if metric == "cosine":
         query = torch.nn.functional.normalize(query, dim=1)
         key = torch.nn.functional.normalize(key, dim=1)
     elif metric != "dot":
         raise ValueError(f"metric must be 'cosine' or 'dot', got {metric!r}")
-    if key_mask is not None and key_mask.shape != (m,):
-        raise ValueError(f"key_mask must have shape [{m}], got {tuple(key_mask.shape)}")
+    if key_mask is not None and (not isinstance(key_mask, Tensor) or key_mask.shape != (m,)
+                                 or key_mask.dtype != torch.bool):
+        got = (tuple(key_mask.shape), key_mask.dtype) if isinstance(key_mask, Tensor) else type(key_mask).__name__
+        raise ValueError(f"key_mask must be a bool tensor of shape [{m}], got {got}")
     bias = None
     if key_mask is not None:
         bias = torch.zeros(m, dtype=query.dtype, device=query.device)
         bias[~key_mask.to(query.device)] = float("-inf")
     values = query.new_empty(query.size(0), k)
     indices = torch.empty(query.size(0), k, dtype=torch.long, device=query.device)
-    for start in range(0, query.size(0), chunk_size):
-        stop = min(start + chunk_size, query.size(0))
+    for start, stop in chunk_bounds(query.size(0), chunk_size):
         block = _similarity_block(
-            query[start:stop], key, 1.0, bias, None if exclude is None else exclude[start:stop].long()
+            query[start:stop], key, 1.0, bias, None if exclude is None else exclude[start:stop]
         )
         v, i = topk_rows(block, k)
         values[start:stop], indices[start:stop] = v, i

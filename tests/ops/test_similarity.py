@@ -197,3 +197,13 @@ def test_chunked_logsumexp_validates_like_weighted_logsumexp():
     naive = torch.logsumexp((q @ k.t()).index_put((torch.tensor([0, 1, 3, 4]), torch.tensor([0, 1, 3, 5])),
                                                   torch.tensor(float("-inf"))), 1)
     torch.testing.assert_close(chunked_logsumexp(q, k, exclude=exclude, chunk_size=2), naive)
+
+
+def test_topk_similarity_validates_exclude_key_mask_and_k():
+    q, k = torch.randn(5, 3), torch.randn(6, 3)
+    with pytest.raises(ValueError, match="exclude must have shape"):
+        topk_similarity(q, k, 2, exclude=torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match="key_mask must be a bool tensor"):
+        topk_similarity(q, k, 2, key_mask=torch.ones(6, dtype=torch.long))  # ~mask of ints is not a negation
+    with pytest.raises(ValueError, match="k must be in"):
+        topk_similarity(q, k, 2.0)
