@@ -4,11 +4,17 @@
 - :class:`TeamUpInfoNCE` — CSGCL's community-strength-weighted InfoNCE with the γ schedule.
 - :class:`PamCLoss` — PamC's meta-node contrast, linear in the graph size (+ :func:`meta_node_info_nce`).
 - :class:`NContrastLoss` — the exact all-pairs neighbourhood contrast (SCGC* / Graph-MLP), chunked.
+- :class:`WeightedInfoNCE` + :class:`ProtoNCE` — MEOW's cluster-weighted InfoNCE and PCL's ProtoNCE
+  (:func:`cluster_prototypes` builds the per-epoch clusterings).
+- :class:`LearnedNegativeWeights` — AdaMEOW's InfoNCE with learned soft negative weights.
 """
+from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.infonce import InfoNCE, grace_info_nce
+from graphcl.losses.meow import ClusterPrototypes, ProtoNCE, WeightedInfoNCE, cluster_prototypes
 from graphcl.losses.ncontrast import NContrastLoss, ncontrast_loss
 from graphcl.losses.pamc import PamCLoss, meta_node_info_nce, pamc_loss
 from graphcl.losses.teamup import TeamUpInfoNCE, team_up_gamma
 
 __all__ = ["InfoNCE", "TeamUpInfoNCE", "grace_info_nce", "team_up_gamma"]
 __all__ += ["NContrastLoss", "PamCLoss", "meta_node_info_nce", "ncontrast_loss", "pamc_loss"]
+__all__ += ["ClusterPrototypes", "LearnedNegativeWeights", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes"]

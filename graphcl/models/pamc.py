@@ -187,7 +187,8 @@ class PamC(nn.Module):
             self._influence_cache = (key, index, weight)
         return self._influence_cache[1], self._influence_cache[2]
 
-    def _check_data(self, data: Data) -> Tensor:
+    def _features(self, data: Data) -> Tensor:
+        """``data.x`` checked (present, finite, at least ``K`` rows) and scaled per :attr:`input_scaling`."""
         x = getattr(data, "x", None)
         if x is None:
             raise DataError(f"{type(self).__name__} needs node features data.x")
@@ -204,7 +205,7 @@ class PamC(nn.Module):
 
     def initialize(self, data: Data) -> None:
         """Pre-train the autoencoder and set the centroids by k-means on its embeddings (done once)."""
-        x = self._check_data(data)
+        x = self._features(data)
         self.pretrain_losses = pretrain_autoencoder(
             self.autoencoder, x, epochs=self.pretrain_epochs, lr=self.pretrain_lr, batch_size=self.pretrain_batch_size
         )
@@ -226,7 +227,7 @@ class PamC(nn.Module):
         """One full-batch epoch: ``{"contrastive": α·L_contrast, "kl": β·KL(P‖Q)}``."""
         if not bool(self.initialized):
             self.initialize(data)
-        x = self._check_data(data)
+        x = self._features(data)
         z = self.autoencoder.encode(x)
         q = self.clustering(z)
         # P from the current weights, constant (authors: a separate no-grad pass with the same weights).
@@ -239,7 +240,7 @@ class PamC(nn.Module):
 
     def embed(self, data: Data) -> Tensor:
         """Encoder embeddings ``Z`` ``[N, embedding_dim]``, detached."""
-        x = self._check_data(data)
+        x = self._features(data)
         with torch.no_grad():
             return self.autoencoder.encode(x)
 

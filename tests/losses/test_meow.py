@@ -144,3 +144,12 @@ def test_non_finite_weights_labels_and_prototypes_raise_clear_errors() -> None:
         cluster_prototypes(a, [2, 10], 0.5)
     with pytest.raises(ValueError, match="tau"):
         cluster_prototypes(a, [2], 0.0)
+
+
+def test_meow_and_adameow_losses_are_exported_by_graphcl_losses() -> None:
+    import graphcl.losses as losses
+    from graphcl.losses.adameow import LearnedNegativeWeights
+
+    assert losses.WeightedInfoNCE is WeightedInfoNCE and losses.ProtoNCE is ProtoNCE
+    assert losses.cluster_prototypes is cluster_prototypes and losses.LearnedNegativeWeights is LearnedNegativeWeights
+    assert {"WeightedInfoNCE", "ProtoNCE", "LearnedNegativeWeights"} <= set(losses.__all__)
