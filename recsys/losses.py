@@ -13,7 +13,19 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphcl.errors import ConfigError
 from graphcl.losses import InfoNCE
+
+SIMILARITIES = ("dot", "cos")
+
+
+def check_contrastive_args(tau: float, similarity: str) -> None:
+    """Raise :class:`~graphcl.errors.ConfigError` unless ``tau`` is a finite number > 0 and ``similarity`` is
+    ``"dot"`` or ``"cos"`` (models call it at construction, so a bad config fails before any data is read)."""
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < float(tau) < float("inf"):
+        raise ConfigError(f"tau (the temperature) must be a finite number > 0, got {tau!r}")
+    if similarity not in SIMILARITIES:
+        raise ConfigError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
 
 
 def nt_xent(a: Tensor, b: Tensor, tau: float = 1.0, *, similarity: str = "dot") -> Tensor:
@@ -24,8 +36,8 @@ def nt_xent(a: Tensor, b: Tensor, tau: float = 1.0, *, similarity: str = "dot") 
         tau: Temperature.
         similarity: ``"dot"`` (MCLRec, CL4SRec in the DuoRec fork) or ``"cos"``.
     """
-    if similarity not in ("dot", "cos"):
-        raise ValueError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
+    if similarity not in SIMILARITIES:
+        raise ConfigError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
     return InfoNCE(tau=tau, normalize=similarity == "cos")(a, b)
 
 
@@ -56,10 +68,7 @@ class ContrastiveRegularizer(nn.Module):
 
     def __init__(self, tau: float = 1.0, similarity: str = "dot") -> None:
         super().__init__()
-        if not tau > 0:
-            raise ValueError(f"tau must be positive, got {tau}")
-        if similarity not in ("dot", "cos"):
-            raise ValueError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
+        check_contrastive_args(tau, similarity)
         self.tau, self.similarity = float(tau), similarity
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:

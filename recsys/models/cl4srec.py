@@ -18,7 +18,7 @@ from torch import Tensor
 
 from recsys.augment import TwoViews, make_operators
 from recsys.data.split import SequenceBatch
-from recsys.losses import nt_xent
+from recsys.losses import check_contrastive_args, nt_xent
 from recsys.models.base import SequentialRecommender
 from recsys.nn.sasrec import SASRecEncoder
 
@@ -37,6 +37,7 @@ class CL4SRec(SequentialRecommender):
     def __init__(self, encoder: SASRecEncoder, augmentation: TwoViews, cl_weight: float = 0.1, tau: float = 1.0,
                  similarity: str = "dot") -> None:
         super().__init__(encoder)
+        check_contrastive_args(tau, similarity)
         self.augmentation = augmentation
         self.cl_weight, self.tau, self.similarity = cl_weight, tau, similarity
 

@@ -60,7 +60,7 @@ from torch import Tensor, nn
 from graphcl.errors import ConfigError
 from recsys.data.sequences import SequenceDataset
 from recsys.data.split import SequenceBatch, SequenceSplit
-from recsys.losses import nt_xent
+from recsys.losses import check_contrastive_args, nt_xent
 from recsys.models.base import SequentialRecommender
 from recsys.nn.gru4rec import GRU4RecEncoder
 from recsys.semantic import (
@@ -72,6 +72,7 @@ from recsys.semantic import (
     build_random_index,
     build_semantic_index,
 )
+from recsys.semantic.index import POOLS
 from recsys.semantic.substitute import SemanticSubstitute
 
 BACKBONES = ("sasrec", "gru4rec")
@@ -156,6 +157,17 @@ class SRACL(SequentialRecommender):
         for name, value in (("cs_weight", cs_weight), ("is_weight", is_weight)):
             if value < 0:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
+        # Checked here so that a bad config fails before the (slow) semantic index is built.
+        check_contrastive_args(tau, similarity)
+        if not 0.0 <= substitution_prob <= 1.0:
+            raise ConfigError(f"substitution_prob must lie in [0, 1], got {substitution_prob}")
+        if not 0.0 <= synthesis_dropout < 1.0:
+            raise ConfigError(f"synthesis_dropout must lie in [0, 1), got {synthesis_dropout}")
+        for name, value in (("k_items", k_items), ("k_windows", k_windows)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if pool not in POOLS:
+            raise ConfigError(f"pool must be one of {POOLS}, got {pool!r}")
         self.cs_weight, self.is_weight = float(cs_weight), float(is_weight)
         self.substitution_prob, self.tau, self.similarity = float(substitution_prob), float(tau), similarity
         self.synthesis_dropout, self.neighbour_grad = float(synthesis_dropout), bool(neighbour_grad)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from graphcl.errors import ConfigError
 from graphcl.ops import auto_chunk_size, topk_rows
 from graphcl.utils.checks import check_positive_int
 
@@ -139,7 +140,8 @@ def item_neighbours(item_vectors: Tensor, k: int, *, chunk_size: int | None = No
     a vector: all ``-1``); padding row 0 and the item itself are excluded by index."""
     n = item_vectors.size(0)
     if not 1 <= k <= n - 2:
-        raise ValueError(f"k must be in [1, {n - 2}] (items minus the item itself), got {k}")
+        raise ConfigError(f"k must be in [1, {n - 2}] (neighbours per item: the items minus the item itself), "
+                          f"got {k}")
     key_mask = torch.ones(n, dtype=torch.bool)
     key_mask[0] = False
     _, idx = semantic_topk(

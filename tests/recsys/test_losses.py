@@ -84,3 +84,20 @@ def test_bad_inputs():
         ContrastiveRegularizer()(torch.randn(4, 3), torch.randn(5, 3))
     with pytest.raises(ValueError):
         nt_xent(torch.randn(4, 3), torch.randn(4, 3), similarity="l2")
+
+
+def test_bad_contrastive_settings_fail_when_the_model_is_built():
+    from graphcl.errors import ConfigError
+    from recsys.models import CL4SRec, MCLRec, SRACL
+
+    for cls in (CL4SRec, MCLRec, SRACL):
+        with pytest.raises(ConfigError, match="similarity must be 'dot' or 'cos', got 'cosine'"):
+            cls.build(10, max_len=5, hidden_size=8, inner_size=8, similarity="cosine")
+        with pytest.raises(ConfigError, match="tau"):
+            cls.build(10, max_len=5, hidden_size=8, inner_size=8, tau=0.0)
+    for key, value, message in (("pool", "everything", "pool must be one of"),
+                                ("k_items", 0, "k_items must be a positive int"),
+                                ("substitution_prob", 1.5, "substitution_prob"),
+                                ("synthesis_dropout", 1.0, "synthesis_dropout")):
+        with pytest.raises(ConfigError, match=message):  # before any semantic index is built
+            SRACL.build(10, max_len=5, hidden_size=8, inner_size=8, **{key: value})
