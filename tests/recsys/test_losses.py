@@ -88,7 +88,7 @@ def test_bad_inputs():
 
 def test_bad_contrastive_settings_fail_when_the_model_is_built():
     from graphcl.errors import ConfigError
-    from recsys.models import CL4SRec, MCLRec, SRACL
+    from recsys.models import SRACL, CL4SRec, MCLRec
 
     for cls in (CL4SRec, MCLRec, SRACL):
         with pytest.raises(ConfigError, match="similarity must be 'dot' or 'cos', got 'cosine'"):
