@@ -131,6 +131,11 @@ def read_inter(path: PathLike, *, name: str | None = None, min_length: int = 3) 
             raise DataError(
                 f"{path}, line 1, field {position}: {field_name!r} must have type {expected!r}, got {field_type!r}"
             )
+        if field_name in columns:
+            raise DataError(
+                f"{path}, line 1, field {position}: column {field_name!r} already appeared as field "
+                f"{columns[field_name] + 1}"
+            )
         columns[field_name] = position - 1
     for required in (USER_FIELD, ITEM_FIELD):
         if required not in columns:

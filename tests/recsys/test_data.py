@@ -76,6 +76,7 @@ def test_txt_errors_name_line_and_field(tmp_path, text, message):
         ("user_id:token\titem_id:token\ttimestamp:float\n1\t2\tnoon\n", "line 2, field 'timestamp:float'"),
         ("user_id:token\titem_id:token\n1\t2\n1\t3\n", "line 2, field 'user_id:token': user '1' has 2"),
         ("user_id:token\titem_id:token\n", "header but no interactions"),
+        ("user_id:token\titem_id:token\titem_id:token\n1\t2\t3\n", "field 3: column 'item_id' already appeared"),
     ],
 )
 def test_inter_errors(tmp_path, text, message):
