@@ -270,7 +270,7 @@ def _check_edges_within(edge_index: Tensor, num_nodes: int, owner: str) -> None:
 
 
 def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: Tensor) -> Tensor:
-    """CED's static edge weight in ``[0, 1]``: min–max normalised ``S_c`` (intra) / ``-(S_c(u) + S_c(v))`` (inter).
+    """CSGCL's CED edge weight (Chen et al., IJCAI 2023) in ``[0, 1]``: min–max normalised ``S_c`` (intra) / ``-(S_c(u) + S_c(v))`` (inter).
 
     An edge inside a strong community gets the largest weight, an edge between two strong communities the
     smallest. Computed on ``edge_index`` as given (both directions get the same weight). When all raw weights
@@ -308,7 +308,8 @@ def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: T
 
 
 def edge_keep_probability(weight: Tensor, p: float, threshold: float = 1.0) -> Tensor:
-    """CED keep probability ``clip(w / mean(w) · (1 - p), 1 - threshold, 1)`` — mean ``1 - p`` before clipping.
+    """CSGCL's CED keep probability (Chen et al., IJCAI 2023): ``clip(w / mean(w) · (1 - p), 1 - threshold, 1)``,
+    mean ``1 - p`` before clipping.
 
     With ``threshold = 1`` (the authors' setting) the weakest edge(s) are always dropped; a smaller threshold
     keeps every edge with probability at least ``1 - threshold``.
@@ -327,7 +328,8 @@ def edge_keep_probability(weight: Tensor, p: float, threshold: float = 1.0) -> T
 
 
 def attribute_voting_probability(x: Tensor, node_strength: Tensor, p: float, threshold: float = 1.0) -> Tensor:
-    """CAV drop probability per feature: features voted for by strong communities are kept, the rest masked.
+    """CSGCL's CAV drop probability per feature (Chen et al., IJCAI 2023): features voted for by strong
+    communities are kept, the rest masked.
 
     Votes ``v_f = Σ_i |x_if|·S_c(i)``, then ``ω = (max log v − log v) / (max log v − min log v)``,
     ``p_f = clip(ω / mean(ω) · p, 0, threshold)`` (Chen et al., 2023).

@@ -40,7 +40,8 @@ def influence_matrix(
     cumulative: bool = True,
     symmetrize: bool = True,
 ) -> tuple[Tensor, Tensor]:
-    """Sparse :math:`\\hat{A}_r` as ``(edge_index [2, E'], edge_weight [E'])`` (coalesced, row-major).
+    """SCGC / PamC influence matrix (Kulatilleke et al., 2022): sparse :math:`\\hat{A}_r` as
+    ``(edge_index [2, E'], edge_weight [E'])`` (coalesced, row-major).
 
     Args:
         edge_index: ``[2, E]`` graph edges.

@@ -34,7 +34,8 @@ def knn_graph(
     symmetrize: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> tuple[Tensor, Tensor]:
-    """Directed kNN graph ``i → j`` (``j`` among the ``k`` nearest of ``i``, ``j ≠ i``) and its similarities.
+    """SDCN's kNN graph (Bo et al., 2020): directed ``i → j`` (``j`` among the ``k`` nearest of ``i``, ``j ≠ i``)
+    and its similarities.
 
     Args:
         x: Features ``[N, F]``.

@@ -62,7 +62,8 @@ def grace_info_nce(
     node_bias: Tensor | None = None,
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> Tensor:
-    """Functional form of :class:`InfoNCE`; see the module docstring for the maths.
+    """GRACE's InfoNCE (Zhu et al., 2020, arXiv:2006.04131), functional form of :class:`InfoNCE`; see the module
+    docstring for the maths.
 
     Args:
         z1: First view ``[N, d]``.

@@ -50,6 +50,7 @@ def check_tau(tau: float) -> float:
 
 
 def check_self_similarity(value: str) -> str:
+    """``self_similarity`` must be ``"zero"`` (the authors' zeroed diagonal) or ``"exclude"``; returns it."""
     if value not in SELF_SIMILARITY:
         raise ValueError(f"self_similarity must be one of {SELF_SIMILARITY}, got {value!r}")
     return value
@@ -152,7 +153,8 @@ def ncontrast_loss(
     self_similarity: str = "zero",
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
 ) -> Tensor:
-    """Functional form of :class:`NContrastLoss`; see the module docstring for the maths.
+    """SCGC* / Graph-MLP neighbourhood contrast (Kulatilleke et al., 2022, arXiv:2204.12656), functional form of
+    :class:`NContrastLoss`; see the module docstring for the maths.
 
     Args:
         z: Embeddings ``[N, d]`` (normalised inside).

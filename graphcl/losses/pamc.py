@@ -183,7 +183,8 @@ def pamc_loss(
     weighting: str = "uniform",
     self_similarity: str = "zero",
 ) -> Tensor:
-    """Functional form of :class:`PamCLoss`; see the module docstring for the maths.
+    """PamC's meta-node contrast (Kulatilleke et al., 2022, arXiv:2209.14067), functional form of :class:`PamCLoss`;
+    see the module docstring for the maths.
 
     Args:
         z: Embeddings ``[N, d]``.
@@ -304,7 +305,8 @@ def meta_node_info_nce(
     symmetric: bool = True,
     node_bias: Tensor | None = None,
 ) -> Tensor:
-    """GRACE's two-view InfoNCE with PamC meta-node negatives (size-weighted), linear in ``N``.
+    """GRACE's two-view InfoNCE with PamC meta-node negatives (Kulatilleke et al., 2022, arXiv:2209.14067;
+    size-weighted, our extension to two views), linear in ``N``.
 
     Anchor ``u_i`` (cluster ``a``) keeps its exact positive :math:`p_i = \\theta(u_i, v_i)/T`; its inter- and
     intra-view negatives are replaced by cluster blocks with the mean pairwise cosine (see

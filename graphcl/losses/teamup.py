@@ -27,7 +27,8 @@ from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size
 
 
 def team_up_gamma(epoch: int, t0: int, gamma_max: float, ramp_epochs: int = 100) -> float:
-    """The authors' schedule ``min(max(0, (epoch - t0) / ramp_epochs), gamma_max)`` (epochs count from 1)."""
+    """CSGCL's Team-up schedule (Chen et al., IJCAI 2023): ``min(max(0, (epoch - t0) / ramp_epochs), gamma_max)``,
+    epochs counted from 1 as in the authors' code."""
     return float(min(max(0.0, (epoch - t0) / ramp_epochs), gamma_max))
 
 

@@ -31,7 +31,7 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 class MLPAutoEncoder(nn.Module):
-    """Symmetric MLP autoencoder (SDCN / DEC architecture).
+    """Symmetric MLP autoencoder of SDCN (Bo et al., 2020, arXiv:2002.01633) / DEC.
 
     Args:
         in_channels: Input feature size ``F``.

@@ -22,7 +22,9 @@ from graphcl.ops.cluster import kmeans
 
 
 class StudentTClustering(nn.Module):
-    """Learnable centroids with DEC's Student-t soft assignment.
+    """Learnable centroids with DEC's Student-t soft assignment (Xie et al., 2016, arXiv:1511.06335).
+
+    :math:`q_{ik} \\propto (1 + \\lVert z_i - \\mu_k \\rVert^2 / \\nu)^{-(\\nu + 1)/2}` (see the module docstring).
 
     Args:
         num_clusters: ``K >= 2``.

@@ -89,7 +89,8 @@ def make_activation(name: str | nn.Module) -> nn.Module:
 
 
 class GCNEncoder(nn.Module):
-    """Multi-layer GCN with the activation after every layer — the encoder of GRACE and CSGCL.
+    """Multi-layer GCN with the activation after every layer — the encoder of GRACE (Zhu et al., 2020,
+    arXiv:2006.04131) and CSGCL (Chen et al., IJCAI 2023).
 
     Layers: ``GCNConv(F, 2H) → act → [GCNConv(2H, 2H) → act]* → GCNConv(2H, H) → act`` with one shared
     activation instance, GCN normalisation with self-loops, no caching (the graph changes every step).

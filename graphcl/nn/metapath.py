@@ -143,7 +143,8 @@ class MetaPathContextEncoder(nn.Module):
 
 
 class MetaPathGCN(nn.Module):
-    """MEOW's shared 2-layer GCN with dropout before propagation and global standardisation.
+    """MEOW's shared 2-layer GCN (Yu et al., arXiv:2212.13847) with dropout before propagation and global
+    standardisation.
 
     .. math::
         H_1 = \\mathrm{PReLU}(\\hat A\\,\\mathrm{Dropout}(H W_1)),\\quad
