@@ -6,6 +6,7 @@ Examples::
     graphcl train --model grace --dataset cora --root ../shared/data/planetoid --seeds 5
     graphcl train --dataset cora --root DIR epochs=50 lr=0.001 tasks=[node,link]
     graphcl train --run-dir runs/mine --resume      # continue an interrupted run from its last.pt files
+    graphcl train --config runs/<run>/config.yaml   # re-run a run folder's configuration (its model and dataset)
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
     graphcl config --model grace --dataset cora     # the resolved configuration, as YAML
@@ -24,11 +25,32 @@ from graphcl.errors import GraphCLError
 log = logging.getLogger("graphcl")
 
 
+#: The model names, for ``--help`` without importing the models (checked against MODELS by the tests).
+MODEL_NAMES = ("grace", "csgcl", "pamc", "scgc", "meow", "adameow")
+DEFAULT_MODEL, DEFAULT_DATASET = "grace", "generated"
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="grace", help="model name (default: grace)")
-    p.add_argument("--dataset", default="generated", help="dataset name (default: the generated community graph)")
-    p.add_argument("--config", default=None, help="YAML config file (default: configs/<model>/<dataset>.yaml)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. lr=0.01 epochs=50")
+    p.add_argument("--model", default=None,
+                   help=f"{' | '.join(MODEL_NAMES)} (default: the --config file's 'model', else {DEFAULT_MODEL})")
+    p.add_argument("--dataset", default=None,
+                   help="dataset name, see 'graphcl datasets' (default: the --config file's 'dataset', else "
+                        f"{DEFAULT_DATASET}, the generated community graph)")
+    p.add_argument("--config", default=None,
+                   help="YAML config file (default: configs/<model>/<dataset>.yaml, else configs/<model>/default.yaml)")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="config overrides, e.g. lr=1e-3 epochs=50 tasks=[node,link]")
+
+
+def _model_and_dataset(args: argparse.Namespace) -> tuple[str, str]:
+    """``--model`` / ``--dataset``, else those named in the ``--config`` file (a run's ``config.yaml`` names
+    both), else the defaults."""
+    from graphcl.config import read_yaml
+
+    stored = read_yaml(args.config) if args.config is not None else {}
+    model = args.model or stored.get("model") or DEFAULT_MODEL
+    dataset = args.dataset or stored.get("dataset") or DEFAULT_DATASET
+    return str(model), str(dataset)
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -45,15 +67,22 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="graphcl", description="Graph contrastive learning.")
+    parser = argparse.ArgumentParser(
+        prog="graphcl", description="Graph contrastive learning: train, embed, inspect configurations and datasets.",
+        epilog="examples:" + __doc__.split("Examples::", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train, evaluate, and write runs/<run>/results.json")
     _add_common(train)
-    train.add_argument("--root", default=None, help="data root (default: $GRAPHCL_DATA or the default data root)")
+    train.add_argument("--root", default=None,
+                       help="folder with the dataset's files in PyG / HeCo layout (e.g. DATA/planetoid holding "
+                            "Cora/raw/, or DATA itself with planetoid/, heco/ ... inside; default: $GRAPHCL_DATA, "
+                            "else datasets/ of a source checkout, else ~/.cache/graphrec-cl/datasets)")
     train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
-    train.add_argument("--seeds", type=int, default=1, help="number of seeds 0..N-1 (default: 1)")
-    train.add_argument("--seed-offset", type=int, default=0, help="first seed (default: 0)")
+    train.add_argument("--seeds", type=int, default=1,
+                       help="number of seeds N: trains seeds OFFSET .. OFFSET+N-1 (default: 1)")
+    train.add_argument("--seed-offset", type=int, default=0, metavar="OFFSET", help="first seed (default: 0)")
     train.add_argument("--run-dir", default=None, help="exact run folder (default: runs/<model>-<dataset>-<time>)")
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from the last.pt files in --run-dir")
@@ -79,8 +108,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise GraphCLError(f"--seeds must be >= 1, got {args.seeds}")
-    cfg = resolve_config(args.model, args.dataset, args.config, parse_overrides(args.overrides))
-    data = load_dataset(args.dataset, root=args.root)
+    model, dataset = _model_and_dataset(args)
+    cfg = resolve_config(model, dataset, args.config, parse_overrides(args.overrides))
+    data = load_dataset(dataset, root=args.root)
     seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
     results, run_dir = run_experiment(
         cfg, data, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
@@ -96,9 +126,11 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
     import torch
 
+    from torch_geometric.data import HeteroData
+
     from graphcl.config import resolve_config
     from graphcl.data import load_dataset
-    from graphcl.experiment import build_model, resolve_device
+    from graphcl.experiment import build_model, check_model_data, resolve_device
     from graphcl.train import load_checkpoint
 
     ckpt_path = Path(args.checkpoint)
@@ -108,12 +140,16 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in stored.items() if k not in ("model", "dataset")}
     cfg = resolve_config(stored["model"], stored["dataset"], overrides=overrides)
     data = load_dataset(cfg["dataset"], root=args.root)
+    check_model_data(cfg, data)
     device = resolve_device(args.device)
-    model = build_model(cfg, data.num_features)
+    hetero = isinstance(data, HeteroData)  # MEOW / AdaMEOW read their sizes and meta-paths from the graph
+    model = build_model(cfg, data if hetero else data.num_features)
     load_checkpoint(ckpt_path, model)
     z = model.to(device).embed(data.to(device)).cpu()
+    y = data[data.target_type].y if hetero else data.y
     out = Path(args.out) if args.out else ckpt_path.with_name("embeddings.pt")
-    torch.save({"embeddings": z, "y": data.y.cpu(), "config": cfg}, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"embeddings": z, "y": y.cpu(), "config": cfg}, out)
     print(f"{tuple(z.shape)} embeddings of {cfg['model']} on {cfg['dataset']} -> {out}")
     return 0
 
@@ -121,7 +157,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     from graphcl.config import parse_overrides, resolve_config
 
-    cfg = resolve_config(args.model, args.dataset, args.config, parse_overrides(args.overrides))
+    model, dataset = _model_and_dataset(args)
+    cfg = resolve_config(model, dataset, args.config, parse_overrides(args.overrides))
     print(yaml.safe_dump(cfg, sort_keys=False), end="")
     return 0
 

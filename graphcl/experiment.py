@@ -8,9 +8,11 @@ every command of the library writes::
      "protocol": {...}, "config": {...}, "time_s": float, "peak_mem_mb": float, "commit": str | null}
 
 Metric names: ``test_acc`` and ``val_acc`` (node classification on the probe's test / validation split, fractions
-in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1`` (k-means clustering of the embeddings); ``auc``, ``ap`` (link
-prediction on held-out edges). ``values`` holds one number per seed (each the mean over that seed's probe splits /
-k-means restarts).
+in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1`` (k-means clustering of the embeddings, or the clusters of a model
+that predicts them itself, which adds ``<metric>_max_epoch``); ``auc``, ``ap`` (link prediction on held-out edges).
+Heterogeneous models (MEOW, AdaMEOW) report ``macro_f1@<r>``, ``micro_f1@<r>``, ``auc@<r>`` per label rate ``r``,
+``nmi``, ``ari`` and, for AdaMEOW, ``mean_neg_weight`` (see :mod:`graphcl.eval.hetero`). ``values`` holds one number
+per seed (each the mean over that seed's probe splits / k-means restarts).
 """
 from __future__ import annotations
 
@@ -46,6 +48,39 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {str(device)!r} requested but CUDA is not available on this machine")
     return dev
+
+
+def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
+    """Refuse a model / dataset pair that cannot train, before any run folder is written.
+
+    MEOW and AdaMEOW need a heterogeneous graph (``HeteroData`` with meta-paths); the other models a homogeneous
+    ``Data``. Heterogeneous runs use the DMGI / HeCo protocol, which has no link-prediction task.
+
+    Raises:
+        ConfigError: The pair does not fit, naming the datasets (or models) that would.
+    """
+    from graphcl.data import DATASETS
+
+    model = cfg["model"]
+    wants_hetero = bool(getattr(MODELS[model], "heterogeneous", False))
+    is_hetero = isinstance(data, HeteroData)
+    if wants_hetero and not is_hetero:
+        hetero = [name for name, entry in DATASETS.items() if entry.format == "heco"]
+        raise ConfigError(
+            f"model {model!r} needs a heterogeneous graph with meta-paths, but dataset {cfg['dataset']!r} is a "
+            f"homogeneous graph; use one of the HeCo datasets: {', '.join(hetero)}"
+        )
+    if is_hetero and not wants_hetero:
+        hetero_models = [name for name, cls in MODELS.items() if getattr(cls, "heterogeneous", False)]
+        raise ConfigError(
+            f"dataset {cfg['dataset']!r} is a heterogeneous graph, which model {model!r} cannot train on; use "
+            f"{' or '.join(hetero_models)}"
+        )
+    if is_hetero and "link" in cfg["tasks"]:
+        raise ConfigError(
+            f"tasks: 'link' is not evaluated for heterogeneous models (the DMGI / HeCo protocol has node and "
+            f"clustering tasks only), got tasks={cfg['tasks']}"
+        )
 
 
 def build_model(cfg: Mapping[str, Any], in_channels: int) -> nn.Module:
@@ -242,6 +277,7 @@ def run_experiment(
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
     """
     dev = resolve_device(device)
+    check_model_data(cfg, data)
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -261,11 +297,18 @@ def run_experiment(
     return results, out_dir
 
 
+#: Metrics that are not fractions in [0, 1], printed as they are rather than as percentages.
+_NOT_FRACTIONS = frozenset({"mean_neg_weight"})
+
+
 def format_summary(results: Mapping[str, Any]) -> str:
-    """One line: ``grace on cora (5 seeds): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s``."""
+    """One line: ``grace on cora (5 seeds): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s`` (fractions in percent)."""
     parts = []
     for name, s in results["metrics"].items():
-        parts.append(f"{name} {100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
+        if name in _NOT_FRACTIONS:
+            parts.append(f"{name} {s['mean']:.4g} ± {s['std']:.2g}")
+        else:
+            parts.append(f"{name} {100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
     n = len(results["protocol"]["seeds"])
     mode = results["protocol"].get("embedding_mode")  # MEOW / AdaMEOW: faithful or clean embeddings
     return (

@@ -124,3 +124,73 @@ def test_embed_writes_embeddings_of_the_checkpoint(two_seed_run, tmp_path, capsy
     assert torch.isfinite(saved["embeddings"]).all()
     assert main(["embed", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_help_lists_the_models_and_examples(capsys):
+    from graphcl.cli import MODEL_NAMES
+    from graphcl.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)  # the --help text cannot go stale
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert " | ".join(MODEL_NAMES) in out and "graphcl datasets" in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "graphcl embed --checkpoint" in capsys.readouterr().out
+
+
+def test_model_and_dataset_kinds_must_match_before_any_run_folder(tmp_path, capsys):
+    from graphcl.config import resolve_config
+    from graphcl.experiment import check_model_data
+    from graphcl.errors import ConfigError
+    from tests.hetero_graphs import planted_hetero_graph
+
+    run_dir = tmp_path / "r"
+    assert main(["train", "--model", "meow", "--run-dir", str(run_dir), "--quiet", "epochs=1"]) == 2
+    err = capsys.readouterr().err
+    assert "model 'meow' needs a heterogeneous graph" in err and "acm, dblp" in err
+    assert "Traceback" not in err and not run_dir.exists()
+    hetero = planted_hetero_graph()
+    with pytest.raises(ConfigError, match="model 'grace' cannot train on; use meow or adameow"):
+        check_model_data(resolve_config("grace", "acm"), hetero)  # was a TypeError deep inside PyG's Linear
+    with pytest.raises(ConfigError, match="'link' is not evaluated for heterogeneous models"):
+        check_model_data(resolve_config("meow", "acm", overrides={"tasks": ["node", "link"]}), hetero)
+
+
+def test_a_run_folder_config_reruns_with_its_own_model_and_dataset(tmp_path, capsys):
+    saved = tmp_path / "config.yaml"
+    saved.write_text("model: csgcl\ndataset: cora\nlr: 0.002\n")
+    assert main(["config", "--config", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "model: csgcl" in out and "dataset: cora" in out and "lr: 0.002" in out
+    assert main(["config", "--config", str(saved), "--model", "grace"]) == 2
+    assert "pass --model csgcl" in capsys.readouterr().err
+
+
+def test_embed_of_a_heterogeneous_model_and_into_a_new_folder(tmp_path, monkeypatch):
+    import graphcl.data
+    from graphcl.config import resolve_config
+    from graphcl.experiment import run_experiment
+    from tests.hetero_graphs import planted_hetero_graph
+
+    cfg = resolve_config("meow", "acm", overrides={
+        "epochs": 1, "hidden_channels": 8, "embed_channels": 8, "proj_channels": 8, "topk": [5], "edge_mask": [0.1],
+        "num_clusters": [4, 6], "kmeans_n_init": 1, "probe_repeats": 1, "probe_iterations": 2, "tasks": ["node"],
+        "checkpoint_every": 0, "embedding": "clean"})
+    _, run_dir = run_experiment(cfg, planted_hetero_graph(), seeds=[0], run_dir=tmp_path / "run", show_progress=False)
+    monkeypatch.setattr(graphcl.data, "load_dataset", lambda name, root=None: planted_hetero_graph())
+    out = tmp_path / "new" / "folder" / "z.pt"
+    assert main(["embed", "--checkpoint", str(run_dir / "last.pt"), "--out", str(out)]) == 0
+    saved = torch.load(out, weights_only=True)
+    assert saved["embeddings"].shape == (60, 8) and saved["y"].shape == (60,)
+
+
+def test_summary_line_prints_fractions_in_percent_and_weights_as_they_are():
+    from graphcl.experiment import format_summary
+
+    results = {"model": "adameow", "dataset": "acm", "time_s": 1.0, "protocol": {"seeds": [0, 1]},
+               "metrics": {"nmi": {"mean": 0.5, "std": 0.01, "values": [0.49, 0.51]},
+                           "mean_neg_weight": {"mean": 0.8125, "std": 0.0, "values": [0.8125]}}}
+    line = format_summary(results)
+    assert "nmi 50.00 ± 1.00" in line and "mean_neg_weight 0.8125 ± 0" in line  # was "81.25 ± 0.00"
