@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from graphcl.losses.infonce import check_temperature
 from graphcl.ops.cluster import kmeans
 from graphcl.ops.segment import segment_count, segment_mean
 
@@ -48,9 +49,10 @@ def _check_pair(anchor: Tensor, sample: Tensor) -> None:
 
 
 def _check_tau(tau: float, owner: str) -> float:
-    if isinstance(tau, bool) or not isinstance(tau, Real) or not 0 < float(tau) < float("inf"):
-        raise ValueError(f"{owner}: tau must be a positive finite number, got {tau!r}")
-    return float(tau)
+    try:
+        return check_temperature(tau)
+    except ValueError as exc:
+        raise ValueError(f"{owner}: {exc}") from None
 
 
 def _check_chunk_size(chunk_size: int | None) -> int | None:

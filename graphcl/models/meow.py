@@ -202,8 +202,12 @@ class MEOW(_MetaPathContrast):
         **unused: Any,
     ) -> MEOW:
         """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
-        meta-paths: the feature sizes and context positions are read from it). ``topk`` / ``edge_mask`` are per
-        meta-path (a one-element list applies to all)."""
+        meta-paths: the feature sizes and context positions are read from it; the name is the one every model's
+        ``build`` takes first). ``topk`` / ``edge_mask`` are per meta-path (a one-element list applies to all).
+
+        The defaults are not one dataset's settings: ``tau = 0.9`` and ``feature_mask = 0.2`` are the reference's
+        DBLP values, ``edge_mask = 0.2`` for every meta-path is only DBLP's APA rate, and ``num_clusters`` is
+        ACM's; ``configs/meow/<dataset>.yaml`` hold the per-dataset values."""
         if unused:
             raise TypeError(f"MEOW.build() got unexpected arguments: {sorted(unused)}")
         if not num_clusters and negative_weights == "clusters":
