@@ -2,10 +2,11 @@
 
 The GRACE augmentations (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020,
 `arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) — :class:`DropEdge` and :class:`MaskFeature` —
-plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`, and CSGCL's community-aware
-:class:`AddCommunities`, :class:`CommunalEdgeDropping` (CED) and :class:`CommunalAttributeVoting` (CAV).
-They work on :class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never modify the input
-graph, and compose with :class:`torch_geometric.transforms.Compose`:
+plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`, CSGCL's community-aware
+:class:`AddCommunities`, :class:`CommunalEdgeDropping` (CED) and :class:`CommunalAttributeVoting` (CAV), and MEOW's
+meta-path views :class:`MetaPathViews` and contexts :class:`MetaPathContexts` (on ``HeteroData`` with declared
+meta-paths). They work on :class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never
+modify the input graph, and compose with :class:`torch_geometric.transforms.Compose`:
 
 .. code-block:: python
 
@@ -26,6 +27,7 @@ from graphcl.transforms.community import (
 )
 from graphcl.transforms.drop_edge import DropEdge
 from graphcl.transforms.mask_feature import MaskFeature
+from graphcl.transforms.metapath import MetaPathContexts, MetaPathViews
 from graphcl.transforms.random_apply import RandomApply
 from graphcl.transforms.random_choice import RandomChoice
 
@@ -35,6 +37,8 @@ __all__ = [
     "CommunalEdgeDropping",
     "DropEdge",
     "MaskFeature",
+    "MetaPathContexts",
+    "MetaPathViews",
     "RandomApply",
     "RandomChoice",
 ]

@@ -19,3 +19,12 @@ def test_taken_name_is_skipped_without_error() -> None:
         pass
 
     assert functional_name("drop_edge")(Dummy) is Dummy  # already taken by DropEdge
+
+
+def test_every_transform_is_exported_from_the_package() -> None:
+    import graphcl.transforms.metapath as metapath
+
+    # The architecture lists MEOW's meta-path transforms under graphcl.transforms with the others.
+    assert graphcl.transforms.MetaPathViews is metapath.MetaPathViews
+    assert graphcl.transforms.MetaPathContexts is metapath.MetaPathContexts
+    assert {"MetaPathViews", "MetaPathContexts", "DropEdge", "CommunalEdgeDropping"} <= set(graphcl.transforms.__all__)
