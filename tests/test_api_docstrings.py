@@ -15,7 +15,7 @@ def test_public_functions_and_classes_have_docstrings(package: str) -> None:
     missing = []
     for path in sorted((ROOT / package).glob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-                if not (ast.get_docstring(node) or "").strip():
-                    missing.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
+            public = isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+            if public and not (ast.get_docstring(node) or "").strip():
+                missing.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} {node.name}")
     assert not missing, "public names without a docstring:\n" + "\n".join(missing)

@@ -10,7 +10,12 @@
 """
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.infonce import InfoNCE, grace_info_nce
-from graphcl.losses.meow import ClusterPrototypes, ProtoNCE, WeightedInfoNCE, cluster_prototypes
+from graphcl.losses.meow import (
+    ClusterPrototypes,
+    ProtoNCE,
+    WeightedInfoNCE,
+    cluster_prototypes,
+)
 from graphcl.losses.ncontrast import NContrastLoss, ncontrast_loss
 from graphcl.losses.pamc import PamCLoss, meta_node_info_nce, pamc_loss
 from graphcl.losses.teamup import TeamUpInfoNCE, team_up_gamma

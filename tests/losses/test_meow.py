@@ -147,7 +147,7 @@ def test_non_finite_weights_labels_and_prototypes_raise_clear_errors() -> None:
 
 
 def test_meow_and_adameow_losses_are_exported_by_graphcl_losses() -> None:
-    import graphcl.losses as losses
+    from graphcl import losses
     from graphcl.losses.adameow import LearnedNegativeWeights
 
     assert losses.WeightedInfoNCE is WeightedInfoNCE and losses.ProtoNCE is ProtoNCE
