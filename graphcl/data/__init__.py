@@ -1,7 +1,9 @@
 """Graph datasets: the catalog, loaders over PyG's dataset classes, and the generated community graph.
 
 ``load_dataset(name, root=None)`` returns one validated :class:`~torch_geometric.data.Data` for any
-name in :data:`DATASETS`; ``make_community_graph`` builds the embedded default dataset in memory.
+homogeneous name in :data:`DATASETS` and a :class:`~torch_geometric.data.HeteroData` (with meta-paths) for
+the HeCo datasets ``"acm"`` and ``"dblp"``; ``make_community_graph`` builds the embedded default dataset in
+memory.
 """
 from graphcl.data.catalog import (
     DATASETS,

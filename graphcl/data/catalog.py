@@ -41,14 +41,16 @@ class DatasetEntry:
 
     Args:
         name: Lower-case dataset name, the key of :data:`DATASETS`.
-        format: File format (``"planetoid"``, ``"npz"``, ``"wikics-json"``, ``"generated"``, ``"heco"``).
-        pyg_class: Name of the class in :mod:`torch_geometric.datasets` that reads it (``None`` for
-            datasets built in memory).
+        format: File format (``"planetoid"``, ``"npz"``, ``"wikics-json"``, ``"generated"``, ``"heco"``,
+            ``"sdcn"``).
+        pyg_class: Name of the class in :mod:`torch_geometric.datasets` that reads it (``None`` for the
+            generated graph and for the formats this library reads itself, ``"heco"`` and ``"sdcn"``).
         pyg_kwargs: Constructor arguments besides ``root``.
         subdir: Folder under the default data root that is passed to PyG as ``root`` when the user
             gives none (keeps e.g. WikiCS's ``raw/`` apart from the others).
         raw_files: Files PyG expects, relative to its ``root``.
-        source_url: Where PyG downloads the raw files from.
+        source_url: Where the raw files come from (PyG downloads them from there for the PyG formats; the
+            HeCo files are never downloaded).
         license: License of the distributed files (and of the underlying data, where stated).
         paper: The paper to cite.
         stats: Expected statistics of the loaded graph.

@@ -51,11 +51,14 @@ def make_community_graph(
     the number of edges, never an :math:`N \times N` matrix); the rare duplicate pair is merged.
 
     Classes are groups of communities (community :math:`k` gets class ``perm[k] % num_classes``, so
-    every class is non-empty). A node's words are the union of three Bernoulli draws: its class's
-    vocabulary (``class_vocab_size`` words, each with ``class_word_prob``), its community's vocabulary
+    every class is non-empty). A node's words are the union of three draws: from its class's vocabulary
+    (``class_vocab_size`` words, rate ``class_word_prob``), its community's vocabulary
     (``community_vocab_size`` words, ``community_word_prob``) and background noise over the whole
-    vocabulary (``noise_word_prob``). With the defaults a logistic regression on the raw features
-    reaches roughly 50-60% accuracy (6 classes), and averaging over neighbours helps.
+    vocabulary (``noise_word_prob``). Each draw takes :math:`K \sim \mathrm{Binomial}(V, q)` word slots of
+    a :math:`V`-word vocabulary uniformly *with replacement*, so a given word is present with probability
+    :math:`1 - (1 - q/V)^V \approx q - q^2/2` (e.g. 0.0488 for :math:`q = 0.05`), slightly below the rate
+    :math:`q`. With the defaults a logistic regression on the raw features reaches roughly 50-60% accuracy
+    (6 classes), and averaging over neighbours helps.
 
     All randomness comes from ``numpy.random.default_rng(seed)``; the global RNGs are never touched,
     and the same arguments give identical tensors. Node ids are shuffled, so communities are not

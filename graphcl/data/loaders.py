@@ -58,7 +58,8 @@ def load_dataset(
 
     Returns:
         A :class:`~torch_geometric.data.Data` with ``x``, ``edge_index``, ``y``, ``num_nodes`` set
-        explicitly, and whatever masks PyG provides.
+        explicitly, and whatever masks PyG provides; for ``"acm"`` / ``"dblp"`` the ``HeteroData`` of
+        :func:`~graphcl.data.heco.load_heco`.
 
     Raises:
         DataError: Unknown name (with suggestions), raw files missing and not downloadable (listing

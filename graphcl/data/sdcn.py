@@ -12,7 +12,8 @@ Two sources:
   from the features with :func:`graphcl.functional.knn_graph` (SDCN's ``calcu_graph.py`` recipe).
 * **dblp-sdcn**, derived from the staged HeCo DBLP folder (``heco/dblp``): the 4,057 authors, their 334 binary
   ``a_feat`` features, the co-authorship (APA meta-path) graph without self-loops — 3,528 undirected edges —
-  and the 4 research-area labels. Only ``a_feat.npz``, ``pa.txt`` and ``labels.npy`` are read (with SciPy).
+  and the 4 research-area labels. Only ``a_feat.npz``, ``pa.txt`` and ``labels.npy`` are read (with the readers
+  of :mod:`graphcl.data.heco`, without its L1 normalisation).
 
 Features are kept raw (binary / real values, not row-normalised): the SDCN autoencoder recipe is tuned for
 them.
@@ -122,6 +123,10 @@ def load_dblp_sdcn(root: str | Path) -> Data:
 
     Returns:
         ``Data(x [4057, 334] binary float, edge_index [2, 7056], y [4057], num_nodes)`` for the staged files.
+
+    Raises:
+        DataError: Missing files; unreadable ``a_feat.npz`` / ``labels.npy``; a ``pa.txt`` line that is not two
+            integers or whose ids are out of range (file and line named); labels that do not match the authors.
     """
     root = Path(root)
     folder = root / "dblp" if (root / "dblp" / "a_feat.npz").is_file() else root
