@@ -298,8 +298,10 @@ class MetaPathEncoder(nn.Module):
         z^f = \\mathrm{SemAtt}\\big([g^1, g'^1, \\dots, g^M, g'^M]\\big),\\quad
         g^m = \\mathrm{rownorm}(f(U^m, \\hat A_m)),\\ g'^m = \\mathrm{rownorm}(f(U'^m, \\hat A'_m))
 
-    The context term of the masked branch reuses the clean context means with freshly sampled dropout (the ACM
-    branch of the reference; its DBLP branch reuses the dropped-out term too — one behaviour is kept for all).
+    The context term of the masked branch reuses the clean context means with freshly sampled dropout, and the
+    masked target features go through the type projection with its dropout (both as the reference's ACM / IMDB /
+    AMiner branch; its DBLP branch reuses the dropped-out context term and skips the projection dropout of the
+    masked features — one behaviour is kept for all datasets).
 
     Args:
         in_channels: Feature dimension per node type (target and context types).
