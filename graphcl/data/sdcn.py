@@ -108,8 +108,9 @@ def load_sdcn(
     else:
         from graphcl.functional.knn import knn_graph
 
-        knn_k, metric = SDCN_KNN.get(name, (k, "heat"))
-        edge_index, _ = knn_graph(features, int(k if k is not None else knn_k), metric=metric)
+        # Only reached with k given (without k the graph file is required); SDCN_KNN supplies the metric.
+        _, metric = SDCN_KNN.get(name, (k, "heat"))
+        edge_index, _ = knn_graph(features, int(k), metric=metric)
     edge_index, _ = remove_self_loops(edge_index)
     edge_index = to_undirected(edge_index, num_nodes=n)
     _, codes = np.unique(y, return_inverse=True)
