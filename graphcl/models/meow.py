@@ -168,8 +168,14 @@ class MEOW(_MetaPathContrast):
             raise ConfigError(f"negative_weights must be 'clusters' or 'uniform', got {negative_weights!r}")
         if negative_weights == "clusters" and not num_clusters:
             raise ConfigError("negative_weights='clusters' needs at least one entry in num_clusters")
-        if lam_proto < 0:
-            raise ConfigError(f"lam_proto must be >= 0, got {lam_proto}")
+        if isinstance(lam_proto, bool) or not isinstance(lam_proto, (int, float)) or not 0 <= lam_proto < float("inf"):
+            raise ConfigError(f"lam_proto must be a finite number >= 0, got {lam_proto!r}")
+        for name, value in (("kmeans_n_init", kmeans_n_init), ("kmeans_iter", kmeans_iter)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
+        for k in num_clusters:
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise ConfigError(f"num_clusters must hold ints >= 1 (K_t per clustering), got {list(num_clusters)}")
         self.tau = float(tau)
         self.num_clusters = [int(k) for k in num_clusters]
         self.lam_proto = float(lam_proto)

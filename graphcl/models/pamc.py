@@ -100,14 +100,19 @@ class PamC(nn.Module):
         record_history: bool = True,
     ) -> None:
         super().__init__()
-        if alpha < 0 or beta < 0:
-            raise ConfigError(f"alpha and beta must be non-negative, got {alpha}, {beta}")
+        for name, value in (("alpha", alpha), ("beta", beta)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
         if isinstance(order, bool) or not isinstance(order, int) or order < 1:
             raise ConfigError(f"order (influence hops) must be an int >= 1, got {order!r}")
         if input_scaling not in INPUT_SCALINGS:
             raise ConfigError(f"input_scaling must be one of {INPUT_SCALINGS}, got {input_scaling!r}")
-        if pretrain_epochs < 0 or pretrain_batch_size < 1 or kmeans_n_init < 1:
-            raise ConfigError("pretrain_epochs must be >= 0, pretrain_batch_size and kmeans_n_init >= 1")
+        for name, value, low in (("pretrain_epochs", pretrain_epochs, 0), ("pretrain_batch_size", pretrain_batch_size, 1),
+                                 ("kmeans_n_init", kmeans_n_init, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
+        if isinstance(pretrain_lr, bool) or not isinstance(pretrain_lr, (int, float)) or not 0 < pretrain_lr < float("inf"):
+            raise ConfigError(f"pretrain_lr must be a positive finite number, got {pretrain_lr!r}")
         self.autoencoder = autoencoder
         self.clustering = clustering
         self.loss = loss

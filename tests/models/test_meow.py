@@ -102,3 +102,11 @@ def test_faithful_embedding_of_another_graph_size_raises_instead_of_returning_th
         model.embed(other)  # was: graph `data`'s cached [60, 16] z^f, silently
     model.embedding = "clean"
     assert model.embed(other).shape == (90, 16)
+
+
+def test_nan_lam_proto_and_bad_kmeans_settings_name_the_field() -> None:
+    data = planted_hetero_graph()
+    for kwargs, field in (({"lam_proto": float("nan")}, "lam_proto"), ({"kmeans_n_init": 0}, "kmeans_n_init"),
+                          ({"kmeans_iter": 2.5}, "kmeans_iter"), ({"num_clusters": [6, 0]}, "num_clusters")):
+        with pytest.raises(ConfigError, match=field):
+            MEOW.build(data, **SMALL, **{"num_clusters": [6, 10], **kwargs})

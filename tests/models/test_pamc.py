@@ -102,3 +102,11 @@ def test_bad_input():
     bad[0, 0] = float("nan")
     with pytest.raises(DataError, match="NaN"):
         model(Data(x=bad, edge_index=torch.tensor([[0], [1]]), num_nodes=5))
+
+
+def test_nan_weights_and_non_int_counts_name_the_field() -> None:
+    for kwargs, field in (({"alpha": float("nan")}, "alpha"), ({"beta": float("inf")}, "beta"),
+                          ({"pretrain_epochs": 2.5}, "pretrain_epochs"), ({"kmeans_n_init": 0}, "kmeans_n_init"),
+                          ({"pretrain_lr": 0.0}, "pretrain_lr")):
+        with pytest.raises(ConfigError, match=field):  # NaN alpha / beta passed the old `< 0` test
+            PamC.build(in_channels=8, num_clusters=2, **kwargs)
