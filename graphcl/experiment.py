@@ -83,6 +83,43 @@ def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
         )
 
 
+#: Keys that may change when a run is resumed (everything else that shapes training must stay as it was).
+_RESUMABLE_CHANGES = ("epochs", "checkpoint_every")
+
+
+def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
+    """Refuse to resume ``run_dir`` with model or training settings other than those it was started with.
+
+    The interrupted run's ``config.yaml`` is compared with ``cfg`` on the model and training keys except
+    ``epochs`` and ``checkpoint_every``; evaluation keys may change (they do not affect the weights). Without this
+    check the run would silently continue with the new settings and ``config.yaml`` would be overwritten with them,
+    so the results would describe a training that never happened.
+
+    Raises:
+        ConfigError: A model or training key differs, listing every difference.
+    """
+    from graphcl.config import read_yaml
+    from graphcl.train._primitives import yaml_safe
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return
+    stored = yaml_safe(read_yaml(path), str(path))
+    model_kw, train_kw, _ = split_config(cfg)
+    current = yaml_safe({**model_kw, **train_kw}, "config")
+    changed = [
+        f"{key}: {stored[key]!r} -> {value!r}" for key, value in current.items()
+        if key in stored and key not in _RESUMABLE_CHANGES and stored[key] != value
+    ]
+    if stored.get("model", cfg["model"]) != cfg["model"]:
+        changed.insert(0, f"model: {stored['model']!r} -> {cfg['model']!r}")
+    if changed:
+        raise ConfigError(
+            f"cannot resume {run_dir} with other settings than it was started with ({path}): "
+            f"{'; '.join(changed)}. Only {' and '.join(_RESUMABLE_CHANGES)} may change."
+        )
+
+
 def build_model(cfg: Mapping[str, Any], in_channels: int) -> nn.Module:
     """Instantiate ``cfg["model"]`` through its ``build`` classmethod."""
     model_kw, _, _ = split_config(cfg)
@@ -278,6 +315,8 @@ def run_experiment(
     """
     dev = resolve_device(device)
     check_model_data(cfg, data)
+    if resume and run_dir is not None:
+        check_resume_config(cfg, run_dir)
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)

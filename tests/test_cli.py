@@ -194,3 +194,17 @@ def test_summary_line_prints_fractions_in_percent_and_weights_as_they_are():
                            "mean_neg_weight": {"mean": 0.8125, "std": 0.0, "values": [0.8125]}}}
     line = format_summary(results)
     assert "nmi 50.00 ± 1.00" in line and "mean_neg_weight 0.8125 ± 0" in line  # was "81.25 ± 0.00"
+
+
+def test_resume_with_other_training_settings_is_refused(tmp_path, capsys):
+    common = ["--quiet", "tasks=[node]", "probe_repeats=1", "checkpoint_every=1"]
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "epochs=2", *common]) == 0
+    before = (run / "config.yaml").read_text()
+    assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", "lr=0.01", "tau=0.7", *common]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "lr: 0.0005 -> 0.01" in err and "tau: 0.4 -> 0.7" in err
+    assert (run / "config.yaml").read_text() == before  # the record of the interrupted run is kept
+    # More epochs and other evaluation settings are fine.
+    assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", "probe_repeats=2", "--quiet",
+                 "tasks=[node]", "checkpoint_every=1"]) == 0
