@@ -29,7 +29,14 @@ NEGATIVES = ("infonce", "pamc")
 
 
 def encode(encoder: nn.Module, data: Data) -> Tensor:
-    """Run ``encoder(x, edge_index[, edge_weight])`` on a ``Data`` object."""
+    """Run ``encoder(x, edge_index[, edge_weight])`` on a ``Data`` object.
+
+    Raises:
+        DataError: ``data`` has no node features ``x`` or no ``edge_index``.
+    """
+    for field in ("x", "edge_index"):
+        if getattr(data, field, None) is None:
+            raise DataError(f"{type(encoder).__name__} needs data.{field}, which is missing")
     edge_weight = getattr(data, "edge_weight", None)
     if edge_weight is None:
         return encoder(data.x, data.edge_index)

@@ -75,3 +75,16 @@ def test_reset_parameters_reinitialises_encoder_head_and_prelu():
     assert model.projection_head.act.weight.item() == pytest.approx(0.25)
     for name, p in model.named_parameters():
         assert not torch.all(p == 3.0), name
+
+
+def test_graph_without_features_names_the_missing_field():
+    from torch_geometric.data import Data
+
+    from graphcl.errors import DataError
+
+    model = GRACE.build(in_channels=4, hidden_channels=8, proj_channels=8)
+    graph = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+    with pytest.raises(DataError, match="needs node features"):
+        model(graph)  # the augmentations say so
+    with pytest.raises(DataError, match="data.x"):
+        model.embed(graph)  # was an AttributeError from inside the encoder
