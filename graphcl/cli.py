@@ -104,10 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.config import parse_overrides, resolve_config
     from graphcl.data import load_dataset
-    from graphcl.experiment import format_summary, run_experiment
+    from graphcl.experiment import format_summary, resolve_device, run_experiment
 
     if args.seeds < 1:
         raise GraphCLError(f"--seeds must be >= 1, got {args.seeds}")
+    resolve_device(args.device)  # a bad --device is reported before the dataset is loaded
     model, dataset = _model_and_dataset(args)
     cfg = resolve_config(model, dataset, args.config, parse_overrides(args.overrides))
     data = load_dataset(dataset, root=args.root)
@@ -134,6 +135,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from graphcl.train import load_checkpoint
 
     ckpt_path = Path(args.checkpoint)
+    device = resolve_device(args.device)
     stored = load_checkpoint(ckpt_path).get("config") or {}
     if "model" not in stored or "dataset" not in stored:
         raise GraphCLError(f"{ckpt_path} holds no config with 'model' and 'dataset'; was it written by graphcl train?")
@@ -141,7 +143,6 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     cfg = resolve_config(stored["model"], stored["dataset"], overrides=overrides)
     data = load_dataset(cfg["dataset"], root=args.root)
     check_model_data(cfg, data)
-    device = resolve_device(args.device)
     hetero = isinstance(data, HeteroData)  # MEOW / AdaMEOW read their sizes and meta-paths from the graph
     model = build_model(cfg, data if hetero else data.num_features)
     load_checkpoint(ckpt_path, model)

@@ -43,7 +43,7 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "train_ratio": 0.1,  # node classification split (GRACE protocol 10/10/80)
     "val_ratio": 0.1,
     "probe_repeats": 5,  # random splits per trained model
-    "cluster_repeats": 10,  # k-means restarts with different seeds
+    "cluster_repeats": 10,  # k-means runs (seeds seed, seed + 1, ...), each keeping the best of 10 restarts
     "link_val_ratio": 0.05,  # held out before training for link prediction
     "link_test_ratio": 0.1,
     # Heterogeneous graphs (MEOW, AdaMEOW): the DMGI / HeCo linear protocol on the shipped label-rate splits.

@@ -44,9 +44,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (CUDA when available) → a usable ``torch.device``."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device {str(device)!r} is not a device name; use cpu, cuda or cuda:N") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {str(device)!r} requested but CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {str(device)!r} requested but only {torch.cuda.device_count()} CUDA device(s) "
+                          f"are visible")
     return dev
 
 

@@ -59,6 +59,7 @@ def test_summary_line_is_printed(tmp_path, capsys):
         (["train", "--device", "cuda:7"] if not torch.cuda.is_available() else ["train", "--seeds", "0"],
          "CUDA is not available" if not torch.cuda.is_available() else "--seeds"),
         (["train", "--seeds", "0"], "--seeds must be >= 1"),
+        (["train", "--device", "gpu"], "'gpu' is not a device name; use cpu, cuda or cuda:N"),
     ],
 )
 def test_bad_input_gives_clear_error_and_exit_code_2(argv, message, capsys, tmp_path):
