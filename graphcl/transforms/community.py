@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +125,10 @@ class AddCommunities(BaseTransform):
         name = type(self).__name__
         if backend not in BACKENDS:
             raise ConfigError(f"{name}: unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        if not float(resolution) > 0:
-            raise ConfigError(f"{name}: 'resolution' must be positive, got {resolution}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(f"{name}: 'seed' must be an int, got {seed!r}")
+        if isinstance(resolution, bool) or not isinstance(resolution, Real) or not resolution > 0:
+            raise ConfigError(f"{name}: 'resolution' must be a positive number, got {resolution!r}")
         self.backend = backend
         self.seed = int(seed)
         self.resolution = float(resolution)

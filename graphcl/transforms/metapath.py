@@ -45,6 +45,7 @@ from torch_geometric.transforms import BaseTransform
 
 from graphcl.data.heco import MetaPath, metapath_adjacency, metapath_reachability
 from graphcl.errors import ConfigError, DataError
+from graphcl.functional._checks import check_probability
 
 __all__ = [
     "MetaPathContexts",
@@ -245,11 +246,16 @@ class MetaPathViews(BaseTransform):
         symmetric: bool = False,
         seed: int | None = None,
     ) -> None:
+        # Checked here, not first when the views are built: a bad value then surfaced inside the model's forward.
+        for k in topk if isinstance(topk, (list, tuple)) else [topk]:
+            if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+                raise ConfigError(f"{type(self).__name__}: topk must be a positive int, None or a list of them, "
+                                  f"got {topk!r}")
+        for rate in edge_mask if isinstance(edge_mask, (list, tuple)) else [edge_mask]:
+            check_probability(rate, "edge_mask", type(self).__name__, ConfigError)
         self.topk = topk
         self.edge_mask = edge_mask
-        self.feature_mask = float(feature_mask)
-        if not 0.0 <= self.feature_mask <= 1.0:
-            raise ConfigError(f"feature_mask must be in [0, 1], got {feature_mask!r}")
+        self.feature_mask = check_probability(feature_mask, "feature_mask", type(self).__name__, ConfigError)
         self.symmetric = bool(symmetric)
         self.seed = seed
 

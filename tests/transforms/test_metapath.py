@@ -123,3 +123,22 @@ def test_views_and_contexts_on_a_heterogeneous_graph() -> None:
     del plain.metapath_specs
     with pytest.raises(DataError, match="declares no meta-paths"):
         MetaPathViews()(plain)
+
+
+def test_bad_arguments_are_refused_at_construction() -> None:
+    from graphcl.errors import ConfigError
+    from graphcl.transforms import AddCommunities
+
+    with pytest.raises(ConfigError, match="'edge_mask' must be a number in \\[0, 1\\], got None"):
+        MetaPathViews(edge_mask=None)  # was a TypeError from float(None) when the views were first built
+    with pytest.raises(ConfigError, match="'edge_mask' must be in \\[0, 1\\], got 1.5"):
+        MetaPathViews(edge_mask=[0.1, 1.5])
+    with pytest.raises(ConfigError, match="topk must be a positive int"):
+        MetaPathViews(topk=[5, 0])
+    with pytest.raises(ConfigError, match="feature_mask"):
+        MetaPathViews(feature_mask=-0.1)
+    assert MetaPathViews(topk=[5, None], edge_mask=[0.2, 0.3]).topk == [5, None]
+    with pytest.raises(ConfigError, match="'seed' must be an int, got 'a'"):
+        AddCommunities(seed="a")  # was int('a')'s ValueError
+    with pytest.raises(ConfigError, match="'resolution' must be a positive number"):
+        AddCommunities(resolution=0)
