@@ -1,6 +1,7 @@
 """Loading catalog datasets as a single :class:`~torch_geometric.data.Data` through PyG's dataset classes."""
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -117,9 +118,11 @@ def _load_with_pyg(
     try:
         return dataset_class(root=str(work_root), **arguments)[0]
     except Exception as exc:  # unpickling / parsing errors of whatever the raw files hold
+        changed = _checksum_mismatches(entry, pyg_root)
+        culprit = f" These differ from the published files (SHA-256): {', '.join(changed)}." if changed else ""
         raise DataError(
             f"Dataset {entry.name!r}: could not read the raw files under {pyg_root} "
-            f"({type(exc).__name__}: {exc}). Check them against {entry.source_url}."
+            f"({type(exc).__name__}: {exc}).{culprit} Check them against {entry.source_url}."
         ) from exc
 
 
@@ -153,6 +156,16 @@ def _download_and_load(
         reason = f"the download from {entry.source_url} failed ({type(exc).__name__}: {exc})"
     # Raised outside the except block so that no network traceback is chained to it.
     raise _missing_files_error(entry, pyg_root, still_missing, reason)
+
+
+def _checksum_mismatches(entry: DatasetEntry, pyg_root: Path) -> list[str]:
+    """The raw files whose SHA-256 differs from the catalog's (only files with a known checksum are hashed)."""
+    changed = []
+    for relative, expected in entry.sha256.items():
+        path = pyg_root / relative
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            changed.append(str(path))
+    return changed
 
 
 def _resolve_root(entry: DatasetEntry, root: str | Path | None) -> Path:
