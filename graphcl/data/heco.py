@@ -402,6 +402,19 @@ def _read_edge_list(path: Path) -> np.ndarray:
     return edges
 
 
+def data_line_number(path: Path, row: int) -> int:
+    """The 1-based line of ``path`` that holds data row ``row`` of ``np.loadtxt`` (which skips blank lines and
+    ``#`` comments); only called to word an error message."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        seen = -1
+        for number, text in enumerate(handle, start=1):
+            if text.split("#", 1)[0].strip():
+                seen += 1
+                if seen == row:
+                    return number
+    return row + 1
+
+
 def _node_counts(description: HecoDescription, features: Mapping[str, object],
                  edges: Mapping[str, np.ndarray]) -> dict[str, int]:
     counts: dict[str, int] = {}
@@ -425,7 +438,7 @@ def _check_edges(path: Path, edges: np.ndarray, num_src: int, num_dst: int) -> t
     for column, bound in ((0, num_src), (1, num_dst)):
         bad = np.flatnonzero((edges[:, column] < 0) | (edges[:, column] >= bound))
         if bad.size:
-            line = int(bad[0]) + 1
+            line = data_line_number(path, int(bad[0]))
             raise DataError(
                 f"{path}, line {line}: id {int(edges[bad[0], column])} in column {column} is out of range "
                 f"[0, {bound}) ({bad.size} such line(s))"

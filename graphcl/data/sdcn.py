@@ -28,6 +28,7 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import remove_self_loops, to_undirected
 
+from graphcl.data.heco import _load_npy, _read_edge_list, _read_features, data_line_number
 from graphcl.errors import DataError
 
 #: SDCN's kNN-graph settings for the feature-only datasets: (k, metric of calcu_graph.py).
@@ -101,7 +102,7 @@ def load_sdcn(
         if bad.size:
             src, dst = (int(v) for v in edges[bad[0]])
             raise DataError(
-                f"{paths[graph_file]}, line {int(bad[0]) + 1}: edge ({src}, {dst}) has a node id outside [0, {n}) "
+                f"{paths[graph_file]}, line {data_line_number(paths[graph_file], int(bad[0]))}: edge ({src}, {dst}) has a node id outside [0, {n}) "
                 f"(N = rows of {feature_file}; {bad.size} such line(s))"
             )
         edge_index = torch.from_numpy(edges.reshape(-1, 2).T.copy())
@@ -139,8 +140,6 @@ def load_dblp_sdcn(root: str | Path) -> Data:
             f"(https://github.com/liun-online/HeCo/tree/main/data)."
         )
     # The HeCo readers name the file (and line) of any malformed input; the features stay raw here.
-    from graphcl.data.heco import _load_npy, _read_edge_list, _read_features
-
     feat = _read_features(files["a_feat.npz"], normalize=False)
     feat = (feat if isinstance(feat, np.ndarray) else feat.toarray()).astype(np.float32)
     pa = _read_edge_list(files["pa.txt"])
@@ -156,7 +155,7 @@ def load_dblp_sdcn(root: str | Path) -> Data:
     bad = np.flatnonzero((pa < 0).any(axis=1) | (pa[:, 1] >= n))
     if bad.size:
         raise DataError(
-            f"{files['pa.txt']}, line {int(bad[0]) + 1}: paper {int(pa[bad[0], 0])}, author {int(pa[bad[0], 1])} "
+            f"{files['pa.txt']}, line {data_line_number(files['pa.txt'], int(bad[0]))}: paper {int(pa[bad[0], 0])}, author {int(pa[bad[0], 1])} "
             f"is out of range (ids >= 0, authors < {n} = rows of a_feat.npz; {bad.size} such line(s))"
         )
     num_papers = int(pa[:, 0].max()) + 1

@@ -209,6 +209,11 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
     np.savetxt(folder / "pc.txt", edges, fmt="%d")
     with pytest.raises(DataError, match=r"pc\.txt, line 5: id 7 in column 1"):
         load_heco(description, folder)
+    # Blank lines and comments, which np.loadtxt skips, do not shift the line number.
+    lines = (folder / "pc.txt").read_text().splitlines()
+    (folder / "pc.txt").write_text("# paper conference\n\n" + "\n".join(lines[:3] + [""] + lines[3:]) + "\n")
+    with pytest.raises(DataError, match=r"pc\.txt, line 8: id 7 in column 1"):
+        load_heco(description, folder)
     edges[4, 1] = 0
     np.savetxt(folder / "pc.txt", np.vstack([edges, edges[:2]]), fmt="%d")  # duplicates are merged
     with pytest.warns(UserWarning, match="2 duplicate edge"):
