@@ -238,16 +238,19 @@ class Insert(_Correlated):
         before = self._random_positions(item_seq, lengths, count)  # insert a new item before these
         shift = before.long().cumsum(1)  # items inserted at or before each position
         new_len = lengths + count
-        out = torch.zeros(b, 2 * width, dtype=item_seq.dtype, device=item_seq.device)
+        # Real and inserted items land in columns 0..2·width-1 (count <= width, so the newest item of a full
+        # row with ratio 1 lands in column 2·width-1); column 2·width is the dump for padding slots, zeroed after.
+        dump = 2 * width
+        out = torch.zeros(b, 2 * width + 1, dtype=item_seq.dtype, device=item_seq.device)
         cols = torch.arange(width, device=item_seq.device).expand(b, width)
         real = cols < lengths[:, None]
-        out.scatter_(1, torch.where(real, cols + shift, 2 * width - 1), torch.where(real, item_seq, 0))
-        inserted = torch.where(before, cols + shift - 1, 2 * width - 1)
+        out.scatter_(1, torch.where(real, cols + shift, dump), torch.where(real, item_seq, 0))
+        inserted = torch.where(before, cols + shift - 1, dump)
         out.scatter_(1, inserted, torch.where(before, self.correlated(item_seq), 0))
-        out[:, -1] = 0
+        out[:, dump] = 0
         # Keep the most recent `width` items, left-aligned.
         drop = (new_len - width).clamp(min=0)
-        index = (drop[:, None] + torch.arange(width, device=item_seq.device)[None, :]).clamp(max=2 * width - 1)
+        index = (drop[:, None] + torch.arange(width, device=item_seq.device)[None, :]).clamp(max=dump)
         kept = new_len.clamp(max=width)
         seq = torch.where(torch.arange(width, device=item_seq.device)[None, :] < kept[:, None],
                           out.gather(1, index), 0)

@@ -78,6 +78,39 @@ def test_substitute_and_insert_use_the_neighbour_table():
         assert kept == orig[len(orig) - len(kept):]  # order kept; oldest dropped when too long
 
 
+def test_insert_ratio_one_keeps_the_most_recent_item():
+    # [1 2 3 4] with item 9 inserted before every position -> [9 1 9 2 9 3 9 4]; the window keeps the last 4
+    # (the newest real item used to land in the zeroed dump column: [9, 3, 9, 0]).
+    table = torch.full((10, 1), 9)
+    out, n = Insert(1.0, neighbours=table)(torch.tensor([[1, 2, 3, 4]]), torch.tensor([4]))
+    assert out.tolist() == [[9, 3, 9, 4]] and n.tolist() == [4]
+    out, n = Insert(1.0, neighbours=table, padding="left")(torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.tensor([2, 3]))
+    assert out.tolist() == [[1, 9, 2], [2, 9, 3]] and n.tolist() == [3, 3]
+    seq, lengths = _batch(length=6)
+    out, new = Insert(1.0, neighbours=torch.full((int(seq.max()) + 1, 1), 7))(seq, lengths)
+    assert torch.equal(new, (2 * lengths).clamp(max=6))
+    for row, orig in zip(_rows(out, new), _rows(seq, lengths)):
+        assert row[1::2] == orig[len(orig) - len(row) // 2:] and set(row[0::2]) == {7}
+
+
+def test_insert_below_ratio_one_is_unchanged():
+    # Outputs recorded before the ratio-1 fix (wider scratch buffer): ratios < 1 never reach the last column.
+    seq = torch.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 0], [10, 11, 0, 0, 0], [12, 0, 0, 0, 0],
+                        [13, 14, 15, 16, 17], [18, 19, 20, 0, 0]])
+    lengths = torch.tensor([5, 4, 2, 1, 5, 3])
+    expected = {
+        0.2: ([[2, 24, 3, 4, 5], [6, 7, 8, 9, 0], [10, 11, 0, 0, 0], [12, 0, 0, 0, 0], [14, 24, 15, 16, 17],
+               [18, 19, 20, 0, 0]], [5, 4, 2, 1, 5, 3]),
+        0.5: ([[24, 3, 1, 4, 5], [23, 7, 8, 12, 9], [9, 10, 11, 0, 0], [12, 0, 0, 0, 0], [24, 15, 16, 12, 17],
+               [18, 19, 17, 20, 0]], [5, 5, 3, 1, 5, 4]),
+        0.99: ([[3, 1, 4, 26, 5], [23, 7, 8, 12, 9], [9, 10, 11, 0, 0], [12, 0, 0, 0, 0], [15, 2, 16, 12, 17],
+                [21, 18, 19, 17, 20]], [5, 5, 3, 1, 5, 5]),
+    }
+    for ratio, (rows, lens) in expected.items():
+        out, n = Insert(ratio, num_items=30, generator=torch.Generator().manual_seed(0))(seq, lengths)
+        assert out.tolist() == rows and n.tolist() == lens, ratio
+
+
 def test_left_padding_round_trip_and_transform_interface():
     torch.manual_seed(0)
     seq, lengths = _batch()
