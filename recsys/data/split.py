@@ -76,7 +76,12 @@ class SequenceSamples(Dataset):
 
 @dataclass(frozen=True)
 class SequenceSplit:
-    """The three splits of :func:`leave_one_out`, plus what produced them."""
+    """The three splits of :func:`leave_one_out`, plus what produced them.
+
+    ``user_ids`` are the dataset's user tokens, indexed by the 0-based user rows of the samples' ``user``
+    (``None`` for a split built by hand without them); keyed lookups such as SRA-CL's ``"uid:i1:...:ik"``
+    window files use the token, not the row.
+    """
 
     train: SequenceSamples
     valid: SequenceSamples
@@ -86,6 +91,7 @@ class SequenceSplit:
     padding: Padding
     skipped_users: int
     dataset_name: str
+    user_ids: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         return (f"leave-one-out on {self.dataset_name}: {len(self.train):,} train prefix samples, "
@@ -155,7 +161,7 @@ def leave_one_out(dataset: SequenceDataset, *, max_len: int = 50, padding: Paddi
         valid=window_samples(dataset, users, n - 2, max_len=max_len, padding=padding),
         test=window_samples(dataset, users, n - 1, max_len=max_len, padding=padding),
         num_items=dataset.num_items, max_len=max_len, padding=padding, skipped_users=skipped,
-        dataset_name=dataset.name,
+        dataset_name=dataset.name, user_ids=tuple(dataset.user_ids),
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -109,8 +110,13 @@ class SemanticSource(ABC):
             self.item_seconds = time.perf_counter() - start
         return self._items
 
-    def window_vectors(self, windows: Tensor, users: Tensor | None = None, *, num_items: int | None = None) -> Tensor:
-        """``[N, D]`` semantic vectors of ``[N, L]`` windows (padding 0); ``users`` ``[N]`` for keyed sources."""
+    def window_vectors(self, windows: Tensor, users: Tensor | None = None, *, num_items: int | None = None,
+                       user_ids: Sequence[str] | None = None) -> Tensor:
+        """``[N, D]`` semantic vectors of ``[N, L]`` windows (padding 0); ``users`` ``[N]`` for keyed sources.
+
+        ``user_ids`` (the dataset's user tokens, indexed by ``users``) makes a keyed source build its
+        ``"uid:i1:..."`` keys from the tokens; without it the numbers in ``users`` are the ``uid`` field.
+        """
         start = time.perf_counter()
         if self.user_vectors == "mean":
             if self._items is None:
@@ -119,13 +125,14 @@ class SemanticSource(ABC):
                 self.item_vectors(num_items)
             out = window_mean_vectors(self._items, windows, decay=self.recency_decay)
         else:
-            out = self._window_matrix(windows, users)
+            out = self._window_matrix(windows, users, user_ids)
             if out.shape[0] != windows.size(0) or not torch.isfinite(out).all():
                 raise DataError(f"{self.describe_source()}: window vectors are malformed (shape {tuple(out.shape)})")
         self.window_seconds = time.perf_counter() - start
         return out.float()
 
-    def _window_matrix(self, windows: Tensor, users: Tensor | None) -> Tensor:
+    def _window_matrix(self, windows: Tensor, users: Tensor | None,
+                       user_ids: Sequence[str] | None = None) -> Tensor:
         raise ConfigError(f"user_vectors={self.user_vectors!r} is not implemented by the {self.name} source")
 
     def describe_source(self) -> str:

@@ -157,7 +157,8 @@ def build_semantic_index(
     anchors, anchor_users = split.train.item_seq, split.train.user
     pool_windows, pool_users = _pool(split, pool)
     start = time.perf_counter()
-    pool_vectors = source.window_vectors(pool_windows, pool_users, num_items=split.num_items)
+    pool_vectors = source.window_vectors(pool_windows, pool_users, num_items=split.num_items,
+                                         user_ids=split.user_ids)
     anchor_vectors = pool_vectors[: anchors.size(0)]  # anchors are the first rows of every pool
     times["window_vectors_s"] = time.perf_counter() - start
     start = time.perf_counter()

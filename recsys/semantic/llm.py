@@ -244,7 +244,8 @@ class LLMSource(SemanticSource):
         matrix[ids] = vectors
         return matrix
 
-    def _window_matrix(self, windows: Tensor, users: Tensor | None) -> Tensor:
+    def _window_matrix(self, windows: Tensor, users: Tensor | None,
+                       user_ids: Sequence[str] | None = None) -> Tensor:
         if self._texts is None:
             raise ValueError("call item_vectors(num_items) before window_vectors")
         if users is None:

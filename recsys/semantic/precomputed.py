@@ -2,7 +2,8 @@
 
 This is how the reference pipeline hands its semantics to the recommender: an item matrix
 (``(n_items + 1) × D``, row 0 = padding) and a window matrix whose rows are identified by key strings
-``"uid:i1:...:ik"``. Accepted layouts:
+``"uid:i1:...:ik"``, ``uid`` being the user's token in the dataset file (``SequenceSplit.user_ids``, handed
+over by :func:`~recsys.semantic.index.build_semantic_index`), not its 0-based row. Accepted layouts:
 
 * item file: a tensor / array with ``num_items + 1`` rows (row 0 padding) or ``num_items`` rows (item ``i`` at
   row ``i - 1``); or, with ``item_ids`` (or a ``.pt`` dict ``{"embeddings": M, "ids": [...]}``), any row order —
@@ -164,7 +165,8 @@ class PrecomputedSource(SemanticSource):
         out[ids_t] = matrix
         return out
 
-    def _window_matrix(self, windows: Tensor, users: Tensor | None) -> Tensor:
+    def _window_matrix(self, windows: Tensor, users: Tensor | None,
+                       user_ids: Sequence[str] | None = None) -> Tensor:
         if users is None:
             raise DataError("precomputed window vectors are looked up by 'uid:i1:...' keys: pass users")
         matrix, _, keys = _load_matrix(self.window_file)
@@ -175,13 +177,14 @@ class PrecomputedSource(SemanticSource):
         if len(keys) != matrix.size(0):
             raise DataError(f"{self.window_file}: {len(keys)} window keys for {matrix.size(0)} embedding rows")
         row_of = {k: r for r, k in enumerate(keys)}
-        wanted = window_keys(users, windows)
+        wanted = window_keys(users, windows, user_ids=user_ids)
         rows = [row_of.get(k, -1) for k in wanted]
         missing = [k for k, r in zip(wanted, rows) if r < 0]
         if missing:
             raise DataError(
                 f"{self.window_file}: {len(missing)} of {len(wanted)} windows have no embedding "
-                f"(e.g. key {missing[0]!r}); the file was built for other windows (maxlen or split differ?)"
+                f"(e.g. key {missing[0]!r}; keys are '<user token>:i1:...:ik'); the file was built for other "
+                f"windows or users (maxlen, split or user ids differ?)"
             )
         out = matrix[torch.as_tensor(rows, dtype=torch.long)].float()
         if not torch.isfinite(out).all():

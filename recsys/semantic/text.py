@@ -83,7 +83,8 @@ class TextSource(SemanticSource):
         matrix[present] = vectors
         return matrix
 
-    def _window_matrix(self, windows: Tensor, users: Tensor | None) -> Tensor:
+    def _window_matrix(self, windows: Tensor, users: Tensor | None,
+                       user_ids: Sequence[str] | None = None) -> Tensor:
         if self._texts is None:
             raise ValueError("call item_vectors(num_items) before window_vectors")
         return self.encoder.encode(window_texts(windows, self._texts))

@@ -96,9 +96,25 @@ def window_texts(
     return texts
 
 
-def window_keys(users: Tensor, windows: Tensor, pad: int = 0) -> list[str]:
-    """Key strings ``"uid:i1:...:ik"`` (chronological, padding dropped), the reference code's window ids."""
+def window_keys(users: Tensor, windows: Tensor, pad: int = 0,
+                user_ids: Sequence[str] | None = None) -> list[str]:
+    """Key strings ``"uid:i1:...:ik"`` (chronological, padding dropped), the reference code's window ids.
+
+    ``uid`` is ``user_ids[user]`` (the user's token, as SRA-CL's ``keys_to_int`` files use) when ``user_ids``
+    is given, else the number in ``users`` itself.
+
+    Raises:
+        DataError: A user row outside ``user_ids``.
+    """
+    rows = users.tolist()
+    if user_ids is not None:
+        bad = next((u for u in rows if not 0 <= u < len(user_ids)), None)
+        if bad is not None:
+            raise DataError(f"window keys: user row {bad} is outside the {len(user_ids)} user ids")
+        uids = [str(user_ids[u]) for u in rows]
+    else:
+        uids = [str(u) for u in rows]
     keys = []
-    for user, row in zip(users.tolist(), windows.tolist()):
-        keys.append(":".join([str(user)] + [str(i) for i in row if i != pad]))
+    for uid, row in zip(uids, windows.tolist()):
+        keys.append(":".join([uid] + [str(i) for i in row if i != pad]))
     return keys

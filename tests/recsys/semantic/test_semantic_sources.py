@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from graphcl.errors import ConfigError, DataError
+from recsys.data import SequenceDataset, leave_one_out
 from recsys.semantic import (
     AttributeSource,
     PrecomputedSource,
     TextEncoder,
     TextSource,
+    build_semantic_index,
     check_item_matrix,
     window_keys,
     window_mean_vectors,
@@ -137,6 +139,32 @@ def test_precomputed_window_vectors_by_key(tmp_path):
         source.window_vectors(windows, torch.tensor([7, 9]))
     with pytest.raises(ConfigError, match="not supported"):
         AttributeSource({1: [1]}, user_vectors="text")
+
+
+def test_precomputed_window_file_is_keyed_by_user_token(tmp_path):
+    # The reference keys windows "<uid token>:i1:...:ik"; the index used to build "<0-based row>:..." keys.
+    ds = SequenceDataset.from_sequences([[1, 2, 3, 4, 5], [2, 3, 4, 5, 6]], user_ids=["u7", "42"], num_items=6)
+    split = leave_one_out(ds, max_len=4, padding="left")
+    assert split.user_ids == ("u7", "42")
+    torch.save(torch.randn(7, 3), tmp_path / "items.pt")
+    keys = [":".join([ds.user_ids[u]] + [str(i) for i in row if i])
+            for u, row in zip(split.train.user.tolist(), split.train.item_seq.tolist())]
+    assert keys == ["u7:1", "u7:1:2", "42:2", "42:2:3"]
+    w = torch.randn(len(keys), 3)
+    order = [2, 0, 3, 1]  # file rows in another order than the anchors
+    torch.save({"embeddings": w[order], "keys": [keys[i] for i in order]}, tmp_path / "windows.pt")
+    index = build_semantic_index(PrecomputedSource(tmp_path / "items.pt", tmp_path / "windows.pt"), split,
+                                 k_items=2, k_windows=1)
+    assert torch.equal(index.anchor_vectors, w)
+    # A file keyed by rows ("0:1", ...) is another dataset's keys: a clear error, not wrong vectors.
+    rows = [":".join([str(u)] + k.split(":")[1:]) for u, k in zip(split.train.user.tolist(), keys)]
+    torch.save({"embeddings": w, "keys": rows}, tmp_path / "by_row.pt")
+    with pytest.raises(DataError, match=r"4 of 4 windows have no embedding \(e\.g\. key 'u7:1'"):
+        build_semantic_index(PrecomputedSource(tmp_path / "items.pt", tmp_path / "by_row.pt"), split,
+                             k_items=2, k_windows=1)
+    assert window_keys(torch.tensor([1, 0]), torch.tensor([[0, 5], [3, 4]]), user_ids=["a", "b"]) == ["b:5", "a:3:4"]
+    with pytest.raises(DataError, match="user row 2 is outside the 2 user ids"):
+        window_keys(torch.tensor([2]), torch.tensor([[1]]), user_ids=["a", "b"])
 
 
 def test_text_source_missing_text_counted_and_cache_hits(tmp_path):
