@@ -47,6 +47,7 @@ from graphcl.losses.pamc import PamCLoss
 from graphcl.nn.autoencoder import SDCN_HIDDEN, MLPAutoEncoder, pretrain_autoencoder
 from graphcl.nn.dec import StudentTClustering
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
+from graphcl.transforms.community import _PerGraphCache
 
 INPUT_SCALINGS = ("none", "binarize", "standardize")
 
@@ -125,7 +126,8 @@ class PamC(nn.Module):
         self.register_buffer("initialized", torch.tensor(False))
         self.cluster_history: list[Tensor] = []
         self.pretrain_losses: list[float] = []
-        self._influence_cache: tuple[tuple[Any, ...], Tensor, Tensor] | None = None
+        self._influence_cache = _PerGraphCache()
+        self._influence_shape: tuple[int, int] | None = None
 
     @classmethod
     def build(
@@ -178,19 +180,25 @@ class PamC(nn.Module):
 
     # ------------------------------------------------------------------ helpers
     def influence(self, data: Data) -> tuple[Tensor, Tensor]:
-        """The positive graph :math:`\\hat{A}_r`: ``data.influence_index/weight`` if present, else computed once."""
+        """The positive graph :math:`\\hat{A}_r`: ``data.influence_index/weight`` if present, else computed once.
+
+        The computed matrix is reused while the same ``edge_index`` / ``edge_weight`` tensors (same objects, not
+        modified in place), node count and ``order`` come in, e.g. every epoch of :func:`graphcl.train.fit`.
+        """
         if getattr(data, "influence_index", None) is not None:
             return data.influence_index, data.influence_weight
-        edge_index = data.edge_index
-        key = (edge_index.data_ptr(), tuple(edge_index.shape), edge_index.device, int(data.num_nodes), self.order)
-        if self._influence_cache is None or self._influence_cache[0] != key:
+        edge_index, edge_weight = data.edge_index, getattr(data, "edge_weight", None)
+        num_nodes = int(data.num_nodes)
+        if self._influence_shape != (num_nodes, self.order):
+            self._influence_cache, self._influence_shape = _PerGraphCache(), (num_nodes, self.order)
+
+        def compute() -> tuple[Tensor, Tensor]:
             if edge_index.numel() == 0:
                 raise DataError(f"{type(self).__name__} needs a graph with edges (the positives); this one has none")
-            index, weight = influence_matrix(
-                edge_index, int(data.num_nodes), self.order, edge_weight=getattr(data, "edge_weight", None)
-            )
-            self._influence_cache = (key, index, weight)
-        return self._influence_cache[1], self._influence_cache[2]
+            return influence_matrix(edge_index, num_nodes, self.order, edge_weight=edge_weight)
+
+        inputs = (edge_index,) + ((edge_weight,) if isinstance(edge_weight, Tensor) else ())
+        return self._influence_cache.get(inputs, compute)
 
     def _features(self, data: Data) -> Tensor:
         """``data.x`` checked (present, finite, at least ``K`` rows) and scaled per :attr:`input_scaling`."""

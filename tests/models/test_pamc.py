@@ -110,3 +110,37 @@ def test_nan_weights_and_non_int_counts_name_the_field() -> None:
                           ({"pretrain_lr": 0.0}, "pretrain_lr")):
         with pytest.raises(ConfigError, match=field):  # NaN alpha / beta passed the old `< 0` test
             PamC.build(in_channels=8, num_clusters=2, **kwargs)
+
+
+def _small_pamc_and_graph():
+    from torch_geometric.data import Data
+
+    model = PamC.build(in_channels=8, num_clusters=2, pretrain_epochs=0, hidden_channels=[16], embedding_dim=4)
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]])
+    return model, Data(x=torch.randn(5, 8), edge_index=edge_index)
+
+
+def test_influence_is_recomputed_after_an_in_place_edit_of_edge_index():
+    from graphcl.functional import influence_matrix
+
+    model, data = _small_pamc_and_graph()
+    first, _ = model.influence(data)
+    assert model.influence(data)[0] is first  # same unmodified graph: cached
+    data.edge_index[1, 4] = 0  # edge 3-4 becomes 3-0 / 0-3, same storage and shape
+    data.edge_index[0, 5] = 0
+    index, weight = model.influence(data)
+    expected_index, expected_weight = influence_matrix(data.edge_index, 5, 1)
+    assert torch.equal(index, expected_index) and torch.allclose(weight, expected_weight)
+
+
+def test_influence_cache_key_includes_edge_weight():
+    from graphcl.functional import influence_matrix
+
+    model, data = _small_pamc_and_graph()
+    _, plain = model.influence(data)
+    data.edge_weight = torch.tensor([1.0, 1.0, 1.0, 1.0, 5.0, 5.0])
+    _, weighted = model.influence(data)
+    assert torch.allclose(weighted, influence_matrix(data.edge_index, 5, 1, edge_weight=data.edge_weight)[1])
+    assert not torch.equal(plain, weighted)
+    data.edge_weight[4:] = 1.0  # in place back to uniform weights
+    assert torch.allclose(model.influence(data)[1], plain)
