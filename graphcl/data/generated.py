@@ -54,10 +54,11 @@ def make_community_graph(
     every class is non-empty). A node's words are the union of three draws: from its class's vocabulary
     (``class_vocab_size`` words, rate ``class_word_prob``), its community's vocabulary
     (``community_vocab_size`` words, ``community_word_prob``) and background noise over the whole
-    vocabulary (``noise_word_prob``). Each draw takes :math:`K \sim \mathrm{Binomial}(V, q)` word slots of
-    a :math:`V`-word vocabulary uniformly *with replacement*, so a given word is present with probability
-    :math:`1 - (1 - q/V)^V \approx q - q^2/2` (e.g. 0.0488 for :math:`q = 0.05`), slightly below the rate
-    :math:`q`. With the defaults a logistic regression on the raw features reaches roughly 50-60% accuracy
+    vocabulary (``noise_word_prob``). Each class / community draw takes :math:`K \sim \mathrm{Binomial}(V, q)`
+    word slots of a :math:`V`-word vocabulary uniformly *with replacement* (the noise draw likewise takes
+    :math:`\mathrm{Binomial}(NF, q)` entries of the whole :math:`N \times F` matrix), so a given word is present
+    with probability :math:`1 - (1 - q/V)^V \approx q - q^2/2` (e.g. 0.0488 for :math:`q = 0.05`, :math:`V = 30`),
+    slightly below the rate :math:`q`. With the defaults a logistic regression on the raw features reaches roughly 50-60% accuracy
     (6 classes), and averaging over neighbours helps.
 
     All randomness comes from ``numpy.random.default_rng(seed)``; the global RNGs are never touched,
