@@ -117,13 +117,35 @@ def target_ranks(scores: Tensor, target: Tensor, *, ties: Ties = "optimistic",
 
     Returns:
         ``[B]`` float ranks (integers unless ``ties="average"``).
+
+    Raises:
+        DataError: A target score is NaN (it would rank first: nothing compares greater than NaN).
     """
+    ranks = _ranks(scores, target, ties, history)
+    _check_target_scores(ranks, target, "scores")
+    return ranks
+
+
+def _ranks(scores: Tensor, target: Tensor, ties: Ties, history: Tensor | None) -> Tensor:
+    """:func:`target_ranks` without the NaN check: ranks are NaN where the target score is."""
     rows = _block_rows(scores)
     return torch.cat([
         _block_ranks(scores[start:start + rows], target[start:start + rows], ties,
                      None if history is None else history[start:start + rows], owned=False)
         for start in range(0, scores.size(0), rows)
     ]) if scores.size(0) else scores.new_zeros(0)
+
+
+def _check_target_scores(ranks: Tensor, target: Tensor, what: str, offset: int = 0) -> None:
+    """Raise :class:`DataError` naming the samples whose target score was NaN (their rank is NaN); ``O(B)``."""
+    nan = torch.isnan(ranks)
+    if bool(nan.any()):
+        rows = torch.nonzero(nan).flatten()
+        raise DataError(
+            f"{what}: the target score of {rows.numel()} of {ranks.numel()} samples is NaN (sample rows "
+            f"{(rows[:5] + offset).tolist()}, target items {target.cpu()[rows[:5]].tolist()}); a NaN target "
+            f"would rank first and count as a hit"
+        )
 
 
 def _block_rows(scores: Tensor) -> int:
@@ -140,9 +162,15 @@ def _block_ranks(scores: Tensor, target: Tensor, ties: Ties, history: Tensor | N
     padding = scores[:, :1]  # excluded: counted below and subtracted (no copy of the block)
     higher = (scores > target_score).sum(1) - (padding > target_score).squeeze(1).long()
     if ties == "optimistic":
-        return higher.float()
+        return _nan_where_nan(higher.float(), target_score)
     equal = (scores == target_score).sum(1) - (padding == target_score).squeeze(1).long() - 1
-    return (higher + equal).float() if ties == "pessimistic" else higher.float() + equal.float() / 2
+    ranks = (higher + equal).float() if ties == "pessimistic" else higher.float() + equal.float() / 2
+    return _nan_where_nan(ranks, target_score)
+
+
+def _nan_where_nan(ranks: Tensor, target_score: Tensor) -> Tensor:
+    """``ranks`` with NaN where the ``[B, 1]`` target score is NaN (``O(B)``, no host synchronisation)."""
+    return ranks.masked_fill(torch.isnan(target_score).squeeze(1), math.nan)
 
 
 def rank_metrics(ranks: Tensor, protocol: RankingProtocol | None = None) -> dict[str, float]:
@@ -186,9 +214,11 @@ def evaluate_ranking(
         device: Where to score; default the model's device.
 
     Raises:
-        DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``), or the scores
+        DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``), the scores
             are not ``[B, num_items + 1]`` (``model.num_items`` when the model has one, else
-            ``samples.num_items``; a matrix without the padding column would silently shift every item by one).
+            ``samples.num_items``; a matrix without the padding column would silently shift every item by one),
+            a target score is NaN (it would rank first), or, when scores are computed as representation × item
+            embeddings, either of those is not finite.
     """
     protocol = protocol or RankingProtocol()
     if len(samples) == 0:
@@ -208,6 +238,8 @@ def evaluate_ranking(
     if isinstance(model, nn.Module):
         model.eval()
     factorized = _factorized_scores(model)
+    if factorized is not None:
+        _check_item_weights(model, split)
     try:
         ranks = []
         for start in range(0, len(samples), protocol.chunk_size):
@@ -217,10 +249,11 @@ def evaluate_ranking(
             if factorized is None:
                 scores = predict(batch)
                 _check_scores(scores, batch.target.numel(), (num_items or samples.num_items) + 1, split)
-                ranks.append(target_ranks(scores.float(), batch.target, ties=protocol.ties,
-                                          history=history).cpu())
+                chunk_ranks = _ranks(scores.float(), batch.target, protocol.ties, history).cpu()
             else:
-                ranks.append(_factorized_ranks(*factorized, batch, protocol.ties, history).cpu())
+                chunk_ranks = _factorized_ranks(*factorized, batch, protocol.ties, history, split).cpu()
+            _check_target_scores(chunk_ranks, batch.target, f"{split} split", offset=start)
+            ranks.append(chunk_ranks)
     finally:
         if was_training:
             model.train()
@@ -252,10 +285,20 @@ def _factorized_scores(model: nn.Module | ScoreFn) -> tuple[ScoreFn, Callable[[T
     return None
 
 
+def _check_item_weights(model: nn.Module, split: str) -> None:
+    """Once per evaluation: the item embeddings that every factorized score is a dot product with are finite
+    (a NaN item row would never rank above a target and pass unnoticed); the padding row is not ranked."""
+    weight = getattr(model.encoder, "item_weight", None)
+    if isinstance(weight, Tensor) and not bool(torch.isfinite(weight[1:]).all()):
+        items = torch.nonzero(~torch.isfinite(weight[1:]).all(1)).flatten() + 1
+        raise DataError(f"{split} split: the model's item embeddings hold NaN or inf values "
+                        f"({items.numel()} of {weight.size(0) - 1} items, e.g. ids {items[:5].tolist()})")
+
+
 def _factorized_ranks(embed: ScoreFn, score_all: Callable[[Tensor], Tensor], width: int, batch: SequenceBatch,
-                      ties: Ties, history: Tensor | None) -> Tensor:
+                      ties: Ties, history: Tensor | None, split: str = "test") -> Tensor:
     """:func:`target_ranks` of ``score_all(embed(batch))`` (``width`` columns), scored and ranked block by block of
-    users."""
+    users (ranks NaN where a target score is NaN)."""
     representation = embed(batch)
     rows = max(1, RANK_BLOCK_BYTES // (4 * width))
     out = []
@@ -264,6 +307,11 @@ def _factorized_ranks(embed: ScoreFn, score_all: Callable[[Tensor], Tensor], wid
         scores = score_all(representation[start:stop]).float()
         out.append(_block_ranks(scores, batch.target[start:stop], ties,
                                 None if history is None else history[start:stop], owned=True))
+    # Checked after the blocks are queued: the caller waits for their ranks anyway, so no extra stall.
+    if not bool(torch.isfinite(representation).all()):
+        users = torch.nonzero(~torch.isfinite(representation).all(1)).flatten()
+        raise DataError(f"{split} split: the sequence representations of {users.numel()} of "
+                        f"{representation.size(0)} users hold NaN or inf values (chunk rows {users[:5].tolist()})")
     return torch.cat(out)
 
 

@@ -120,3 +120,49 @@ def test_score_matrix_shape_is_checked():
     with pytest.raises(DataError, match=r"expected \[B, num_items \+ 1\] = \[3, 6\]"):
         evaluate_ranking(lambda b: torch.zeros(b.item_seq.size(0)), split.test)
     assert evaluate_ranking(lambda b: torch.zeros(b.item_seq.size(0), 6), split.test).num_users == 3
+
+
+@pytest.mark.parametrize("ties", ["optimistic", "pessimistic", "average"])
+def test_nan_target_scores_are_an_error_not_a_hit(ties):
+    # Nothing compares greater than NaN: a NaN target used to rank 0, so HR/NDCG/MRR came out 1.0.
+    with pytest.raises(DataError, match=r"scores: the target score of 2 of 2 samples is NaN"):
+        target_ranks(torch.full((2, 6), math.nan), torch.tensor([1, 3]), ties=ties)
+    scores = torch.rand(3, 6)
+    scores[1, 4] = math.nan
+    with pytest.raises(DataError, match=r"1 of 3 samples is NaN \(sample rows \[1\], target items \[4\]\)"):
+        target_ranks(scores, torch.tensor([1, 4, 2]), ties=ties)
+    assert target_ranks(scores, torch.tensor([1, 3, 2]), ties=ties).isfinite().all()  # NaN elsewhere: ranked
+
+    ds = SequenceDataset.from_sequences([[1, 2, 3, 4], [2, 3, 4, 5], [5, 4, 3, 2]], num_items=5)
+    split = leave_one_out(ds, max_len=4)
+
+    def score(batch):  # the sample whose target is item 2 (the third user) gets a NaN score row
+        return torch.where((batch.target == 2)[:, None], math.nan, torch.rand(batch.target.numel(), 6))
+
+    for chunk in (1, 100):
+        with pytest.raises(DataError, match=r"test split: .* 1 of \d samples is NaN \(sample rows \[2\]"):
+            evaluate_ranking(score, split.test, RankingProtocol(chunk_size=chunk, ties=ties))
+
+
+def test_factorized_scoring_checks_representations_and_item_embeddings():
+    from recsys.data import make_sequence_dataset
+    from recsys.models import SASRec
+
+    split = leave_one_out(make_sequence_dataset(num_users=30, num_items=20, num_clusters=2, seed=1), max_len=6)
+
+    def model():
+        torch.manual_seed(0)
+        return SASRec.build(split.num_items, max_len=6, hidden_size=8, inner_size=8, num_layers=1)
+
+    broken = model()
+    with torch.no_grad():
+        broken.encoder.item_embedding.weight[7, 2] = math.inf
+    with pytest.raises(DataError, match=r"valid split: the model's item embeddings hold NaN or inf values "
+                                        r"\(1 of 20 items, e\.g\. ids \[7\]\)"):
+        evaluate_ranking(broken, split.valid, split="valid")
+    broken = model()
+    with torch.no_grad():
+        broken.encoder.item_embedding.weight[0] = math.nan  # padding row: users with a padded window get NaN
+    with pytest.raises(DataError, match=r"test split: the sequence representations of \d+ of 30 users hold NaN"):
+        evaluate_ranking(broken, split.test)
+    assert evaluate_ranking(model(), split.test).metrics["hr@5"] < 1.0  # the intact model evaluates
