@@ -126,7 +126,6 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import torch
-
     from torch_geometric.data import HeteroData
 
     from graphcl.config import resolve_config

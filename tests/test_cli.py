@@ -143,8 +143,8 @@ def test_help_lists_the_models_and_examples(capsys):
 
 def test_model_and_dataset_kinds_must_match_before_any_run_folder(tmp_path, capsys):
     from graphcl.config import resolve_config
-    from graphcl.experiment import check_model_data
     from graphcl.errors import ConfigError
+    from graphcl.experiment import check_model_data
     from tests.hetero_graphs import planted_hetero_graph
 
     run_dir = tmp_path / "r"

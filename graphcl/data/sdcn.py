@@ -28,7 +28,12 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import remove_self_loops, to_undirected
 
-from graphcl.data.heco import _load_npy, _read_edge_list, _read_features, data_line_number
+from graphcl.data.heco import (
+    _load_npy,
+    _read_edge_list,
+    _read_features,
+    data_line_number,
+)
 from graphcl.errors import DataError
 
 #: SDCN's kNN-graph settings for the feature-only datasets: (k, metric of calcu_graph.py).

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch_geometric.data.datapipes import IterDataPipe
 
-import graphcl.transforms  # noqa: F401  (registers the names)
+import graphcl.transforms  # also registers the data-pipe names
 from graphcl.transforms._registry import functional_name
 
 
@@ -22,7 +22,7 @@ def test_taken_name_is_skipped_without_error() -> None:
 
 
 def test_every_transform_is_exported_from_the_package() -> None:
-    import graphcl.transforms.metapath as metapath
+    from graphcl.transforms import metapath
 
     # The architecture lists MEOW's meta-path transforms under graphcl.transforms with the others.
     assert graphcl.transforms.MetaPathViews is metapath.MetaPathViews
