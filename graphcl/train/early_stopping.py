@@ -11,7 +11,8 @@ class EarlyStopping:
     """Track the best value of a monitored metric and count evaluations without improvement.
 
     A value improves on the best one when it is lower by more than ``min_delta`` (``mode="min"``) or higher
-    by more than ``min_delta`` (``mode="max"``). The first finite value always improves; NaN never does.
+    by more than ``min_delta`` (``mode="max"``). The first value that is not NaN (even ``±inf``) always improves;
+    NaN never does.
 
     Args:
         monitor: Name of the metric (only stored, for messages and checkpoints).
