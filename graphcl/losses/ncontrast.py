@@ -114,13 +114,16 @@ def positive_log_terms(
 
     .. math::
         \\log \\mathrm{pos}_i = \\log \\sum_{e=(i,j)} w_e\\, e^{\\tau \\tilde{s}_{ij}}
-            = \\tau + \\log \\sum_{e=(i,j)} w_e\\, e^{\\tau (\\tilde{s}_{ij} - 1)}
+            = m_i + \\log \\sum_{e=(i,j)} e^{\\tau \\tilde{s}_{ij} + \\log w_e - m_i},\\qquad
+        m_i = \\max_{e=(i,j),\\, w_e > 0} \\big(\\tau \\tilde{s}_{ij} + \\log w_e\\big)
 
-    The shift by the largest possible cosine (1) keeps the sum from overflowing for large ``τ``. Self-loop
-    similarities are 0 (see the module docstring). Rows without edges (or with zero total weight) get
-    ``log pos = 0`` and ``False`` in the mask. The edge cosines come from :func:`graphcl.ops.edge_dot`
-    (chunked, no ``E x d`` tensors, no normalised copy of ``z``), so the memory is ``O(E)`` plus
-    ``O(edge_chunk_size · d)`` and one ``N x d`` gradient buffer.
+    The shift by each row's own maximum (a log-sum-exp) keeps the largest term at ``1``, so the sum neither
+    overflows nor underflows for any ``τ`` (a fixed shift by the largest possible cosine, 1, underflows to
+    ``log 0`` in float32 once ``τ`` exceeds about 100 for a row whose positives all have cosine near 0, e.g. a
+    lone self-loop). Self-loop similarities are 0 (see the module docstring). Rows without edges (or with
+    zero total weight) get ``log pos = 0`` and ``False`` in the mask. The edge cosines come from
+    :func:`graphcl.ops.edge_dot` (chunked, no ``E x d`` tensors, no normalised copy of ``z``), so the memory
+    is ``O(E)`` plus ``O(edge_chunk_size · d)`` and one ``N x d`` gradient buffer.
 
     Args:
         z: Embeddings ``[N, d]`` (the cosines normalise them inside, as :func:`torch.nn.functional.normalize`).
@@ -136,12 +139,14 @@ def positive_log_terms(
     src, dst = edge_index
     sim = edge_dot(z, z, edge_index, edge_chunk_size, normalize=True)
     sim = torch.where(src == dst, torch.zeros_like(sim), sim)
-    terms = edge_weight.to(sim.dtype) * torch.exp(tau * (sim - 1.0))
-    pos = scatter(terms, src, dim=0, dim_size=n, reduce="sum")
-    mass = scatter(edge_weight.to(sim.dtype), src, dim=0, dim_size=n, reduce="sum")
-    has_positive = mass > 0
+    weight = edge_weight.to(sim.dtype)
+    logits = tau * sim + torch.log(weight)  # -inf for a zero weight: that term is exactly 0
+    shift = scatter(logits.detach(), src, dim=0, dim_size=n, reduce="max")
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))  # rows with no positive weight
+    pos = scatter(torch.exp(logits - shift[src]), src, dim=0, dim_size=n, reduce="sum")
+    has_positive = scatter(weight, src, dim=0, dim_size=n, reduce="sum") > 0
     safe = torch.where(has_positive, pos, torch.ones_like(pos))
-    return torch.where(has_positive, torch.log(safe) + tau, torch.zeros_like(pos)), has_positive
+    return torch.where(has_positive, torch.log(safe) + shift, torch.zeros_like(pos)), has_positive
 
 
 def ncontrast_loss(

@@ -49,6 +49,29 @@ def test_matches_naive_reference_loss_and_gradient(n, d, e, self_similarity, chu
     torch.testing.assert_close(g_out, g_ref, atol=1e-10, rtol=1e-8)
 
 
+@pytest.mark.parametrize("tau", [2.25, 120.0, 500.0])
+def test_large_tau_does_not_underflow_in_float32(tau):
+    """A row whose only positive is its self-loop (cosine set to 0) has log pos = log w, whatever τ: a shift by
+    the largest possible cosine (1) made it log(w e^{-τ}) = log 0 = -inf in float32 for τ above about 100."""
+    from graphcl.losses.ncontrast import positive_log_terms
+
+    torch.manual_seed(0)
+    z = torch.randn(12, 4)
+    ei, w = random_graph(12, 20, seed=3)
+    ei = torch.cat([ei, torch.arange(12, 15).repeat(2, 1)], 1)  # nodes 12-14: a lone self-loop
+    z = torch.cat([z, torch.randn(3, 4)])
+    w = torch.cat([w, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)])
+    log_pos, has = positive_log_terms(z, ei, w.float(), tau)
+    assert has.all() and torch.isfinite(log_pos).all()
+    torch.testing.assert_close(log_pos[12:], torch.log(w[-3:]).float())
+    z = z.requires_grad_()
+    out = ncontrast_loss(z, ei, w.float(), tau=tau, chunk_size=None)
+    (g,) = torch.autograd.grad(out, z)
+    assert torch.isfinite(out) and torch.isfinite(g).all()
+    ref = naive_ncontrast(z.detach().double(), ei, w, tau)
+    torch.testing.assert_close(out.double(), ref, atol=1e-4, rtol=1e-5)
+
+
 def test_nodes_without_positives_are_left_out():
     torch.manual_seed(0)
     z = torch.randn(10, 4, dtype=torch.float64)
