@@ -9,6 +9,7 @@ the run folder with ``results.json`` in the library's one schema (see :mod:`grap
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from graphcl.errors import ConfigError
+from graphcl.errors import ConfigError, DataError
 from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 from graphcl.experiment import resolve_device
 from graphcl.train import (
@@ -37,6 +38,8 @@ from recsys.eval import RankingProtocol, RankingResult, evaluate_ranking
 from recsys.models import MODELS, SequentialRecommender
 
 VALID_PREFIX = "valid_"
+
+logger = logging.getLogger("recsys.train")
 
 
 def train_recommender(
@@ -81,11 +84,22 @@ def train_recommender(
     Returns:
         The :class:`~graphcl.train.FitResult`; ``model`` holds the best validation weights afterwards.
         Validation metrics appear in the history as ``valid_<name>``.
+
+    A model whose loss needs ``model.min_batch_size`` samples per batch (the contrastive ones: InfoNCE needs a
+    negative) drops a last batch smaller than that (one sample when the training-sample count modulo
+    ``batch_size`` is 1, a different sample every epoch since batches are shuffled); every other batching is
+    unchanged.
+
+    Raises:
+        ConfigError: ``batch_size`` below the model's ``min_batch_size``.
+        DataError: Fewer training samples than ``min_batch_size``.
     """
     protocol = protocol or RankingProtocol()
     if valid_metric not in protocol.names:
         raise ConfigError(f"valid_metric {valid_metric!r} is not computed by the protocol ({protocol.names})")
-    loader = batch_loader(split.train, batch_size, shuffle=True, max_batches=max_batches_per_epoch)
+    drop_last = _drop_small_last_batch(model, len(split.train), batch_size)
+    loader = batch_loader(split.train, batch_size, shuffle=True, drop_last=drop_last,
+                          max_batches=max_batches_per_epoch)
 
     def validate(m: nn.Module) -> dict[str, float]:
         result = evaluate_ranking(m, split.valid, protocol, split="valid")
@@ -97,6 +111,26 @@ def train_recommender(
         patience=None if stopping_step is None else stopping_step + 1, restore_best=True, run_dir=run_dir,
         checkpoint_every=checkpoint_every, resume_from=resume_from, show_progress=show_progress, config=config,
     )
+
+
+def _drop_small_last_batch(model: nn.Module, num_samples: int, batch_size: int) -> bool:
+    """Whether the last training batch must be dropped: it would hold fewer than ``model.min_batch_size`` samples."""
+    need = int(getattr(model, "min_batch_size", 1))
+    if need <= 1:
+        return False
+    name = type(model).__name__
+    if isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size < need:
+        raise ConfigError(f"batch_size must be >= {need} for {name} (its contrastive loss needs {need} samples "
+                          f"per batch), got {batch_size}")
+    if num_samples < need:
+        raise DataError(f"{name} needs at least {need} training samples (its contrastive loss needs {need} per "
+                        f"batch), the split has {num_samples}")
+    if not isinstance(batch_size, int) or not 0 < num_samples % batch_size < need:
+        return False  # a bad batch_size is reported by batch_loader
+    logger.warning("%s: %d training samples leave a last batch of %d with batch_size %d, fewer than the %d its "
+                   "contrastive loss needs; dropping it every epoch (shuffled, so a different sample each time)",
+                   name, num_samples, num_samples % batch_size, batch_size, need)
+    return True
 
 
 def build_recommender(cfg: Mapping[str, Any], num_items: int) -> SequentialRecommender:

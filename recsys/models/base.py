@@ -31,6 +31,9 @@ class SequentialRecommender(nn.Module):
             ``forward(item_seq, item_seq_len)``, ``score_all(h)``, ``item_embedding``, ``num_items``).
     """
 
+    min_batch_size: int = 1
+    """Fewest samples a training batch may hold (2 for contrastive losses; the trainer drops a smaller last batch)."""
+
     def __init__(self, encoder: SASRecEncoder) -> None:
         super().__init__()
         self.encoder = encoder

@@ -34,6 +34,8 @@ class CL4SRec(SequentialRecommender):
         similarity: ``"dot"`` or ``"cos"``.
     """
 
+    min_batch_size = 2  # NT-Xent needs a negative: the trainer drops a last batch of one sample
+
     def __init__(self, encoder: SASRecEncoder, augmentation: TwoViews, cl_weight: float = 0.1, tau: float = 1.0,
                  similarity: str = "dot") -> None:
         super().__init__(encoder)

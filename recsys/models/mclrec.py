@@ -73,6 +73,8 @@ class MCLRec(SequentialRecommender):
         share_augmenters: One augmenter for both views (ablation E).
     """
 
+    min_batch_size = 2  # NT-Xent needs a negative: the trainer drops a last batch of one sample
+
     def __init__(self, encoder: SASRecEncoder, augmentation: TwoViews, *, lmd: float = 0.0, beta: float = 0.05,
                  reg_weight: float = 0.1, augmenter_widths: Sequence[int] = (32, 16), tau: float = 1.0,
                  similarity: str = "dot", joint: bool = False, share_augmenters: bool = False) -> None:

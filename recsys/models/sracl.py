@@ -143,6 +143,8 @@ class SRACL(SequentialRecommender):
         pool, exclude_same_user: Candidate-pool policy (:func:`recsys.semantic.build_semantic_index`).
     """
 
+    min_batch_size = 2  # NT-Xent needs a negative: the trainer drops a last batch of one sample
+
     def __init__(self, encoder: nn.Module, *, cs_weight: float = 0.1, is_weight: float = 0.1,
                  substitution_prob: float = 0.2, tau: float = 1.0, similarity: str = "dot",
                  synthesis_dropout: float = 0.5, neighbour_grad: bool = True, semantics: str = "text",
