@@ -161,13 +161,16 @@ def heco_clustering(z: Tensor, y: Tensor, *, repeats: int = 10, n_init: int = 10
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
     x = z.detach().cpu().double().numpy()
     labels = y.detach().cpu().numpy()
     num_classes = int(labels.max()) + 1
     nmi, ari = [], []
     for i in range(repeats):
-        pred = KMeans(n_clusters=num_classes, n_init=n_init, random_state=seed + i).fit_predict(x)
+        # torch's thread count, not scikit-learn's all cores (see graphcl.eval.clustering.kmeans_clustering)
+        with threadpool_limits(limits=torch.get_num_threads()):
+            pred = KMeans(n_clusters=num_classes, n_init=n_init, random_state=seed + i).fit_predict(x)
         nmi.append(normalized_mutual_info_score(labels, pred, average_method="arithmetic"))
         ari.append(adjusted_rand_score(labels, pred))
     return {"nmi": summarize(nmi), "ari": summarize(ari)}

@@ -86,3 +86,26 @@ def test_kmeans_bad_arguments_raise(kwargs):
     z, y = _blobs()
     with pytest.raises(ValueError):
         kmeans_clustering(z, y, **kwargs)
+
+
+def test_kmeans_clustering_threads_follow_torch_by_default(monkeypatch):
+    """k-means runs with torch's thread count unless told otherwise (not scikit-learn's every core)."""
+    import threadpoolctl
+
+    seen = []
+    real = threadpoolctl.threadpool_limits
+
+    def recording(limits=None, **kw):
+        seen.append(limits)
+        return real(limits=limits, **kw)
+
+    monkeypatch.setattr(threadpoolctl, "threadpool_limits", recording)
+    z, y = torch.randn(30, 4), torch.arange(30) % 3
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        kmeans_clustering(z, y, repeats=2, n_init=1)
+        kmeans_clustering(z, y, repeats=1, n_init=1, n_threads=2)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1, 2]
