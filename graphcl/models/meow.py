@@ -14,11 +14,13 @@ and on a masked copy of the graph, fused by semantic attention), after one share
 The downstream embedding is :math:`z^f` (before the projection head). Two embedding modes (spec §7.12):
 
 - ``"faithful"``: the reference code's — :math:`z^f` of the **last training-mode forward pass** (dropout on);
+  it exists only for the graph of that pass, so :meth:`~_MetaPathContrast.embed` of any other graph (another
+  object, or the same one with its features / edges changed in place) raises instead of answering for it;
 - ``"clean"``: :math:`z^f` of an eval-mode forward (no dropout) with the weights the trainer ends with (the
   experiment runner restores the lowest-loss weights when early stopping is on).
 
 The graph views (PathSim top-k, masks, contexts) are built once, on the first forward, from torch's global RNG
-(so they follow the training seed), and cached for the graph object.
+(so they follow the training seed), and cached for the graph (see :class:`_GraphKey`).
 """
 from __future__ import annotations
 
@@ -74,6 +76,36 @@ def _maybe_sparse(x: Tensor, max_density: float = 0.05) -> Tensor:
     return x.to_sparse() if nonzero < max_density * x.numel() else x
 
 
+def _graph_tensors(data: HeteroData) -> tuple[Tensor, ...]:
+    """The tensors the views and embeddings are built from: every node type's ``x`` and every edge type's tensors
+    (labels and split indices are left out: editing them changes no embedding)."""
+    features = (store.get("x") for store in data.node_stores)
+    edges = (value for store in data.edge_stores for value in store.values())
+    return tuple(t for t in (*features, *edges) if isinstance(t, Tensor))
+
+
+class _GraphKey:
+    """Identity of a graph for the per-graph caches: the data object, its feature / edge tensors (as objects) and
+    their version counters. Another object, a replaced or added tensor, or an in-place edit is a different graph;
+    ``data.to(device)`` on a graph already there (what the experiment runner does) is the same one. Costs a walk
+    over the stores, no tensor data is read."""
+
+    def __init__(self, data: HeteroData) -> None:
+        self.data = data
+        self.tensors = _graph_tensors(data)
+        self.versions = tuple(t._version for t in self.tensors)
+
+    def matches(self, data: HeteroData) -> bool:
+        if data is not self.data:
+            return False
+        tensors = _graph_tensors(data)
+        return (
+            len(tensors) == len(self.tensors)
+            and all(a is b for a, b in zip(tensors, self.tensors))
+            and tuple(t._version for t in tensors) == self.versions
+        )
+
+
 class _MetaPathContrast(nn.Module):
     """Shared machinery: view preparation (cached per graph), encoding, embeddings."""
 
@@ -89,19 +121,26 @@ class _MetaPathContrast(nn.Module):
         self.views = views
         self.contexts = MetaPathContexts()
         self.embedding = embedding
-        self._prepared: tuple[HeteroData, MetaPathInputs] | None = None
+        self._prepared: tuple[_GraphKey, MetaPathInputs] | None = None
         self._last_fine: Tensor | None = None
+        self._last_fine_graph: _GraphKey | None = None
 
     def prepare(self, data: HeteroData) -> MetaPathInputs:
-        """The view tensors of ``data`` (built once per graph object, on its device)."""
-        if self._prepared is not None and self._prepared[0] is data:
+        """The view tensors of ``data`` (built once per graph, on its device; see :class:`_GraphKey`)."""
+        if self._prepared is not None and self._prepared[0].matches(data):
             return self._prepared[1]
+        key = _GraphKey(data)
         view = self.contexts(self.views(data))
         inputs = MetaPathInputs.from_data(view)
         inputs.x = {t: _maybe_sparse(x) for t, x in inputs.x.items()}
         inputs.x_masked = _maybe_sparse(inputs.x_masked)
-        self._prepared = (data, inputs)
+        self._prepared = (key, inputs)
         return inputs
+
+    def _remember_fine(self, fine: Tensor) -> None:
+        """Keep :math:`z^f` of a training-mode forward pass (the ``"faithful"`` embedding) with its graph."""
+        if self.training and self._prepared is not None:
+            self._last_fine, self._last_fine_graph = fine.detach(), self._prepared[0]
 
     def encode(self, data: HeteroData) -> dict[str, Tensor]:
         """Coarse and fine embeddings (:math:`z^c`, :math:`z^f`) and the attention weights."""
@@ -110,18 +149,28 @@ class _MetaPathContrast(nn.Module):
     def embed(self, data: HeteroData) -> Tensor:
         """:math:`z^f` for downstream tasks, per :attr:`embedding` (see the module docstring), detached.
 
+        In ``"faithful"`` mode this is the :math:`z^f` of the last training step, returned only for the graph of
+        that step: the same ``HeteroData`` object with the same (unmodified) feature and edge tensors, as the
+        experiment runner passes it. Before any training step, both modes compute an eval-mode pass.
+
         Raises:
-            DataError: In ``"faithful"`` mode, ``data`` has a different number of target nodes than the graph of
-                the last training step (whose :math:`z^f` would be returned).
+            DataError: In ``"faithful"`` mode, ``data`` is not the graph of the last training step (another
+                object, or features / edges replaced or edited in place since): its :math:`z^f` is not what that
+                step computed. Use ``embedding="clean"`` to embed another graph.
         """
         if self.embedding == "faithful" and self._last_fine is not None:
-            target = getattr(data, "target_type", None)
-            num_nodes = data[target].num_nodes if isinstance(data, HeteroData) and target in data.node_types else None
-            if num_nodes is not None and num_nodes != self._last_fine.size(0):
+            if self._last_fine_graph is None or not self._last_fine_graph.matches(data):
+                target = getattr(data, "target_type", None)
+                trained = self._last_fine.size(0)
+                known = isinstance(data, HeteroData) and target in data.node_types
+                num_nodes = data[target].num_nodes if known else None
+                if num_nodes is not None and num_nodes != trained:
+                    differs = f"this graph has {num_nodes}"
+                else:
+                    differs = "this is another graph (or its features / edges were changed since)"
                 raise DataError(
-                    f"embedding='faithful' returns z^f of the last training step ({self._last_fine.size(0)} "
-                    f"'{target}' nodes), but this graph has {num_nodes}: embed the graph the model was trained on, "
-                    "or use embedding='clean'"
+                    f"embedding='faithful' returns z^f of the last training step ({trained} '{target}' nodes), "
+                    f"but {differs}: embed the graph the model was trained on, or use embedding='clean'"
                 )
             return self._last_fine
         was_training = self.training
@@ -233,8 +282,7 @@ class MEOW(_MetaPathContrast):
     def forward(self, data: HeteroData) -> dict[str, Tensor]:
         """Training loss parts ``{"nce": ..., "proto": λ·L_proto}`` (``fit`` sums them)."""
         out = self.encode(data)
-        if self.training:
-            self._last_fine = out["fine"].detach()
+        self._remember_fine(out["fine"])
         anchor, sample = self.head(out["coarse"]), self.head(out["fine"])
         parts: dict[str, Tensor] = {}
         need_clusters = self.negative_weights == "clusters" or self.lam_proto > 0
@@ -301,8 +349,7 @@ class AdaMEOW(_MetaPathContrast):
     def forward(self, data: HeteroData) -> Tensor:
         """Training loss (fine-view anchors, coarse-view samples, learned weights)."""
         out = self.encode(data)
-        if self.training:
-            self._last_fine = out["fine"].detach()
+        self._remember_fine(out["fine"])
         loss = self.loss(self.head(out["fine"]), self.head(out["coarse"]))
         if self.training and self.loss.last_mean_weight is not None:
             self.mean_weight_history.append(self.loss.last_mean_weight)

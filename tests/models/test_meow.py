@@ -110,3 +110,33 @@ def test_nan_lam_proto_and_bad_kmeans_settings_name_the_field() -> None:
                           ({"kmeans_iter": 2.5}, "kmeans_iter"), ({"num_clusters": [6, 0]}, "num_clusters")):
         with pytest.raises(ConfigError, match=field):
             MEOW.build(data, **SMALL, **{"num_clusters": [6, 10], **kwargs})
+
+
+def test_faithful_embedding_of_another_graph_of_the_same_size_or_an_edited_one_raises() -> None:
+    from graphcl.errors import DataError
+
+    torch.manual_seed(0)
+    data, other = planted_hetero_graph(), planted_hetero_graph(seed=1)  # both 60 papers
+    model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5)
+    model(data)
+    assert torch.equal(model.embed(data.to("cpu")), model._last_fine)  # the runner's call: same graph, cached
+    with pytest.raises(DataError, match="faithful.*another graph"):
+        model.embed(other)  # was: graph `data`'s cached z^f, silently
+    views = model.prepare(data)
+    data["paper"].x[0] = data["paper"].x[1]  # in place: the views and z^f of the training step are stale
+    with pytest.raises(DataError, match="faithful.*another graph"):
+        model.embed(data)
+    assert model.prepare(data) is not views  # rebuilt for the edited features
+    model.embedding = "clean"
+    assert model.embed(other).shape == (60, 16)
+
+
+def test_experiment_runner_gets_the_faithful_embedding_of_the_training_graph(tmp_path: Path) -> None:
+    data = planted_hetero_graph()
+    cfg = resolve_config("meow", "planted", overrides={
+        "epochs": 2, "hidden_channels": 8, "embed_channels": 8, "proj_channels": 8, "topk": [5], "edge_mask": [0.1],
+        "num_clusters": [4, 6], "kmeans_n_init": 1, "probe_repeats": 2, "probe_iterations": 10, "cluster_repeats": 1,
+        "checkpoint_every": 0, "embedding": "faithful", "patience": 5})
+    results, _ = run_experiment(cfg, data, seeds=[0], run_dir=tmp_path / "run", show_progress=False)
+    assert results["protocol"]["embedding_mode"] == "faithful"  # embed() found the training graph: no DataError
+    assert 0 <= results["metrics"]["nmi"]["mean"] <= 1
