@@ -6,8 +6,9 @@ Notation (spec §3): :math:`h_v = \\mathrm{ELU}(\\mathrm{Dropout}(W_\\tau x_v + 
 :math:`g^m = \\mathrm{rownorm}(f(U^m, \\hat A_m))`, :math:`g'^m = \\mathrm{rownorm}(f(U'^m, \\hat A'_m))`;
 :math:`z^f = \\sum_k \\beta_k g_k` (semantic attention over the 2M views); :math:`z^c = f(H_t, \\bar A)`.
 
-Sparse operators are applied through :class:`SparseAdjacency`, which keeps the transpose so that the backward pass
-is one more sparse-dense product (``torch.sparse.mm``'s own backward on CSR is several times slower on CPU).
+Sparse operators are applied through :class:`SparseAdjacency`, a :class:`~graphcl.nn.sparse.SparseMatrix` (the GCN
+encoders' operator) that keeps the transpose so that the backward pass is one more sparse-dense product
+(``torch.sparse.mm``'s own backward on CSR is several times slower on CPU).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
+
+from graphcl.nn.sparse import SparseMatrix
 
 __all__ = [
     "MetaPathContextEncoder",
@@ -34,42 +37,46 @@ __all__ = [
 ]
 
 
-class _SparseMatmul(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, matrix: Tensor, matrix_t: Tensor, dense: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.matrix_t = matrix_t
-        return matrix @ dense
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):  # type: ignore[override]
-        return None, None, ctx.matrix_t @ grad
-
-
 class SparseAdjacency:
-    """A constant sparse matrix :math:`A` (CSR) with its transpose, for :math:`A H` with a cheap backward.
+    """A constant sparse operator :math:`A` for :math:`A H` with a cheap backward (:math:`A^\\top G`).
+
+    A :class:`~graphcl.nn.sparse.SparseMatrix` built from a torch sparse matrix: CSR of :math:`A` for the
+    product, CSR of :math:`A^\\top` for the gradient with respect to :math:`H` (no gradient flows to :math:`A`).
 
     Args:
-        matrix: ``[R, C]`` sparse matrix (any torch sparse layout; stored as CSR).
+        matrix: ``[R, C]`` sparse matrix (any torch sparse layout; repeated coordinates are summed).
     """
 
     def __init__(self, matrix: Tensor) -> None:
-        coo = matrix.to_sparse_coo().coalesce() if matrix.layout != torch.sparse_coo else matrix.coalesce()
-        self.matrix = coo.to_sparse_csr()
-        self.matrix_t = coo.t().coalesce().to_sparse_csr()
-        self.shape = tuple(coo.shape)
+        coo = matrix if matrix.layout == torch.sparse_coo else matrix.to_sparse_coo()
+        self.operator = SparseMatrix.from_sparse(coo)  # coalesced: entries in (row, column) order
+        self.shape = self.operator.shape
+
+    @property
+    def matrix(self) -> Tensor:
+        """:math:`A` as a torch CSR tensor."""
+        return self.operator.csr
+
+    @property
+    def matrix_t(self) -> Tensor:
+        """:math:`A^\\top` as a torch CSR tensor."""
+        return self.operator.csr_t
 
     def to(self, device: torch.device | str) -> SparseAdjacency:
+        """A copy on ``device``."""
+        op = self.operator
         moved = object.__new__(SparseAdjacency)
-        moved.matrix, moved.matrix_t, moved.shape = self.matrix.to(device), self.matrix_t.to(device), self.shape
+        moved.operator = SparseMatrix(op.row.to(device), op.col.to(device), op.value.to(device), op.shape,
+                                      sorted_by_row=True)
+        moved.shape = op.shape
         return moved
 
     def __matmul__(self, dense: Tensor) -> Tensor:
-        if dense.requires_grad:
-            return _SparseMatmul.apply(self.matrix, self.matrix_t, dense)
-        return self.matrix @ dense
+        return self.operator.matmul(dense)
 
     def nnz(self) -> int:
-        return int(self.matrix._nnz())
+        """Number of stored entries."""
+        return self.operator.nnz
 
 
 def global_standardize(z: Tensor, eps: float = 1e-5) -> Tensor:

@@ -54,3 +54,21 @@ def test_gcn_attention_head_and_projection_shapes_and_maths() -> None:
     projection = TypeProjection({"a": 5}, 4, dropout=0.0)
     x = torch.rand(n, 5) * (torch.rand(n, 5) < 0.5)
     assert torch.allclose(projection("a", x), projection("a", x.to_sparse()), atol=1e-6)
+
+
+def test_sparse_adjacency_is_the_shared_sparse_matrix_and_names_a_shape_mismatch() -> None:
+    import pytest
+
+    from graphcl.nn.sparse import SparseMatrix
+
+    gen = torch.Generator().manual_seed(1)
+    dense = (torch.rand(6, 4, generator=gen) < 0.5).float() * torch.rand(6, 4, generator=gen)
+    coo = torch.sparse_coo_tensor(dense.nonzero().t().repeat(1, 2), dense[dense != 0].repeat(2), (6, 4))
+    op = SparseAdjacency(coo)  # uncoalesced COO: repeated coordinates are summed
+    assert isinstance(op.operator, SparseMatrix) and op.nnz() == int((dense != 0).sum())
+    assert torch.allclose(op.matrix.to_dense(), 2 * dense) and torch.allclose(op.matrix_t.to_dense(), 2 * dense.t())
+    moved = op.to("cpu")
+    h = torch.randn(4, 3, generator=gen)
+    assert moved.shape == (6, 4) and torch.allclose(moved @ h, 2 * dense @ h, atol=1e-6)
+    with pytest.raises(ValueError, match=r"sparse \(6, 4\) matrix by a dense \(6, 3\)"):
+        op @ torch.randn(6, 3)
