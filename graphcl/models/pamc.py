@@ -33,7 +33,7 @@ in both losses by default (``self_similarity``); decoupled averaging for PamC by
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -153,20 +153,36 @@ class PamC(nn.Module):
 
         ``num_clusters`` (``K``, the number of clusters sought, e.g. the number of classes) is required.
         """
+        return cls._assemble(
+            lambda k: PamCLoss(tau=tau, weighting=weighting, self_similarity=self_similarity, num_clusters=k),
+            in_channels, num_clusters, hidden_channels, embedding_dim, unused,
+            alpha=alpha, beta=beta, order=order, pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
+            pretrain_batch_size=pretrain_batch_size, kmeans_n_init=kmeans_n_init, input_scaling=input_scaling,
+        )
+
+    @classmethod
+    def _assemble(
+        cls,
+        make_loss: Callable[[int], nn.Module],
+        in_channels: int,
+        num_clusters: int | None,
+        hidden_channels: Sequence[int],
+        embedding_dim: int,
+        unused: dict[str, Any],
+        **options: Any,
+    ) -> PamC:
+        """The authors' architecture (MLP autoencoder + ``K``-centroid Student-t head) around the contrastive
+        loss ``make_loss(K)``: what :meth:`build` of PamC and SCGC* share. ``options`` go to the constructor;
+        ``unused`` (the builder's leftover keyword arguments) must be empty."""
         if unused:
             raise TypeError(f"{cls.__name__}.build() got unexpected arguments: {sorted(unused)}")
         k = _check_num_clusters(num_clusters, cls.__name__)
         try:
-            loss = PamCLoss(tau=tau, weighting=weighting, self_similarity=self_similarity, num_clusters=k)
+            loss = make_loss(k)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        return cls(
-            MLPAutoEncoder(in_channels, hidden_channels, embedding_dim),
-            StudentTClustering(k, embedding_dim),
-            loss,
-            alpha=alpha, beta=beta, order=order, pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
-            pretrain_batch_size=pretrain_batch_size, kmeans_n_init=kmeans_n_init, input_scaling=input_scaling,
-        )
+        autoencoder = MLPAutoEncoder(in_channels, hidden_channels, embedding_dim)
+        return cls(autoencoder, StudentTClustering(k, embedding_dim), loss, **options)
 
     @property
     def num_clusters(self) -> int:
@@ -299,17 +315,9 @@ class SCGC(PamC):
         **unused: Any,
     ) -> SCGC:
         """SCGC* with the authors' architecture; defaults are their DBLP / ACM settings (α 1, β 0.1, r 1, τ 0.25)."""
-        if unused:
-            raise TypeError(f"{cls.__name__}.build() got unexpected arguments: {sorted(unused)}")
-        k = _check_num_clusters(num_clusters, cls.__name__)
-        try:
-            loss = NContrastLoss(tau=tau, self_similarity=self_similarity, chunk_size=chunk_size)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-        return cls(
-            MLPAutoEncoder(in_channels, hidden_channels, embedding_dim),
-            StudentTClustering(k, embedding_dim),
-            loss,
+        return cls._assemble(
+            lambda k: NContrastLoss(tau=tau, self_similarity=self_similarity, chunk_size=chunk_size),
+            in_channels, num_clusters, hidden_channels, embedding_dim, unused,
             alpha=alpha, beta=beta, order=order, pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
             pretrain_batch_size=pretrain_batch_size, kmeans_n_init=kmeans_n_init, input_scaling=input_scaling,
         )

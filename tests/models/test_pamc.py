@@ -112,6 +112,25 @@ def test_nan_weights_and_non_int_counts_name_the_field() -> None:
             PamC.build(in_channels=8, num_clusters=2, **kwargs)
 
 
+@pytest.mark.parametrize("cls", [PamC, SCGC])
+def test_both_builders_share_the_architecture_and_argument_checks(cls):
+    from graphcl.losses import NContrastLoss, PamCLoss
+
+    torch.manual_seed(0)
+    model = cls.build(12, num_clusters=3, hidden_channels=[16, 8], embedding_dim=5, order=2, pretrain_epochs=4,
+                      kmeans_n_init=2, input_scaling="binarize")
+    assert isinstance(model.loss, PamCLoss if cls is PamC else NContrastLoss)
+    assert model.autoencoder.encode(torch.rand(7, 12)).shape == (7, 5) and model.clustering.num_clusters == 3
+    assert (model.order, model.pretrain_epochs, model.kmeans_n_init, model.input_scaling) == (2, 4, 2, "binarize")
+    assert (model.alpha, model.beta) == ((2.0, 2.0) if cls is PamC else (1.0, 0.1))  # each paper's defaults
+    with pytest.raises(TypeError, match=rf"{cls.__name__}\.build\(\) got unexpected arguments: \['bogus'\]"):
+        cls.build(12, num_clusters=3, bogus=1)
+    with pytest.raises(ConfigError, match=f"{cls.__name__} needs num_clusters"):
+        cls.build(12)
+    with pytest.raises(ConfigError, match="self_similarity"):
+        cls.build(12, num_clusters=3, self_similarity="one")
+
+
 def _small_pamc_and_graph():
     from torch_geometric.data import Data
 
