@@ -15,15 +15,23 @@ from torch import Tensor, nn
 
 from graphcl.errors import ConfigError
 from graphcl.losses import InfoNCE
+from graphcl.losses.infonce import check_temperature
 
 SIMILARITIES = ("dot", "cos")
 
 
 def check_contrastive_args(tau: float, similarity: str) -> None:
-    """Raise :class:`~graphcl.errors.ConfigError` unless ``tau`` is a finite number > 0 and ``similarity`` is
-    ``"dot"`` or ``"cos"`` (models call it at construction, so a bad config fails before any data is read)."""
-    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0.0 < float(tau) < float("inf"):
-        raise ConfigError(f"tau (the temperature) must be a finite number > 0, got {tau!r}")
+    """Raise :class:`~graphcl.errors.ConfigError` unless ``tau`` is a finite real number > 0 (the graph losses'
+    :func:`~graphcl.losses.infonce.check_temperature`) and ``similarity`` is ``"dot"`` or ``"cos"`` (models call
+    it at construction, so a bad config fails before any data is read)."""
+    try:
+        check_temperature(tau, minimum=0)  # the message then reads "> 0", as before
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    _check_similarity(similarity)
+
+
+def _check_similarity(similarity: str) -> None:
     if similarity not in SIMILARITIES:
         raise ConfigError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
 
@@ -36,8 +44,7 @@ def nt_xent(a: Tensor, b: Tensor, tau: float = 1.0, *, similarity: str = "dot") 
         tau: Temperature.
         similarity: ``"dot"`` (MCLRec, CL4SRec in the DuoRec fork) or ``"cos"``.
     """
-    if similarity not in SIMILARITIES:
-        raise ConfigError(f"similarity must be 'dot' or 'cos', got {similarity!r}")
+    _check_similarity(similarity)
     return InfoNCE(tau=tau, normalize=similarity == "cos")(a, b)
 
 

@@ -101,3 +101,17 @@ def test_bad_contrastive_settings_fail_when_the_model_is_built():
                                 ("synthesis_dropout", 1.0, "synthesis_dropout")):
         with pytest.raises(ConfigError, match=message):  # before any semantic index is built
             SRACL.build(10, max_len=5, hidden_size=8, inner_size=8, **{key: value})
+
+
+def test_contrastive_args_share_the_graph_losses_temperature_check():
+    import numpy as np
+
+    from graphcl.errors import ConfigError
+    from recsys.losses import check_contrastive_args
+
+    check_contrastive_args(np.float32(0.5), "cos")  # any real number, as graphcl's check_temperature
+    for bad in (0.0, -1.0, float("inf"), float("nan"), True, "0.5"):
+        with pytest.raises(ConfigError, match=r"tau \(the temperature\) must be a finite number > 0, got"):
+            check_contrastive_args(bad, "dot")
+    with pytest.raises(ConfigError, match="similarity must be 'dot' or 'cos', got 'l2'"):
+        check_contrastive_args(1.0, "l2")
