@@ -91,6 +91,9 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
         if k["benchmark"] == "sracl_semantic_build":
             out += _sracl_build_table(k)
             continue
+        if k["benchmark"] == "cora_selection":
+            out += _selection_table(k)
+            continue
         if k["benchmark"] == "recsys_speed":
             ours, ref, authors = k["rows"]["ours"], k["rows"]["reference_full_window"], k["authors"]
             out += [
@@ -224,6 +227,29 @@ def _timing_cell(row: dict | None, fmt) -> str:
 def _pamc_cell(r: dict) -> str:
     cpu = f" ({r['cpu_s']:.3g} s)" if "cpu_s" in r else ""
     return f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB"
+
+
+def _selection_table(k: dict) -> list[str]:
+    """GRACE vs CSGCL on Cora, each with its run selected on validation accuracy (``cora_selection.json``)."""
+    diff = k["csgcl_minus_grace_test"]
+    out = [
+        "### GRACE vs CSGCL on Cora, runs selected on validation accuracy (`cora_selection.json`)",
+        "",
+        f"- command: `{k['command']}`; {k['protocol']}",
+        f"- selected: {', '.join(f'{m} `{e}`' for m, e in k['selected'].items())}; CSGCL − GRACE test accuracy, "
+        f"paired by seed: {100 * diff['mean']:+.2f} ± {100 * diff['std']:.2f} points, CSGCL ahead on "
+        f"{k['csgcl_wins_seeds']} of {len(k['seeds'])} seeds",
+        "",
+        "| model | run | epochs | CAV | val acc | test acc |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in k["rows"]:
+        mark = " **(selected)**" if r.get("selected") else ""
+        cav = "—" if r["cav"] is None else ("yes" if r["cav"] else "uniform masking")
+        out.append(f"| {r['model']} | `{r['entry']}`{mark} | {r['epochs']} | {cav} "
+                   f"| {_pct(r['val_acc']['mean'], r['val_acc']['std'])} "
+                   f"| {_pct(r['test_acc']['mean'], r['test_acc']['std'])} |")
+    return out + [""]
 
 
 def _sracl_build_table(k: dict) -> list[str]:
