@@ -263,7 +263,8 @@ def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
     if "node" in ev["tasks"]:
         out["node_classification"] = {
             "split": f"random {ev['train_ratio']:.0%}/{ev['val_ratio']:.0%}/"
-            f"{1 - ev['train_ratio'] - ev['val_ratio']:.0%} train/val/test, seeded",
+            f"{1 - ev['train_ratio'] - ev['val_ratio']:.0%} train/val/test, seeded (split r of training seed s "
+            "uses seed s + r, so nearby training seeds share splits)",
             "repeats_per_seed": ev["probe_repeats"],
             "classifier": "sklearn LogisticRegression on L2-normalised embeddings, C chosen on the val split",
             "metric": "test_acc = accuracy on the test split (val_acc: on the validation split, for model selection)",
