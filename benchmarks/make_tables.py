@@ -257,7 +257,8 @@ def _sracl_build_table(k: dict) -> list[str]:
     out = [
         "### SRA-CL semantic index build (`sracl_semantic_build.json`)",
         "",
-        f"- command: `{k['command']}`; {k.get('note', '')}",
+        "- command: `OMP_NUM_THREADS=1 python benchmarks/sracl_semantics.py --datasets <dataset> --threads 1` "
+        f"(each row's exact command is in the file); {k.get('note', '')}",
         "",
         "| dataset | source | item vectors | item neighbours | window vectors | window neighbours | anchors "
         "| same-user neighbours |",

@@ -67,14 +67,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out_path = REPO / "benchmarks" / "results" / "sracl_semantic_build.json"
-    rows = json.loads(out_path.read_text())["rows"] if out_path.is_file() else []
+    # Rows of other datasets / sources and the file's notes are kept; each row names the command that built it.
+    previous = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    rows = previous.get("rows", [])
+    command = "OMP_NUM_THREADS=1 python benchmarks/sracl_semantics.py " + " ".join(sys.argv[1:])
     for dataset in args.datasets:
         data = load(dataset)
         split = leave_one_out(data, max_len=MAX_LEN, padding="left")
         for kind in args.sources or SOURCES[dataset]:
             start = time.perf_counter()
             index = build(dataset, kind, data, split, exclude_same_user=args.exclude_same_user)
-            row = {"dataset": dataset, "source": kind, "total_s": round(time.perf_counter() - start, 2),
+            row = {"dataset": dataset, "source": kind, "command": command,
+                   "total_s": round(time.perf_counter() - start, 2),
                    "loadavg": [round(x, 2) for x in os.getloadavg()],
                    **{k: v for k, v in index.info.items() if k != "semantics"},
                    "semantics": index.info["semantics"]}
@@ -83,9 +87,11 @@ def main() -> None:
             rows = [r for r in rows if (r["dataset"], r["source"], r.get("exclude_same_user", False)) != same]
             rows.append(row)
             out_path.write_text(json.dumps({
+                **previous,
                 "benchmark": "sracl_semantic_build",
-                "command": "OMP_NUM_THREADS=1 python benchmarks/sracl_semantics.py " + " ".join(sys.argv[1:]),
-                "note": "exact window retrieval, 2 shared CPU cores; a cached re-run shows window_neighbours_cached",
+                "command": command,
+                "note": previous.get("note", "exact window retrieval, 2 shared CPU cores; a cached re-run shows "
+                                             "window_neighbours_cached"),
                 "environment": environment_info(),
                 "rows": rows,
             }, indent=2) + "\n")
