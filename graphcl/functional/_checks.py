@@ -6,6 +6,8 @@ from numbers import Real
 import torch
 from torch import Tensor
 
+from graphcl.errors import DataError
+
 
 def check_probability(
     p: float, name: str = "p", owner: str | None = None, error: type[ValueError] = ValueError
@@ -63,3 +65,14 @@ def check_probability_tensor(p: Tensor, name: str = "p", owner: str | None = Non
                 f"found {int(outside.sum())} value(s) outside it, e.g. {bad}"
             )
     return p
+
+
+def check_edge_index(edge_index: Tensor, num_nodes: int, owner: str) -> None:
+    """``edge_index`` must be a ``[2, E]`` integer tensor whose ids lie in ``[0, num_nodes)`` (else DataError)."""
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
+        raise DataError(f"{owner}: 'edge_index' must have shape [2, E], got {shape}")
+    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+        raise DataError(f"{owner}: 'edge_index' must hold integer node ids, got dtype {edge_index.dtype}")
+    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
+        raise DataError(f"{owner}: 'edge_index' refers to nodes outside [0, {num_nodes})")

@@ -40,7 +40,7 @@ from torch import Tensor
 from torch_geometric.utils import degree, scatter, to_undirected
 
 from graphcl.errors import ConfigError, DataError
-from graphcl.functional._checks import check_probability
+from graphcl.functional._checks import check_edge_index, check_probability
 
 logger = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ def community_strength(edge_index: Tensor, community: Tensor, num_nodes: int | N
         raise DataError(f"'community' must hold integer ids, got dtype {community.dtype}")
     if n and int(community.min()) < 0:
         raise DataError(f"'community' ids must be non-negative, found {int(community.min())}")
-    _check_edges_within(edge_index, n, "community_strength")
+    check_edge_index(edge_index, n, "community_strength")
     community = community.long()
     num_communities = int(community.max()) + 1 if n else 0
     pairs = undirected_pairs(edge_index.to(community.device), n)
@@ -256,17 +256,6 @@ def community_strength(edge_index: Tensor, community: Tensor, num_nodes: int | N
     intra = (community[row] == community[col]).to(deg.dtype)
     inc_c = scatter(intra, community[row], dim=0, dim_size=num_communities, reduce="sum")
     return inc_c / m - (deg_c / (2 * m)) ** 2
-
-
-def _check_edges_within(edge_index: Tensor, num_nodes: int, owner: str) -> None:
-    """``edge_index`` must be a ``[2, E]`` integer tensor whose ids lie in ``[0, num_nodes)``."""
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
-        raise DataError(f"{owner}: 'edge_index' must have shape [2, E], got {shape}")
-    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
-        raise DataError(f"{owner}: 'edge_index' must hold integer node ids, got dtype {edge_index.dtype}")
-    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
-        raise DataError(f"{owner}: 'edge_index' refers to nodes outside [0, {num_nodes}) (one community per node)")
 
 
 def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: Tensor) -> Tensor:
@@ -294,7 +283,7 @@ def communal_edge_weight(edge_index: Tensor, community: Tensor, node_strength: T
             f"'community' and 'node_strength' must both be [N] (one entry per node), got {tuple(community.shape)} "
             f"and {tuple(node_strength.shape)}"
         )
-    _check_edges_within(edge_index, community.numel(), "communal_edge_weight")
+    check_edge_index(edge_index, community.numel(), "communal_edge_weight (one community per node)")
     row, col = edge_index
     if row.numel() == 0:
         return node_strength.new_zeros(0)

@@ -23,6 +23,7 @@ from torch_geometric.transforms import BaseTransform
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from graphcl.errors import ConfigError, DataError
+from graphcl.functional._checks import check_edge_index
 
 
 def _check_order(order: int) -> int:
@@ -61,13 +62,7 @@ def influence_matrix(
     order = _check_order(order)
     if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 1:
         raise DataError(f"num_nodes must be a positive int, got {num_nodes!r}")
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
-        raise DataError(f"edge_index must be [2, E], got {shape}")
-    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
-        raise DataError(f"edge_index must hold integer node ids, got dtype {edge_index.dtype}")
-    if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
-        raise DataError(f"edge_index refers to nodes outside [0, {num_nodes})")
+    check_edge_index(edge_index, num_nodes, "influence_matrix")
     device = edge_index.device
     if edge_weight is None:
         edge_weight = torch.ones(edge_index.size(1), device=device)
