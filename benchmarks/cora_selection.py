@@ -19,6 +19,9 @@ choice of C), and the selection then
 uses the recomputed pair, so validation and test numbers always belong to the same embeddings; the largest
 deviation is reported.
 
+It reads the candidates' run folders in ``benchmarks/_work/`` (not committed; ``csgcl_seedwise.py <entry>
+--seeds 0 1 2 3 4`` makes them, about 5 min per seed on 2 cores).
+
     python benchmarks/cora_selection.py        # writes benchmarks/results/cora_selection.json
 """
 from __future__ import annotations
@@ -51,6 +54,9 @@ ROOT = HERE.parent.parent / "shared" / "data" / "planetoid"
 def seed_scores(entry: str, seed: int, data) -> dict[str, float]:
     """``{"val_acc", "test_acc"}`` of one seed of a ``csgcl_seedwise.py`` run (recomputed if not recorded)."""
     folder = HERE / "_work" / entry / f"seed-{seed}"
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} is missing: run `python benchmarks/csgcl_seedwise.py {entry} --seeds "
+                         f"{' '.join(map(str, SEEDS))}` first (the run folders are not committed)")
     if (folder / "results.json").is_file():
         results = json.loads((folder / "results.json").read_text())
         recorded = {k: results["metrics"][k]["mean"] for k in ("val_acc", "test_acc") if k in results["metrics"]}
@@ -63,7 +69,7 @@ def seed_scores(entry: str, seed: int, data) -> dict[str, float]:
     # Keys added to the model since the run was made take their defaults (which reproduce the old behaviour).
     cfg = {**default_config(results["config"]["model"], "cora"), **results["config"]}
     model = build_model(cfg, data.num_features)
-    model.load_state_dict(torch.load(folder / "last.pt", weights_only=False)["model"])
+    model.load_state_dict(torch.load(folder / "last.pt", weights_only=True)["model"])
     model.eval()
     with torch.no_grad():
         z = model.embed(data)
