@@ -42,6 +42,18 @@ ENTRIES = {
         "paper's 200, same probe, splits and seeds. Test accuracy per seed 84.33 / 82.23 / 83.66 / 84.04 / 83.62 vs "
         "CSGCL's 83.31 / 82.14 / 83.45 / 83.63 / 83.43: GRACE is ahead on all 5 seeds at equal training length.",
     },
+    "grace-cora-400-de46": {
+        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.4 drop_edge_2=0.6",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
+                  "0.4 / 0.6 (the same grid as CSGCL's candidates)"},
+    },
+    "grace-cora-400-de57": {
+        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.5 drop_edge_2=0.7",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
+                  "0.5 / 0.7 (the same grid as CSGCL's candidates)"},
+    },
     "grace-generated": {
         "command": "graphcl train --model grace --dataset generated --seeds 5 --quiet",
         "paper": {"source": "no paper number: the generated community graph is this library's own default"},
@@ -84,6 +96,30 @@ ENTRIES = {
         "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
         "tasks=[node,clustering,link] epochs=200 cav=false",
         "paper": {"source": "candidate of benchmarks/cora_selection.py: 200 epochs, uniform feature masking"},
+    },
+    "csgcl-cora-de46": {
+        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] drop_edge_1=0.4 drop_edge_2=0.6",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
+                  "rates 0.4 / 0.6, CAV"},
+    },
+    "csgcl-cora-de46-no-cav": {
+        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] drop_edge_1=0.4 drop_edge_2=0.6 cav=false",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
+                  "rates 0.4 / 0.6, uniform feature masking"},
+    },
+    "csgcl-cora-de57": {
+        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] drop_edge_1=0.5 drop_edge_2=0.7",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
+                  "rates 0.5 / 0.7, CAV"},
+    },
+    "csgcl-cora-de57-no-cav": {
+        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] drop_edge_1=0.5 drop_edge_2=0.7 cav=false",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
+                  "rates 0.5 / 0.7, uniform feature masking"},
     },
     "csgcl-generated": {
         "command": "graphcl train --model csgcl --dataset generated --seeds 5 --quiet",
