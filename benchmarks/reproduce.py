@@ -54,6 +54,12 @@ ENTRIES = {
         "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
                   "0.5 / 0.7 (the same grid as CSGCL's candidates)"},
     },
+    "grace-cora-400-de68": {
+        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.6 drop_edge_2=0.8",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
+                  "0.6 / 0.8 (the same grid as CSGCL's candidates)"},
+    },
     "grace-generated": {
         "command": "graphcl train --model grace --dataset generated --seeds 5 --quiet",
         "paper": {"source": "no paper number: the generated community graph is this library's own default"},
@@ -120,6 +126,12 @@ ENTRIES = {
         "tasks=[node,clustering,link] drop_edge_1=0.5 drop_edge_2=0.7 cav=false",
         "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
                   "rates 0.5 / 0.7, uniform feature masking"},
+    },
+    "csgcl-cora-de68": {
+        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        "tasks=[node,clustering,link] drop_edge_1=0.6 drop_edge_2=0.8",
+        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
+                  "rates 0.6 / 0.8, CAV"},
     },
     "csgcl-generated": {
         "command": "graphcl train --model csgcl --dataset generated --seeds 5 --quiet",
