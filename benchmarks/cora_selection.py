@@ -102,11 +102,7 @@ def main() -> None:
     for model, entries in CANDIDATES.items():
         for entry in entries:
             if not (HERE / "_work" / entry).is_dir() and entry in recorded_rows:
-                row = {k: v for k, v in recorded_rows[entry].items() if k != "selected"}
-                # Rows from before the edge-drop grid ran with their config's rates (no override).
-                cfg = default_config(model, "cora")
-                row.setdefault("drop_edge", [cfg["drop_edge_1"], cfg["drop_edge_2"]])
-                rows.append(row)
+                rows.append({k: v for k, v in recorded_rows[entry].items() if k != "selected"})
                 continue
             scores = [seed_scores(entry, seed, data) for seed in SEEDS]
             cfg = json.loads(next((HERE / "_work" / entry).glob("**/results.json")).read_text())["config"]

@@ -42,24 +42,6 @@ ENTRIES = {
         "paper's 200, same probe, splits and seeds. Test accuracy per seed 84.33 / 82.23 / 83.66 / 84.04 / 83.62 vs "
         "CSGCL's 83.31 / 82.14 / 83.45 / 83.63 / 83.43: GRACE is ahead on all 5 seeds at equal training length.",
     },
-    "grace-cora-400-de46": {
-        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.4 drop_edge_2=0.6",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
-                  "0.4 / 0.6 (the same grid as CSGCL's candidates)"},
-    },
-    "grace-cora-400-de57": {
-        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.5 drop_edge_2=0.7",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
-                  "0.5 / 0.7 (the same grid as CSGCL's candidates)"},
-    },
-    "grace-cora-400-de68": {
-        "command": f"graphcl train --model grace --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] epochs=400 drop_edge_1=0.6 drop_edge_2=0.8",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: GRACE, 400 epochs, edge drop rates "
-                  "0.6 / 0.8 (the same grid as CSGCL's candidates)"},
-    },
     "grace-generated": {
         "command": "graphcl train --model grace --dataset generated --seeds 5 --quiet",
         "paper": {"source": "no paper number: the generated community graph is this library's own default"},
@@ -103,41 +85,6 @@ ENTRIES = {
         "tasks=[node,clustering,link] epochs=200 cav=false",
         "paper": {"source": "candidate of benchmarks/cora_selection.py: 200 epochs, uniform feature masking"},
     },
-    "csgcl-cora-de46": {
-        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] drop_edge_1=0.4 drop_edge_2=0.6",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
-                  "rates 0.4 / 0.6, CAV"},
-    },
-    "csgcl-cora-de46-no-cav": {
-        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] drop_edge_1=0.4 drop_edge_2=0.6 cav=false",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
-                  "rates 0.4 / 0.6, uniform feature masking"},
-    },
-    "csgcl-cora-de57": {
-        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] drop_edge_1=0.5 drop_edge_2=0.7",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
-                  "rates 0.5 / 0.7, CAV"},
-    },
-    "csgcl-cora-de57-no-cav": {
-        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] drop_edge_1=0.5 drop_edge_2=0.7 cav=false",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
-                  "rates 0.5 / 0.7, uniform feature masking"},
-    },
-    "csgcl-cora-de68": {
-        "command": f"graphcl train --model csgcl --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
-        "tasks=[node,clustering,link] drop_edge_1=0.6 drop_edge_2=0.8",
-        "paper": {"source": "candidate of benchmarks/cora_selection.py: CSGCL, 400 epochs, mean CED edge drop "
-                  "rates 0.6 / 0.8, CAV"},
-        "note": "Selected for CSGCL by benchmarks/cora_selection.py (highest mean validation accuracy, 84.77, among "
-        "9 CSGCL candidates); GRACE's selected run is grace-cora-400-de57 (val 84.65, test 84.09 ± 0.63). Test "
-        "84.25 ± 0.50: CSGCL - GRACE = +0.17 ± 0.49 points paired, ahead on 4 of 5 seeds -- a tie within the seed "
-        "spread, not a demonstrated gain. GRACE at the same 0.6 / 0.8 rates: 84.20 ± 0.51. Higher edge drop "
-        "rates help both models; at them CAV no longer costs accuracy (0.5 / 0.7: 84.10 with CAV, 83.94 without).",
-    },
     "csgcl-generated": {
         "command": "graphcl train --model csgcl --dataset generated --seeds 5 --quiet",
         "paper": {"source": "no paper number: compare with grace-generated.json (same protocol and base settings)"},
@@ -155,6 +102,37 @@ ENTRIES = {
         "paper": {"source": "ablation: GRACE's loss instead of Team-up (no paper number)"},
     },
 }
+
+
+def _cora_edge_drop_candidate(model: str, rates: tuple[float, float], cav: bool = True) -> dict:
+    """A ``cora_selection.py`` candidate: the model's Cora config at 400 epochs with other edge drop rates."""
+    overrides = f"drop_edge_1={rates[0]} drop_edge_2={rates[1]}"
+    if model == "grace":
+        overrides = "epochs=400 " + overrides  # GRACE's Cora config trains 200 epochs, CSGCL's 400
+        what = f"GRACE, 400 epochs, edge drop rates {rates[0]} / {rates[1]} (the same grid as CSGCL's candidates)"
+    else:
+        overrides += "" if cav else " cav=false"
+        what = (f"CSGCL, 400 epochs, mean CED edge drop rates {rates[0]} / {rates[1]}, "
+                + ("CAV" if cav else "uniform feature masking"))
+    return {
+        "command": f"graphcl train --model {model} --dataset cora --root {SHARED / 'planetoid'} --seeds 5 --quiet "
+        f"tasks=[node,clustering,link] {overrides}",
+        "paper": {"source": f"candidate of benchmarks/cora_selection.py: {what}"},
+    }
+
+
+_EDGE_DROP_GRID = {"de46": (0.4, 0.6), "de57": (0.5, 0.7), "de68": (0.6, 0.8)}
+ENTRIES.update({f"grace-cora-400-{tag}": _cora_edge_drop_candidate("grace", rates)
+                for tag, rates in _EDGE_DROP_GRID.items()})
+ENTRIES.update({f"csgcl-cora-{tag}": _cora_edge_drop_candidate("csgcl", rates) for tag, rates in _EDGE_DROP_GRID.items()})
+ENTRIES.update({f"csgcl-cora-{tag}-no-cav": _cora_edge_drop_candidate("csgcl", _EDGE_DROP_GRID[tag], cav=False)
+                for tag in ("de46", "de57")})
+ENTRIES["csgcl-cora-de68"]["note"] = (
+    "Selected for CSGCL by benchmarks/cora_selection.py (highest mean validation accuracy, 84.77, among "
+    "9 CSGCL candidates); GRACE's selected run is grace-cora-400-de57 (val 84.65, test 84.09 ± 0.63). Test "
+    "84.25 ± 0.50: CSGCL - GRACE = +0.17 ± 0.49 points paired, ahead on 4 of 5 seeds -- a tie within the seed "
+    "spread, not a demonstrated gain. GRACE at the same 0.6 / 0.8 rates: 84.20 ± 0.51. Higher edge drop "
+    "rates help both models; at them CAV no longer costs accuracy (0.5 / 0.7: 84.10 with CAV, 83.94 without).")
 
 # MEOW / AdaMEOW (Yu et al., arXiv:2212.13847). The paper's own tables could not be retrieved (spec §6.1); the
 # reference numbers are HeCo's published ones (KDD'21, via GammaGL / DiffGraph READMEs, spec §6.3) and, for
