@@ -240,13 +240,14 @@ def _selection_table(k: dict) -> list[str]:
         f"paired by seed: {100 * diff['mean']:+.2f} ± {100 * diff['std']:.2f} points, CSGCL ahead on "
         f"{k['csgcl_wins_seeds']} of {len(k['seeds'])} seeds",
         "",
-        "| model | run | epochs | CAV | val acc | test acc |",
-        "|---|---|---|---|---|---|",
+        "| model | run | epochs | edge drop | CAV | val acc | test acc |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in k["rows"]:
         mark = " **(selected)**" if r.get("selected") else ""
         cav = "—" if r["cav"] is None else ("yes" if r["cav"] else "uniform masking")
-        out.append(f"| {r['model']} | `{r['entry']}`{mark} | {r['epochs']} | {cav} "
+        drop = " / ".join(f"{p:g}" for p in r["drop_edge"])
+        out.append(f"| {r['model']} | `{r['entry']}`{mark} | {r['epochs']} | {drop} | {cav} "
                    f"| {_pct(r['val_acc']['mean'], r['val_acc']['std'])} "
                    f"| {_pct(r['test_acc']['mean'], r['test_acc']['std'])} |")
     return out + [""]
