@@ -9,9 +9,11 @@ Same backbone interface as :class:`recsys.nn.SASRecEncoder` (so that SRA-CL's te
 .. math::
     x_t = \\mathrm{Dropout}(E[s_t]), \\qquad g_t = \\mathrm{GRU}(x_t, g_{t-1}), \\qquad h = W g_{\\mathrm{len}}
 
-(RecBole: embedding dropout 0.25, a GRU of ``num_layers`` layers, a dense layer back to the embedding size,
+(RecBole: embedding dropout — its ``dropout_prob`` is 0.3, the default of :class:`recsys.models.GRU4Rec`;
+this class keeps 0.25 for SRA-CL's backbone — a GRU of ``num_layers`` layers, a dense layer back to the embedding size,
 xavier initialisation). Left-padded windows are re-aligned to the left before the GRU (a vectorised
-gather), so the recurrence never runs over padding and both paddings give the same representation.
+gather), so the recurrence never runs over padding and both paddings give the same representation; rows are
+grouped by length bucket (:func:`recsys.nn.sasrec.length_buckets`) and each group runs on its cut window.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from graphcl.errors import ConfigError
+from recsys.nn.sasrec import length_buckets
 
 
 class GRU4RecEncoder(nn.Module):
@@ -74,8 +77,18 @@ class GRU4RecEncoder(nn.Module):
             shift = (length - item_seq_len).clamp(min=0)
             index = (torch.arange(length, device=item_seq.device)[None, :] + shift[:, None]) % length
             item_seq = item_seq.gather(1, index)
-        states, _ = self.gru(self.emb_dropout(self.item_embedding(item_seq)))
         last = (item_seq_len - 1).clamp(min=0, max=length - 1)
+        groups = length_buckets(last + 1, length)
+        if len(groups) == 1:
+            return self._last_states(item_seq[:, : groups[0][0]], last)
+        # The recurrence is causal: each length bucket runs on the window cut to its width (exact, and on
+        # Beauty most rows are far shorter than the 50 positions).
+        out = torch.cat([self._last_states(item_seq[rows, :size], last[rows]) for size, rows in groups])
+        return out[torch.cat([rows for _, rows in groups]).argsort()]
+
+    def _last_states(self, item_seq: Tensor, last: Tensor) -> Tensor:
+        """``dense(g_last)`` of left-aligned windows ``[B, W]`` read at column ``last`` ``[B]``."""
+        states, _ = self.gru(self.emb_dropout(self.item_embedding(item_seq)))
         out = states.gather(1, last.view(-1, 1, 1).expand(-1, 1, states.size(-1))).squeeze(1)
         return self.dense(out)
 

@@ -16,7 +16,8 @@ With ``E`` the item embedding table and ``P`` the learned absolute position embe
     X' = \\mathrm{LN}\\big(A + \\mathrm{Dropout}(W_2\\,\\mathrm{GELU}(W_1 A))\\big),
 
 post-LayerNorm (BERT style, eps 1e-12), exact erf-GELU, and the additive mask ``M`` = 0 where the key is a
-real item (id > 0) at or before the query position, −10000 elsewhere (RecBole's constant, not −∞: a query
+real item (id > 0) at or before the query position (any position with ``causal=False``, BERT4Rec's
+bidirectional encoder), −10000 elsewhere (RecBole's constant, not −∞: a query
 whose keys are all masked gets the constant added to every logit, hence the unmasked softmax of ``QKᵀ/√d_h``
 over all ``L`` positions, future ones included, instead of NaN, exactly as in RecBole). Attention runs
 through ``torch.nn.functional.scaled_dot_product_attention`` with that additive mask, which computes the same
@@ -59,6 +60,13 @@ from graphcl.errors import ConfigError
 
 #: RecBole's additive attention-mask value.
 MASK_VALUE = -10000.0
+
+
+def length_buckets(item_seq_len: Tensor, width: int) -> list[tuple[int, Tensor]]:
+    """The rows of a batch grouped by window cut: ``[(size, rows)]`` with ``size`` the next power of two ≥ the
+    row's length, clamped to ``[4, width]`` (see "Length buckets" in the module docstring)."""
+    bucket = torch.exp2(torch.ceil(torch.log2(item_seq_len.clamp(min=1).float()))).long().clamp(4, width)
+    return [(size, torch.nonzero(bucket == size).flatten()) for size in torch.unique(bucket).tolist()]
 
 
 class MultiHeadAttention(nn.Module):
@@ -170,12 +178,14 @@ class SASRecEncoder(nn.Module):
         extra_embeddings: Extra item-table rows after the real items that are never scored (the DuoRec /
             MCLRec fork keeps one for a mask token); lets such checkpoints load unchanged.
         length_buckets: Run :meth:`forward` per length bucket on cut windows (see the module docstring).
+        causal: Causal (SASRec, default) or bidirectional (BERT4Rec: every query sees every real item)
+            self-attention; keys are masked by item id in both cases, so buckets stay exact.
     """
 
     def __init__(self, num_items: int, max_len: int = 50, hidden_size: int = 64, num_layers: int = 2,
                  num_heads: int = 2, inner_size: int = 256, hidden_dropout: float = 0.5, attn_dropout: float = 0.5,
                  layer_norm_eps: float = 1e-12, padding: str = "right", extra_embeddings: int = 0,
-                 length_buckets: bool = True) -> None:
+                 length_buckets: bool = True, causal: bool = True) -> None:
         super().__init__()
         for name, value in (("num_items", num_items), ("max_len", max_len), ("hidden_size", hidden_size),
                             ("num_layers", num_layers), ("num_heads", num_heads), ("inner_size", inner_size)):
@@ -197,7 +207,9 @@ class SASRecEncoder(nn.Module):
                                               attn_dropout, layer_norm_eps)
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
         self.dropout = nn.Dropout(hidden_dropout)
-        self.register_buffer("causal", torch.ones(max_len, max_len, dtype=torch.bool).tril(), persistent=False)
+        self.causal = causal
+        allowed = torch.ones(max_len, max_len, dtype=torch.bool)
+        self.register_buffer("allowed", allowed.tril() if causal else allowed, persistent=False)
         self.reset_parameters()
 
     @property
@@ -216,9 +228,10 @@ class SASRecEncoder(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def attention_mask(self, item_seq: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
-        """Additive ``[B, 1, L, L]`` mask: 0 where the key is a real item not after the query, −10000 elsewhere."""
+        """Additive ``[B, 1, L, L]`` mask: 0 where the key is a real item (not after the query when causal),
+        −10000 elsewhere."""
         length = item_seq.size(1)
-        allowed = (item_seq > 0)[:, None, None, :] & self.causal[:length, :length]
+        allowed = (item_seq > 0)[:, None, None, :] & self.allowed[:length, :length]
         return torch.where(allowed, 0.0, MASK_VALUE).to(dtype)
 
     def _input(self, item_seq: Tensor, position_offset: int) -> tuple[Tensor, Tensor]:
@@ -267,14 +280,11 @@ class SASRecEncoder(nn.Module):
         if not self.length_buckets:
             return self._representation(item_seq, item_seq_len)
         width = item_seq.size(1)
-        # Bucket width: next power of two >= length, clamped to [4, L].
-        bucket = torch.exp2(torch.ceil(torch.log2(item_seq_len.clamp(min=1).float()))).long().clamp(4, width)
-        sizes = torch.unique(bucket).tolist()
-        if len(sizes) == 1 and sizes[0] == width:
+        groups = length_buckets(item_seq_len, width)
+        if len(groups) == 1 and groups[0][0] == width:
             return self._representation(item_seq, item_seq_len)
         outputs, rows = [], []
-        for size in sizes:
-            index = torch.nonzero(bucket == size).flatten()
+        for size, index in groups:
             if self.padding == "right":
                 outputs.append(self._representation(item_seq[index, :size], item_seq_len[index]))
             else:
