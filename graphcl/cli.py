@@ -5,7 +5,8 @@ Examples::
     graphcl train                                   # GRACE on the generated community graph (no files needed)
     graphcl train --model grace --dataset cora --root ../shared/data/planetoid --seeds 5
     graphcl train --dataset cora --root DIR epochs=50 lr=0.001 tasks=[node,link]
-    graphcl train --run-dir runs/mine --resume      # continue an interrupted run from its last.pt files
+    graphcl train --run-dir runs/mine --resume      # continue a run with its own settings, seeds and data
+    graphcl train --run-dir runs/mine --resume epochs=400   # ... and train it longer
     graphcl train --config runs/<run>/config.yaml   # re-run a run folder's configuration (its model and dataset)
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
@@ -14,12 +15,15 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 import yaml
 
+from graphcl.commandline import add_run_options, dispatch, parse_args
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("graphcl")
@@ -53,17 +57,10 @@ def _model_and_dataset(args: argparse.Namespace) -> tuple[str, str]:
     return str(model), str(dataset)
 
 
-def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse, accepting ``key=value`` overrides anywhere on the line (before, between or after options)."""
-    args, extra = parser.parse_known_args(argv)
-    unknown = [w for w in extra if w.startswith("-") or "=" not in w]
-    if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if extra:
-        if not hasattr(args, "overrides"):
-            parser.error(f"the {args.command!r} command takes no key=value overrides: {' '.join(extra)}")
-        args.overrides = list(args.overrides) + extra
-    return args
+def _add_trust_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-raw-files", action="store_true",
+                   help="accept raw dataset files that differ from their published SHA-256 (a deliberate variant; "
+                        "they are still read without running code)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,19 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "Cora/raw/, or DATA itself with planetoid/, heco/ ... inside; default: $GRAPHCL_DATA, "
                             "else datasets/ of a source checkout, else ~/.cache/graphrec-cl/datasets)")
     train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
-    train.add_argument("--seeds", type=int, default=1,
-                       help="number of seeds N: trains seeds OFFSET .. OFFSET+N-1 (default: 1)")
-    train.add_argument("--seed-offset", type=int, default=0, metavar="OFFSET", help="first seed (default: 0)")
-    train.add_argument("--run-dir", default=None, help="exact run folder (default: runs/<model>-<dataset>-<time>)")
-    train.add_argument("--resume", action="store_true",
-                       help="continue an interrupted run from the last.pt files in --run-dir")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_trust_option(train)
+    add_run_options(train, first_seed=0)
 
     embed = sub.add_parser("embed", help="write the embeddings of a trained checkpoint to a .pt file")
     embed.add_argument("--checkpoint", required=True, help="a best.pt / last.pt written by graphcl train")
-    embed.add_argument("--root", default=None, help="data root of the checkpoint's dataset")
+    embed.add_argument("--root", default=None,
+                       help="data root of the checkpoint's dataset (default: the one its run recorded)")
     embed.add_argument("--out", default=None, help="output file (default: embeddings.pt beside the checkpoint)")
     embed.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    _add_trust_option(embed)
 
     config = sub.add_parser("config", help="print the resolved configuration")
     _add_common(config)
@@ -102,20 +96,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from graphcl.commandline import report_resume, run_request
     from graphcl.config import parse_overrides, resolve_config
     from graphcl.data import load_dataset
     from graphcl.experiment import format_summary, resolve_device, run_experiment
 
-    if args.seeds < 1:
-        raise GraphCLError(f"--seeds must be >= 1, got {args.seeds}")
     resolve_device(args.device)  # a bad --device is reported before the dataset is loaded
     model, dataset = _model_and_dataset(args)
-    cfg = resolve_config(model, dataset, args.config, parse_overrides(args.overrides))
-    data = load_dataset(dataset, root=args.root)
-    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    request = run_request(args, model=model, dataset=dataset, overrides=parse_overrides(args.overrides),
+                          resolve=resolve_config, first_seed=0)
+    cfg = request.config
+    if request.finished:
+        results = json.loads((Path(args.run_dir) / "results.json").read_text(encoding="utf-8"))
+        print(f"{args.run_dir} has finished; nothing to resume (train it longer with --resume epochs=N)")
+        print(format_summary(results))
+        return 0
+    root = args.root if args.root is not None else request.data.get("root")
+    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files)
+    if args.resume:
+        report_resume(args.run_dir, request.changes)
     results, run_dir = run_experiment(
-        cfg, data, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
-        resume=args.resume,
+        cfg, data, seeds=request.seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
+        resume=args.resume, overwrite=args.overwrite,
+        data_source={"dataset": cfg["dataset"], "root": None if root is None else str(Path(root).absolute())},
     )
     print(format_summary(results))
     print(f"results: {run_dir / 'results.json'}")
@@ -123,24 +126,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    
     import torch
     from torch_geometric.data import HeteroData
 
     from graphcl.config import resolve_config
     from graphcl.data import load_dataset
     from graphcl.experiment import build_model, check_model_data, resolve_device
-    from graphcl.train import load_checkpoint
+    from graphcl.train import find_run_record, load_checkpoint
 
     ckpt_path = Path(args.checkpoint)
     device = resolve_device(args.device)
     stored = load_checkpoint(ckpt_path).get("config") or {}
-    if "model" not in stored or "dataset" not in stored:
+    if not isinstance(stored, dict) or "model" not in stored or "dataset" not in stored:
         raise GraphCLError(f"{ckpt_path} holds no config with 'model' and 'dataset'; was it written by graphcl train?")
     overrides = {k: v for k, v in stored.items() if k not in ("model", "dataset")}
     cfg = resolve_config(stored["model"], stored["dataset"], overrides=overrides)
-    data = load_dataset(cfg["dataset"], root=args.root)
+    run = find_run_record(ckpt_path.parent)
+    root = args.root if args.root is not None else ((run[1].get("data") or {}).get("root") if run else None)
+    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files)
     check_model_data(cfg, data)
     hetero = isinstance(data, HeteroData)  # MEOW / AdaMEOW read their sizes and meta-paths from the graph
     model = build_model(cfg, data if hetero else data.num_features)
@@ -169,21 +173,6 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
     for name, entry in DATASETS.items():
         print(f"{name:20s} {entry.description}")
     return 0
-
-
-def dispatch(prog: str, handlers: Mapping[str, Callable[[argparse.Namespace], int]], args: argparse.Namespace) -> int:
-    """Run ``handlers[args.command]`` with the exit-code policy of every console script of the library:
-    library errors, missing optional packages, non-finite losses and missing files print one line
-    ``<prog>: error: ...`` and exit 2 (no traceback); Ctrl-C exits 130."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        return handlers[args.command](args)
-    except (GraphCLError, ImportError, FloatingPointError, FileNotFoundError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,7 @@ per seed (each the mean over that seed's probe splits / k-means restarts).
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,10 +35,12 @@ from graphcl.eval import (
     link_prediction,
     split_edges,
 )
-from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
+from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
 from graphcl.models import MODELS
 from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.utils import seed_everything
+
+logger = logging.getLogger("graphcl")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -217,6 +220,8 @@ def evaluate_seed(
             data.cpu(), val_ratio=ev["link_val_ratio"], test_ratio=ev["link_test_ratio"], seed=seed
         )
         link_dir = None if run_dir is None else run_dir / "link"
+        logger.info("link prediction: training a separate %s on the %d edges left after holding out the val/test "
+                    "edges", cfg["model"], int(train_data.edge_index.size(1)))
         model = train_model(
             cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress, resume=resume
         )
@@ -231,13 +236,14 @@ def own_cluster_metrics(model: nn.Module, data: Data, y: torch.Tensor) -> dict[s
 
     ``acc``/``nmi``/``ari``/``f1`` score the final model's prediction (the honest protocol). If the model keeps
     a ``cluster_history`` (one prediction per training epoch), ``<metric>_max_epoch`` is the maximum over the
-    epochs of each metric separately — the protocol of the SDCN / SCGC / PamC code, which selects with labels.
+    epochs and the final model of each metric separately — the protocol of the SDCN / SCGC / PamC code, which selects with labels.
     """
     scores = clustering_scores(y, model.predict_clusters(data).cpu())
     metrics = {name: summarize([value]) for name, value in scores.items()}
     history = getattr(model, "cluster_history", None) or []
     if history:
-        per_epoch = [clustering_scores(y, pred) for pred in history]
+        # The final weights are one of the candidates, so the maximum is never below the final score.
+        per_epoch = [clustering_scores(y, pred) for pred in history] + [scores]
         for name in scores:
             metrics[f"{name}_max_epoch"] = summarize([max(epoch[name] for epoch in per_epoch)])
     return metrics
@@ -303,6 +309,8 @@ def run_experiment(
     run_base: str | Path = "runs",
     show_progress: bool = True,
     resume: bool = False,
+    overwrite: bool = False,
+    data_source: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Path]:
     """Train/evaluate ``cfg`` on ``data`` for every seed and write the run folder.
 
@@ -315,7 +323,9 @@ def run_experiment(
         run_base: Parent of the default run folder.
         show_progress: tqdm progress bars.
         resume: Continue every seed's training from the ``last.pt`` already in ``run_dir`` (requires
-            ``run_dir``); seeds without a checkpoint train from scratch.
+            ``run_dir`` holding a run); seeds without a checkpoint train from scratch.
+        overwrite: Replace the run already in ``run_dir`` (without it, or ``resume``, such a folder is refused).
+        data_source: Where ``data`` came from (``{"dataset": ..., "root": ...}``), recorded in ``run.json``.
 
     Returns:
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
@@ -327,7 +337,8 @@ def run_experiment(
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume)
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                       data_source=data_source)
     per_seed = []
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)
@@ -348,18 +359,12 @@ _NOT_FRACTIONS = frozenset({"mean_neg_weight"})
 
 
 def format_summary(results: Mapping[str, Any]) -> str:
-    """One line: ``grace on cora (5 seeds): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s`` (fractions in percent)."""
-    parts = []
-    for name, s in results["metrics"].items():
-        if name in _NOT_FRACTIONS:
-            parts.append(f"{name} {s['mean']:.4g} ± {s['std']:.2g}")
-        else:
-            parts.append(f"{name} {100 * s['mean']:.2f} ± {100 * s['std']:.2f}")
+    """One line: ``grace on cora (5 seeds, metrics in %): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s``."""
     n = len(results["protocol"]["seeds"])
     mode = results["protocol"].get("embedding_mode")  # MEOW / AdaMEOW: faithful or clean embeddings
     return (
-        f"{results['model']} on {results['dataset']} ({n} seed{'s' if n != 1 else ''}): "
-        + " | ".join(parts)
+        f"{results['model']} on {results['dataset']} ({seeds_label(n)}, metrics in %): "
+        + format_metrics(results["metrics"], not_fractions=_NOT_FRACTIONS)
         + f" | {results['time_s']:.1f} s"
         + (f" | embeddings: {mode}" if mode else "")
     )

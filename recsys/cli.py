@@ -5,7 +5,8 @@ Examples::
     recsys train                                              # SASRec on the generated dataset (no files)
     recsys train --model mclrec --data beauty --root ../shared/data/seqrec --seeds 3
     recsys train --model cl4srec --data path/to/Amazon_Beauty.inter epochs=20 max_batches_per_epoch=100
-    recsys train --run-dir runs/mine --resume ...             # continue from the last.pt files
+    recsys train --run-dir runs/mine --resume                 # continue a run with its own settings and data
+    recsys train --run-dir runs/mine --resume epochs=200      # ... and allow it more epochs
     recsys eval --recbole-checkpoint model.pth --data Amazon_Beauty.inter
     recsys eval --run-dir runs/<run>                          # re-evaluate a run of recsys train (best.pt)
     recsys eval --run-dir runs/<run>/seed-2021                # one seed of a multi-seed run
@@ -17,6 +18,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -25,16 +27,19 @@ from pathlib import Path
 
 import yaml
 
-from graphcl.cli import dispatch, parse_args
+from graphcl.commandline import add_run_options, dispatch, parse_args
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("recsys")
+FIRST_SEED = 2020  # MCLRec's
+DEFAULT_MODEL, DEFAULT_DATA = "sasrec", "generated"
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="sasrec", help="sasrec | cl4srec | mclrec | sracl (default: sasrec)")
-    p.add_argument("--data", "--dataset", dest="data", default="generated",
-                   help=".txt / .inter file, dataset name under --root, or 'generated' (default)")
+    p.add_argument("--model", default=None, help="sasrec | cl4srec | mclrec | sracl (default: sasrec)")
+    p.add_argument("--data", "--dataset", dest="data", default=None,
+                   help=".txt / .inter file, dataset name under --root, or 'generated' (default; with --resume, "
+                        "the run's own)")
     p.add_argument("--root", default=None, help="folder holding the named datasets, e.g. ../shared/data/seqrec")
     p.add_argument("--config", default=None, help="YAML config (default: recsys/configs/<model>/<dataset>.yaml)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=20")
@@ -47,11 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train, validate, test, and write runs/<run>/results.json")
     _add_common(train)
     train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
-    train.add_argument("--seeds", type=int, default=1, help="number of seeds (default: 1)")
-    train.add_argument("--seed-offset", type=int, default=2020, help="first seed (default: 2020, MCLRec's)")
-    train.add_argument("--run-dir", default=None, help="exact run folder (default: runs/<model>-<dataset>-<time>)")
-    train.add_argument("--resume", action="store_true", help="continue from the last.pt files in --run-dir")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_options(train, first_seed=FIRST_SEED)
 
     ev = sub.add_parser("eval", help="full-ranking evaluation of a RecBole checkpoint or a recsys run")
     ev.add_argument("--recbole-checkpoint", default=None, help="RecBole SASRec-family {'state_dict': ...} file")
@@ -73,28 +74,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace):
+def _load(data: str | None, root: str | None):
     from recsys.data import load_sequences
 
-    if args.data is None:
+    if data is None:
         raise GraphCLError("--data is required (a .txt / .inter file, a dataset name, or 'generated')")
-    return load_sequences(args.data, root=args.root)
+    return load_sequences(data, root=root)
+
+
+def _data_source(data: str, root: str | None) -> dict[str, str | None]:
+    """What ``run.json`` records: a data file as an absolute path (a name as it is) and the root."""
+    path = Path(data)
+    return {"data": str(path.absolute()) if path.is_file() else data,
+            "root": None if root is None else str(Path(root).absolute())}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from graphcl.commandline import report_resume, run_request
     from graphcl.config import parse_overrides
+    from graphcl.train import check_run_dir, read_run_record
     from recsys.config import resolve_config
     from recsys.train import format_summary, run_recommendation
 
-    if args.seeds < 1:
-        raise GraphCLError(f"--seeds must be >= 1, got {args.seeds}")
-    dataset = _load(args)
-    cfg = resolve_config(args.model, dataset.name, args.config, parse_overrides(args.overrides))
+    check_run_dir(args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    recorded = (read_run_record(args.run_dir).get("data") or {}) if args.resume else {}
+    data = args.data or recorded.get("data") or DEFAULT_DATA
+    root = args.root if args.root is not None else recorded.get("root")
+    dataset = _load(data, root)
+    request = run_request(args, model=args.model or DEFAULT_MODEL, dataset=dataset.name,
+                          overrides=parse_overrides(args.overrides), resolve=resolve_config, first_seed=FIRST_SEED)
+    cfg = request.config
+    if args.resume and cfg["dataset"] != dataset.name:
+        raise GraphCLError(f"--data {data} is dataset {dataset.name!r}, but the run in {args.run_dir} trained on "
+                           f"{cfg['dataset']!r}; drop --data to resume it")
+    if request.finished:
+        print(f"{args.run_dir} has finished; nothing to resume (allow it more epochs with --resume epochs=N)")
+        print(format_summary(json.loads((Path(args.run_dir) / "results.json").read_text(encoding="utf-8"))))
+        return 0
     log.info("%r", dataset)
-    seeds = list(range(args.seed_offset, args.seed_offset + args.seeds))
+    if args.resume:
+        report_resume(args.run_dir, request.changes)
     results, run_dir = run_recommendation(
-        cfg, dataset, seeds=seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
-        resume=args.resume, on_result=lambda seed, result: print(f"seed {seed}: {result}"),
+        cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
+        resume=args.resume, overwrite=args.overwrite, data_source=_data_source(data, root),
+        on_result=lambda seed, result: print(f"seed {seed}: {result}"),
     )
     print(format_summary(results))
     print(f"results: {run_dir / 'results.json'}")
@@ -104,7 +127,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from graphcl.eval.summary import summarize
     from graphcl.experiment import resolve_device
-    from graphcl.train import git_commit, load_checkpoint, peak_memory_mb, write_results
+    from graphcl.train import find_run_record, git_commit, load_checkpoint, peak_memory_mb, write_results
     from recsys.config import resolve_config
     from recsys.data import leave_one_out
     from recsys.eval import RankingProtocol, evaluate_ranking
@@ -117,7 +140,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     device = resolve_device(args.device)
     if args.recbole_checkpoint is not None:
-        dataset = _load(args)
+        dataset = _load(args.data, args.root)
         encoder, info = load_recbole_sasrec(args.recbole_checkpoint, num_heads=args.num_heads,
                                             num_items=dataset.num_items, padding=args.padding)
         model = SASRec.from_encoder(encoder)
@@ -138,8 +161,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             raise GraphCLError(f"{checkpoint} not found; {hint}")
         cfg = resolve_config(stored["model"], stored["dataset"],
                              overrides={k: v for k, v in stored.items() if k not in ("model", "dataset")})
-        args.data = args.data or stored["dataset"]
-        dataset = _load(args)
+        run = find_run_record(run_dir)
+        recorded = ((run[1].get("data") or {}) if run else {})
+        args.data = args.data or recorded.get("data") or stored["dataset"]
+        root = args.root if args.root is not None else recorded.get("root")
+        dataset = _load(args.data, root)
         model = build_recommender(cfg, dataset.num_items)
         skipped = _load_ranking_weights(model, load_checkpoint(checkpoint)["model"], checkpoint)
         if skipped:
@@ -216,8 +242,9 @@ def _cmd_config(args: argparse.Namespace) -> int:
     from recsys.config import resolve_config
     from recsys.data import canonical_name
 
-    name = "generated" if args.data == "generated" else canonical_name(Path(args.data).stem)
-    cfg = resolve_config(args.model, name, args.config, parse_overrides(args.overrides))
+    data = args.data or DEFAULT_DATA
+    name = "generated" if data == "generated" else canonical_name(Path(data).stem)
+    cfg = resolve_config(args.model or DEFAULT_MODEL, name, args.config, parse_overrides(args.overrides))
     print(yaml.safe_dump(cfg, sort_keys=False), end="")
     return 0
 

@@ -95,8 +95,8 @@ class RankingResult:
     num_users: int
 
     def __str__(self) -> str:
-        values = " | ".join(f"{name} {value:.4f}" for name, value in self.metrics.items())
-        return f"[{self.split}, {self.num_users:,} users] {values}\n  protocol: {self.protocol.describe()}"
+        values = " | ".join(f"{name} {100 * value:.2f}" for name, value in self.metrics.items())
+        return f"[{self.split}, {self.num_users:,} users, %] {values}\n  protocol: {self.protocol.describe()}"
 
 
 RANK_BLOCK_BYTES = 16 * 2**20

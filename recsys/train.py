@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from graphcl.errors import ConfigError, DataError
-from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
+from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
 from graphcl.experiment import resolve_device
 from graphcl.train import (
     FitResult,
@@ -165,10 +165,15 @@ def run_recommendation(
     run_base: str | Path = "runs",
     show_progress: bool = True,
     resume: bool = False,
+    overwrite: bool = False,
+    data_source: Mapping[str, Any] | None = None,
     on_result: Callable[[int, RankingResult], None] | None = None,
 ) -> tuple[dict[str, Any], Path]:
-    """Train and test ``cfg`` on ``dataset`` for every seed; write ``config.yaml``, ``env.txt``,
+    """Train and test ``cfg`` on ``dataset`` for every seed; write ``config.yaml``, ``run.json``, ``env.txt``,
     ``results.json`` (+ per-seed logs and checkpoints) to the run folder.
+
+    ``resume`` continues the run in ``run_dir`` from its ``last.pt`` files; ``overwrite`` replaces it (a folder
+    holding a run is refused without one of them); ``data_source`` is recorded in ``run.json``.
 
     Returns:
         ``(results, run_dir)``; ``results["metrics"]`` holds the test metrics (mean ± std over seeds),
@@ -181,7 +186,8 @@ def run_recommendation(
     protocol = ranking_protocol(cfg)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume)
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                       data_source=data_source)
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []
@@ -227,9 +233,9 @@ def run_recommendation(
 
 
 def format_summary(results: Mapping[str, Any]) -> str:
-    """One line, ``mclrec on beauty (3 seeds): hr@20 0.1243 ± 0.0010 | ...``, then the protocol line."""
-    parts = [f"{name} {s['mean']:.4f} ± {s['std']:.4f}" for name, s in results["metrics"].items()]
+    """One line, ``mclrec on beauty (3 seeds, metrics in %): hr@20 12.43 ± 0.10 | ...``, then the protocol."""
     n = len(results["protocol"]["seeds"])
-    return (f"{results['model']} on {results['dataset']} ({n} seed{'s' if n != 1 else ''}): " + " | ".join(parts)
-            + f" | {results['time_s']:.1f} s\n  protocol: {results['protocol']['ranking']['description']}"
+    return (f"{results['model']} on {results['dataset']} ({seeds_label(n)}, metrics in %): "
+            + format_metrics(results["metrics"]) + f" | {results['time_s']:.1f} s"
+            + f"\n  protocol: {results['protocol']['ranking']['description']}"
             + f"\n  data: {results['protocol']['data']}\n  training: {results['protocol']['training']}")

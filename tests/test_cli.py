@@ -45,7 +45,7 @@ def test_summary_line_is_printed(tmp_path, capsys):
     assert main(["train", "--run-dir", str(tmp_path / "r"), "--quiet", "epochs=1", "probe_repeats=1",
                  "cluster_repeats=1", "tasks=[node]"]) == 0
     out = capsys.readouterr().out
-    assert "grace on generated (1 seed): test_acc" in out
+    assert "grace on generated (1 seed, metrics in %): test_acc" in out
     assert "results.json" in out
 
 
@@ -134,7 +134,7 @@ def test_help_lists_the_models_and_examples(capsys):
     assert set(MODEL_NAMES) == set(MODELS)  # the --help text cannot go stale
     with pytest.raises(SystemExit):
         main(["train", "--help"])
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps long help lines
     assert " | ".join(MODEL_NAMES) in out and "graphcl datasets" in out
     with pytest.raises(SystemExit):
         main(["--help"])
@@ -180,7 +180,7 @@ def test_embed_of_a_heterogeneous_model_and_into_a_new_folder(tmp_path, monkeypa
         "num_clusters": [4, 6], "kmeans_n_init": 1, "probe_repeats": 1, "probe_iterations": 2, "tasks": ["node"],
         "checkpoint_every": 0, "embedding": "clean"})
     _, run_dir = run_experiment(cfg, planted_hetero_graph(), seeds=[0], run_dir=tmp_path / "run", show_progress=False)
-    monkeypatch.setattr(graphcl.data, "load_dataset", lambda name, root=None: planted_hetero_graph())
+    monkeypatch.setattr(graphcl.data, "load_dataset", lambda name, root=None, **_: planted_hetero_graph())
     out = tmp_path / "new" / "folder" / "z.pt"
     assert main(["embed", "--checkpoint", str(run_dir / "last.pt"), "--out", str(out)]) == 0
     saved = torch.load(out, weights_only=True)
@@ -194,7 +194,8 @@ def test_summary_line_prints_fractions_in_percent_and_weights_as_they_are():
                "metrics": {"nmi": {"mean": 0.5, "std": 0.01, "values": [0.49, 0.51]},
                            "mean_neg_weight": {"mean": 0.8125, "std": 0.0, "values": [0.8125]}}}
     line = format_summary(results)
-    assert "nmi 50.00 ± 1.00" in line and "mean_neg_weight 0.8125 ± 0" in line  # was "81.25 ± 0.00"
+    assert "nmi 50.00 ± 1.00" in line and "mean_neg_weight 0.8125 |" in line  # was "81.25 ± 0.00"
+    assert "(2 seeds, metrics in %)" in line
 
 
 def test_resume_with_other_training_settings_is_refused(tmp_path, capsys):
@@ -205,7 +206,10 @@ def test_resume_with_other_training_settings_is_refused(tmp_path, capsys):
     assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", "lr=0.01", "tau=0.7", *common]) == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "lr: 0.0005 -> 0.01" in err and "tau: 0.4 -> 0.7" in err
+    assert len(err.strip().splitlines()) == 1
     assert (run / "config.yaml").read_text() == before  # the record of the interrupted run is kept
-    # More epochs and other evaluation settings are fine.
-    assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", "probe_repeats=2", "--quiet",
-                 "tasks=[node]", "checkpoint_every=1"]) == 0
+    # Evaluation settings are the run's too; repeating the run's own values is fine, and more epochs are allowed.
+    assert main(["train", "--run-dir", str(run), "--resume", "probe_repeats=2", "--quiet"]) == 2
+    assert "probe_repeats: 1 -> 2" in capsys.readouterr().err
+    assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", *common]) == 0
+    assert "epochs 2 -> 3" in capsys.readouterr().out

@@ -38,6 +38,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from graphcl.errors import DataError
+from graphcl.safe_load import load_numpy
 
 __all__ = [
     "HECO_DATASETS",
@@ -451,21 +452,9 @@ def _check_edges(path: Path, edges: np.ndarray, num_src: int, num_dst: int) -> t
     return torch.from_numpy(np.ascontiguousarray(edges.T))
 
 
-def _load_npy(path: Path, what: str) -> np.ndarray:
-    """A plain ``.npy`` array, or a :class:`DataError` naming the file (garbage, pickled objects, an ``.npz``)."""
-    try:
-        array = np.load(path, allow_pickle=False)
-    except Exception as exc:  # numpy raises ValueError / OSError / EOFError / UnpicklingError for garbage
-        raise DataError(f"{path}: not a numpy .npy file of {what} ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(array, np.ndarray):
-        array.close()
-        raise DataError(f"{path}: expected a single .npy array of {what}, got an .npz archive")
-    return array
-
-
 def _read_labels_and_splits(data: HeteroData, description: HecoDescription, folder: Path, n: int) -> None:
     path = folder / description.labels
-    labels = _load_npy(path, "labels")
+    labels = load_numpy(path, what="labels")
     if labels.dtype.kind not in "biuf":
         raise DataError(f"{path}: labels must be numeric class ids, got dtype {labels.dtype}")
     if labels.ndim == 2:  # one-hot labels (some HeCo forks) -> class ids
@@ -481,7 +470,7 @@ def _read_labels_and_splits(data: HeteroData, description: HecoDescription, fold
     for rate in description.label_rates:
         for part in ("train", "val", "test"):
             split_path = folder / f"{part}_{rate}.npy"
-            index = _split_index(split_path, _load_npy(split_path, "node indices"))
+            index = _split_index(split_path, load_numpy(split_path, what="node indices"))
             bad = np.flatnonzero((index < 0) | (index >= n))
             if bad.size:
                 raise DataError(f"{split_path}: entry {int(bad[0])} = {int(index[bad[0]])} is out of range "

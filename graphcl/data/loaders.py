@@ -1,7 +1,6 @@
 """Loading catalog datasets as a single :class:`~torch_geometric.data.Data` through PyG's dataset classes."""
 from __future__ import annotations
 
-import hashlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from graphcl.data.roots import (
 )
 from graphcl.data.validation import validate_graph
 from graphcl.errors import ConfigError, DataError
+from graphcl.safe_load import load_torch, unpickle_arrays, verify_sha256
 
 __all__ = ["load_dataset"]
 
@@ -31,6 +31,7 @@ def load_dataset(
     normalize_features: bool = True,
     download: bool = True,
     allow_edgeless: bool = False,
+    trust_raw_files: bool = False,
     **kwargs: Any,
 ) -> Data:
     """Loads a catalog dataset (see :data:`graphcl.data.DATASETS`) as one validated graph.
@@ -54,6 +55,10 @@ def load_dataset(
             (default: ``True``)
         download: Let PyG download missing raw files. (default: ``True``)
         allow_edgeless: Accept a graph without edges. (default: ``False``)
+        trust_raw_files: Accept raw files whose SHA-256 differs from the published one in the catalog
+            (a deliberately modified copy). By default such files are refused before they are parsed. Either
+            way, pickled raw files are read by a restricted unpickler that rebuilds arrays only
+            (:mod:`graphcl.safe_load`), so no file ever runs code. (default: ``False``)
         **kwargs: Extra arguments of the PyG class (e.g. ``split="full"`` for Planetoid) or of
             ``make_community_graph`` (e.g. ``seed``, ``num_nodes``).
 
@@ -65,6 +70,8 @@ def load_dataset(
     Raises:
         DataError: Unknown name (with suggestions), raw files missing and not downloadable (listing
             the expected paths), unreadable files, or a malformed graph.
+        UnsafeFileError: A raw file differs from its published checksum (and ``trust_raw_files`` is false),
+            or a pickled file holds objects other than arrays (never unpickled).
         ConfigError: An argument the dataset does not accept, or an out-of-range argument of
             ``make_community_graph``.
     """
@@ -90,7 +97,7 @@ def load_dataset(
         except (TypeError, ValueError) as exc:  # the message names the argument
             raise ConfigError(f"Dataset {entry.name!r}: {exc}") from None
     else:
-        data = _load_with_pyg(entry, root, download, kwargs)
+        data = _load_with_pyg(entry, root, download, kwargs, trust_raw_files)
 
     summary = validate_graph(data, entry.name, allow_edgeless=allow_edgeless)
     data.num_nodes = summary.num_nodes
@@ -100,7 +107,7 @@ def load_dataset(
 
 
 def _load_with_pyg(
-    entry: DatasetEntry, root: str | Path | None, download: bool, kwargs: dict[str, Any],
+    entry: DatasetEntry, root: str | Path | None, download: bool, kwargs: dict[str, Any], trust_raw_files: bool,
 ) -> Data:
     import torch_geometric.datasets
 
@@ -111,19 +118,52 @@ def _load_with_pyg(
 
     missing = [path for path in entry.raw_paths(pyg_root) if not path.is_file()]
     if missing:
-        return _download_and_load(entry, pyg_root, missing, download, dataset_class, arguments)
+        if entry.format != "planetoid":  # PyG downloads and parses in one go; these formats hold no pickles
+            return _download_and_load(entry, pyg_root, missing, download, dataset_class, arguments)
+        _download_raw_files(entry, pyg_root, missing, download)
 
+    # Before PyG parses anything: published checksums, then pickled raw files through the restricted reader.
+    verify_sha256({pyg_root / relative: digest for relative, digest in entry.sha256.items()},
+                  trust=trust_raw_files, option="--trust-raw-files (load_dataset(..., trust_raw_files=True))")
+    if entry.format == "planetoid":
+        for path in entry.raw_paths(pyg_root):
+            if not path.name.endswith(".test.index"):  # the only text file of the eight
+                unpickle_arrays(path, what=f"{entry.name} raw file")
     processed_dir = pyg_root / entry.dataset_dir / "processed"
     work_root = pyg_root if is_writable(processed_dir) else mirror_raw_files(pyg_root, entry.raw_files)
+    # PyG retries a processed file that weights_only refuses with full unpickling; refuse it here instead.
+    for path in sorted((work_root / entry.dataset_dir / "processed").glob("*.pt")):
+        load_torch(path, what="processed dataset file (delete it to rebuild it from the raw files)")
     try:
         return dataset_class(root=str(work_root), **arguments)[0]
-    except Exception as exc:  # unpickling / parsing errors of whatever the raw files hold
-        changed = _checksum_mismatches(entry, pyg_root)
-        culprit = f" These differ from the published files (SHA-256): {', '.join(changed)}." if changed else ""
+    except Exception as exc:  # noqa: BLE001 - parsing errors of whatever the raw files hold
         raise DataError(
             f"Dataset {entry.name!r}: could not read the raw files under {pyg_root} "
-            f"({type(exc).__name__}: {exc}).{culprit} Check them against {entry.source_url}."
-        ) from exc
+            f"({type(exc).__name__}: {exc}). Check them against {entry.source_url}."
+        ) from None
+
+
+def _download_raw_files(entry: DatasetEntry, pyg_root: Path, missing: list[Path], download: bool) -> None:
+    """Fetch missing raw files from ``entry.source_url`` without parsing them (they are verified first)."""
+    from torch_geometric.data import download_url
+
+    raw_dir = missing[0].parent
+    if not download:
+        raise _missing_files_error(entry, pyg_root, missing, "download=False was given")
+    if not is_writable(raw_dir):
+        raise _missing_files_error(entry, pyg_root, missing, f"{pyg_root} is not writable")
+    existing_ancestor = raw_dir
+    while not existing_ancestor.exists():
+        existing_ancestor = existing_ancestor.parent
+    try:
+        for path in missing:
+            download_url(f"{entry.source_url}/{path.name}", str(path.parent), log=False)
+        return
+    except Exception as exc:  # noqa: BLE001 - network errors come as URLError, OSError, aiohttp errors, ...
+        still_missing = [path for path in entry.raw_paths(pyg_root) if not path.is_file()]
+        _remove_empty_folders(raw_dir, stop=existing_ancestor)
+        reason = f"the download from {entry.source_url} failed ({type(exc).__name__}: {exc})"
+    raise _missing_files_error(entry, pyg_root, still_missing, reason)
 
 
 def _download_and_load(
@@ -145,7 +185,7 @@ def _download_and_load(
         existing_ancestor = existing_ancestor.parent
     try:
         return dataset_class(root=str(pyg_root), **arguments)[0]
-    except Exception as exc:  # network errors come as URLError, OSError, aiohttp errors, ...
+    except Exception as exc:  # noqa: BLE001 - network errors come as URLError, OSError, aiohttp errors, ...
         still_missing = [path for path in entry.raw_paths(pyg_root) if not path.is_file()]
         if not still_missing:
             raise DataError(
@@ -156,16 +196,6 @@ def _download_and_load(
         reason = f"the download from {entry.source_url} failed ({type(exc).__name__}: {exc})"
     # Raised outside the except block so that no network traceback is chained to it.
     raise _missing_files_error(entry, pyg_root, still_missing, reason)
-
-
-def _checksum_mismatches(entry: DatasetEntry, pyg_root: Path) -> list[str]:
-    """The raw files whose SHA-256 differs from the catalog's (only files with a known checksum are hashed)."""
-    changed = []
-    for relative, expected in entry.sha256.items():
-        path = pyg_root / relative
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-            changed.append(str(path))
-    return changed
 
 
 def _resolve_root(entry: DatasetEntry, root: str | Path | None) -> Path:
@@ -203,10 +233,9 @@ def _missing_files_error(
     return DataError(
         f"Dataset {entry.name!r}: {len(missing)} raw file(s) missing under {pyg_root} and {reason}.\n"
         f"Expected files ({entry.format} format, PyG layout):\n{listing}\n"
-        f"Get them from {entry.source_url} and put them there, or point the loader at a folder that "
-        f"holds them: load_dataset({entry.name!r}, root='/path/to/folder') with "
-        f"/path/to/folder/{entry.raw_files[0]} present, or set ${DATA_ROOT_ENV} to a folder whose "
-        f"'{entry.subdir}/' sub-folder is laid out that way."
+        f"Get them from {entry.source_url} and put them there, or give the folder that holds them: --root DIR "
+        f"on the command line or load_dataset({entry.name!r}, root=DIR) in Python, with DIR/{entry.raw_files[0]} "
+        f"present, or set ${DATA_ROOT_ENV} to a folder whose '{entry.subdir}/' sub-folder is laid out that way."
     )
 
 

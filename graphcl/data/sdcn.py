@@ -29,12 +29,12 @@ from torch_geometric.data import Data
 from torch_geometric.utils import remove_self_loops, to_undirected
 
 from graphcl.data.heco import (
-    _load_npy,
     _read_edge_list,
     _read_features,
     data_line_number,
 )
 from graphcl.errors import DataError
+from graphcl.safe_load import load_numpy
 
 #: SDCN's kNN-graph settings for the feature-only datasets: (k, metric of calcu_graph.py).
 SDCN_KNN = {"usps": (3, "heat"), "hhar": (5, "heat"), "reut": (3, "ncos")}
@@ -148,7 +148,7 @@ def load_dblp_sdcn(root: str | Path) -> Data:
     feat = _read_features(files["a_feat.npz"], normalize=False)
     feat = (feat if isinstance(feat, np.ndarray) else feat.toarray()).astype(np.float32)
     pa = _read_edge_list(files["pa.txt"])
-    labels = _load_npy(files["labels.npy"], "labels")
+    labels = load_numpy(files["labels.npy"], what="labels")
     n = feat.shape[0]
     integral = labels.dtype.kind in "iu" or (labels.dtype.kind == "f" and bool(np.all(labels == np.round(labels))))
     if labels.size != n or not integral:

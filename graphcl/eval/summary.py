@@ -35,3 +35,22 @@ def merge_summaries(runs: Iterable[Mapping[str, MetricSummary]]) -> dict[str, Me
         for name, summary in run.items():
             per_metric.setdefault(name, []).append(summary["mean"])
     return {name: summarize(vals) for name, vals in per_metric.items()}
+
+
+def format_metrics(metrics: Mapping[str, MetricSummary], *, not_fractions: Iterable[str] = ()) -> str:
+    """``"test_acc 83.27 ± 0.41 | nmi 51.02 ± 1.10"``: fractions as percentages, the other metrics (named in
+    ``not_fractions``) as they are; a metric of one value has no ``±`` (one seed has no spread to show)."""
+    plain = set(not_fractions)
+    parts = []
+    for name, s in metrics.items():
+        scale, digits = (1.0, ".4g") if name in plain else (100.0, ".2f")
+        text = f"{name} {scale * s['mean']:{digits}}"
+        if len(s["values"]) > 1:
+            text += f" ± {scale * s['std']:{digits}}"
+        parts.append(text)
+    return " | ".join(parts)
+
+
+def seeds_label(count: int) -> str:
+    """``"1 seed"`` / ``"5 seeds"``."""
+    return f"{count} seed{'s' if count != 1 else ''}"

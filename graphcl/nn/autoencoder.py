@@ -12,11 +12,15 @@ discard the decoder (the authors ship SDCN's ``.pkl`` weights; we pre-train inst
 """
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+logger = logging.getLogger(__name__)
 
 SDCN_HIDDEN = (500, 500, 2000)
 
@@ -97,6 +101,10 @@ def pretrain_autoencoder(
         raise ValueError(f"need epochs >= 0, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("features contain NaN or inf")
+    if epochs:  # tens of seconds before the first training epoch: say what is happening
+        logger.info("pre-training the autoencoder (%d -> %d): %d epochs over %d rows", model.in_channels,
+                    model.embedding_dim, epochs, x.size(0))
+    started = time.perf_counter()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     was_training = model.training
@@ -113,6 +121,9 @@ def pretrain_autoencoder(
                 optimizer.step()
                 total += float(loss.detach()) * batch.size(0)
             losses.append(total / x.size(0))
+    if epochs:
+        logger.info("autoencoder pre-trained in %.1f s, reconstruction loss %.4g", time.perf_counter() - started,
+                    losses[-1])
     model.zero_grad(set_to_none=True)
     model.train(was_training)
     return losses

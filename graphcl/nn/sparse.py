@@ -29,7 +29,9 @@ def is_sparse(x: Tensor) -> bool:
     return x.layout in SPARSE_LAYOUTS
 
 
-def _csr(crow: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
+def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, shape: tuple[int, int]) -> Tensor:
+    """``torch.sparse_csr_tensor`` without the "Sparse CSR tensor support is in beta state" warning (the CSR
+    products used here are stable; the warning would otherwise end up in every run's output)."""
     with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state" (once per process)
         warnings.simplefilter("ignore", UserWarning)
         return torch.sparse_csr_tensor(crow, col, value, shape, check_invariants=False)
@@ -97,7 +99,7 @@ class SparseMatrix:
         if not is_sorted:
             order = torch.argsort(row * shape[1] + col)
             row, col, value = row[order], col[order], value[order]
-        return _csr(_compress(row, shape[0]), col, value, shape)
+        return csr_tensor(_compress(row, shape[0]), col, value, shape)
 
     @property
     def csr(self) -> Tensor:

@@ -24,11 +24,16 @@ from graphcl.train.loggers import (
 from graphcl.train.loop import FitResult, fit
 from graphcl.train.rng import get_rng_state, set_rng_state
 from graphcl.train.run import (
+    RUN_RECORD,
+    check_run_dir,
     environment_info,
+    find_run_record,
     git_commit,
     make_run_dir,
     open_run,
     peak_memory_mb,
+    read_run_record,
+    record_resume,
     results_record,
     seed_run_dir,
     write_config,
@@ -37,6 +42,11 @@ from graphcl.train.run import (
 )
 
 __all__ = [
+    "RUN_RECORD",
+    "check_run_dir",
+    "find_run_record",
+    "read_run_record",
+    "record_resume",
     "CSVLogger",
     "EarlyStopping",
     "FitResult",

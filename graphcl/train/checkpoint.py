@@ -6,9 +6,7 @@ readable across library versions, and can be shared safely.
 from __future__ import annotations
 
 import os
-import pickle
 import platform
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import torch
 from torch import nn
 
 from graphcl.errors import DataError
+from graphcl.safe_load import load_torch
 from graphcl.train._primitives import to_primitive
 from graphcl.train.rng import get_rng_state
 
@@ -101,7 +100,8 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     map_location: str | torch.device | None = "cpu",
 ) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(weights_only=True)``.
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors and plain values only, see
+    :func:`graphcl.safe_load.load_torch`; a file that pickles anything else is refused, never run).
 
     RNG states are returned but not restored; use :func:`~graphcl.train.rng.set_rng_state` for that.
 
@@ -116,15 +116,13 @@ def load_checkpoint(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        DataError: The file is not a readable checkpoint, or does not match ``model`` / ``optimizer``.
+        DataError: The file is not a readable checkpoint (:class:`~graphcl.safe_load.UnsafeFileError` when it
+            pickles objects other than tensors and plain values), or does not match ``model`` / ``optimizer``.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise DataError(f"could not read checkpoint {path} (corrupt or not a graphcl checkpoint): {exc}") from exc
+    checkpoint = load_torch(path, what="checkpoint", map_location=map_location)
     if not isinstance(checkpoint, Mapping) or "model" not in checkpoint or "epoch" not in checkpoint:
         raise DataError(f"{path} is not a graphcl checkpoint (expected a dict with 'model' and 'epoch')")
     checkpoint = dict(checkpoint)

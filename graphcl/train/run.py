@@ -1,10 +1,18 @@
-"""Run folders: ``runs/<model>-<dataset>-<time>/`` with ``config.yaml``, ``env.txt`` and ``results.json``."""
+"""Run folders: ``runs/<model>-<dataset>-<time>/`` with ``config.yaml``, ``run.json``, ``env.txt`` and
+``results.json``.
+
+``run.json`` records what is not a configuration key but identifies the run: the seeds, where the data came from
+(so ``embed`` / ``eval`` / ``--resume`` find it again without repeating options), and every resume with the
+settings it changed. A folder that holds a run is never reused silently: continuing it needs ``resume``,
+replacing it ``overwrite`` (:func:`check_run_dir`).
+"""
 from __future__ import annotations
 
 import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,7 +27,11 @@ from graphcl.errors import ConfigError
 from graphcl.train._primitives import json_safe, yaml_safe
 from graphcl.train.checkpoint import library_versions
 
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+]+")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
+RUN_RECORD = "run.json"
+#: Files and folders whose presence makes a folder a run folder (what ``overwrite`` may remove).
+_RUN_ENTRIES = ("config.yaml", RUN_RECORD, "env.txt", "results.json", "last.pt", "best.pt", "metrics.csv",
+                "events.jsonl", "link", "eval", "embeddings.pt")
 
 
 def make_run_dir(base: str | os.PathLike[str] = "runs", *, model: str, dataset: str) -> Path:
@@ -27,7 +39,7 @@ def make_run_dir(base: str | os.PathLike[str] = "runs", *, model: str, dataset: 
 
     Args:
         base: Parent folder (created when missing).
-        model: Model name; characters other than letters, digits, ``_ . +`` become ``_``.
+        model: Model name; characters other than letters, digits, ``_ . + -`` become ``_``.
         dataset: Dataset name, sanitised the same way.
 
     Returns:
@@ -167,6 +179,91 @@ def write_results(run_dir: str | os.PathLike[str], results: Mapping[str, Any]) -
     return path
 
 
+def _run_entries(folder: Path) -> list[Path]:
+    return [path for path in folder.iterdir()
+            if path.name in _RUN_ENTRIES or path.name.startswith("seed-") or path.name.startswith(".last.pt")]
+
+
+def check_run_dir(run_dir: str | os.PathLike[str] | None, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse to reuse a run folder silently; called before any data is loaded or any file written.
+
+    Args:
+        run_dir: The requested folder (``None``: a fresh one will be made, nothing to check).
+        resume: Continue the run in ``run_dir``: it must hold one (``config.yaml``).
+        overwrite: Replace the run in ``run_dir`` (its run files are removed by :func:`open_run`).
+
+    Raises:
+        ConfigError: ``resume`` without a run to resume, ``resume`` with ``overwrite``, or a folder that already
+            holds a run (or other files) without ``resume`` / ``overwrite``; each message names the option.
+    """
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other: continue the run, or replace it")
+    if run_dir is None:
+        if resume:
+            raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
+        return
+    folder = Path(run_dir)
+    if resume:
+        if not (folder / "config.yaml").is_file():
+            what = "does not exist" if not folder.exists() else "holds no run (no config.yaml)"
+            raise ConfigError(f"--resume: {folder} {what}; drop --resume to start a new run there")
+        return
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"--run-dir {folder} is a file, not a folder")
+    entries = list(folder.iterdir())
+    if not entries:
+        return
+    if not (folder / "config.yaml").is_file():
+        raise ConfigError(f"--run-dir {folder} is not empty and is not a run folder; choose another --run-dir")
+    if not overwrite:
+        raise ConfigError(f"{folder} already holds a run; continue it with --resume or replace it with --overwrite")
+
+
+def read_run_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``run.json`` of a run folder (``{}`` for folders written before it existed).
+
+    Raises:
+        ConfigError: The file exists but is not a JSON object.
+    """
+    path = Path(run_dir) / RUN_RECORD
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid run record ({exc})") from None
+    if not isinstance(record, dict):
+        raise ConfigError(f"{path}: expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def find_run_record(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]] | None:
+    """The run folder holding ``path`` (a checkpoint, a ``seed-<s>`` or ``link`` folder) and its ``run.json``."""
+    start = Path(path).absolute()
+    for folder in [start, *start.parents][:4]:
+        if (folder / RUN_RECORD).is_file():
+            return folder, read_run_record(folder)
+    return None
+
+
+def record_resume(run_dir: str | os.PathLike[str], changes: Mapping[str, tuple[Any, Any]]) -> None:
+    """Append one resume (time and changed settings, ``{key: [old, new]}``) to the run's ``run.json``."""
+    record = read_run_record(run_dir)
+    record.setdefault("resumes", []).append({
+        "time": datetime.now().isoformat(timespec="seconds"),
+        "changes": {key: [old, new] for key, (old, new) in changes.items()},
+    })
+    _write_json(Path(run_dir) / RUN_RECORD, record)
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(json_safe(dict(value), str(path)), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def open_run(
     config: Mapping[str, Any],
     run_dir: str | os.PathLike[str] | None,
@@ -174,30 +271,42 @@ def open_run(
     *,
     seeds: Sequence[int] = (0,),
     resume: bool = False,
+    overwrite: bool = False,
+    data_source: Mapping[str, Any] | None = None,
 ) -> Path:
     """Create the run folder (``run_dir``, or a fresh ``<run_base>/<model>-<dataset>-<time>``) and write its
-    ``config.yaml`` and ``env.txt``; shared by ``graphcl train`` and ``recsys train``.
+    ``config.yaml``, ``run.json`` and ``env.txt``; shared by ``graphcl train`` and ``recsys train``.
 
     Args:
         config: The resolved configuration (with ``model`` and ``dataset``).
         run_dir: Exact folder to use (created if missing), or ``None``.
         run_base: Parent of the generated folder when ``run_dir`` is ``None``.
         seeds: The seeds the run will train (checked: at least one).
-        resume: Whether the run continues an interrupted one (checked: needs ``run_dir``).
+        resume: Whether the run continues an interrupted one (``run_dir`` must hold it).
+        overwrite: Replace the run already in ``run_dir`` (its run files and seed folders are removed).
+        data_source: Where the data came from (e.g. ``{"dataset": "cora", "root": "/data/planetoid"}``), kept in
+            ``run.json`` so later commands find the data again.
 
     Returns:
         The run folder.
 
     Raises:
-        ConfigError: No seeds, or ``resume`` without ``run_dir``.
+        ConfigError: No seeds, or a folder that :func:`check_run_dir` refuses.
     """
     if not seeds:
         raise ConfigError("at least one seed is needed")
-    if resume and run_dir is None:
-        raise ConfigError("resuming needs the run folder of the interrupted run (--run-dir)")
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)
     out = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=config["model"], dataset=config["dataset"])
+    if overwrite and out.is_dir():
+        for entry in _run_entries(out):
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
+    record = read_run_record(out) if resume else {}
+    record.update({"model": config["model"], "dataset": config["dataset"], "seeds": [int(s) for s in seeds]})
+    if data_source is not None:
+        record["data"] = dict(data_source)
     write_config(out, dict(config))
+    _write_json(out / RUN_RECORD, record)
     write_env(out)
     return out
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import tempfile
 import time
 from collections import OrderedDict
@@ -49,6 +48,7 @@ from graphcl.functional.community import (
     relabel_partition,
     resolve_backend,
 )
+from graphcl.safe_load import load_torch
 from graphcl.transforms._edges import select_edges
 from graphcl.transforms._registry import functional_name
 
@@ -197,9 +197,9 @@ class AddCommunities(BaseTransform):
         if not path.is_file():
             return None
         try:
-            community = torch.load(path, weights_only=True)
+            community = load_torch(path, what="community cache")
             return relabel_partition(community, num_nodes)
-        except (OSError, RuntimeError, ValueError, TypeError, EOFError, pickle.UnpicklingError) as exc:
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:  # DataError / UnsafeFileError included
             # A corrupt or foreign file: detect again and overwrite it.
             logger.warning("ignoring unreadable community cache %s (%s)", path, exc)
             return None

@@ -35,6 +35,7 @@ context), the other meta-paths and the masked view's self-loop still carry them,
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,6 +47,7 @@ from torch_geometric.transforms import BaseTransform
 from graphcl.data.heco import MetaPath, metapath_adjacency, metapath_reachability
 from graphcl.errors import ConfigError, DataError
 from graphcl.functional._checks import check_probability
+from graphcl.nn.sparse import csr_tensor
 
 __all__ = [
     "MetaPathContexts",
@@ -61,7 +63,9 @@ __all__ = [
 def sparse_operator(edge_index: Tensor, values: Tensor, shape: tuple[int, int]) -> Tensor:
     """A coalesced ``torch.sparse_csr`` matrix with ``values`` at ``edge_index`` (duplicates summed)."""
     matrix = torch.sparse_coo_tensor(edge_index, values, shape, check_invariants=False).coalesce()
-    return matrix.to_sparse_csr()
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state", as in graphcl.nn.sparse
+        warnings.simplefilter("ignore", UserWarning)
+        return matrix.to_sparse_csr()
 
 
 def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | None) -> tuple[Tensor, Tensor]:
@@ -312,10 +316,10 @@ class MetaPathContexts(BaseTransform):
                 reach = metapath_reachability(data, spec, position).tocsr()
                 degree = np.diff(reach.indptr)
                 values = (1.0 / np.maximum(degree, 1)).repeat(degree).astype(np.float32)
-                operator = torch.sparse_csr_tensor(
+                operator = csr_tensor(
                     torch.from_numpy(reach.indptr.astype(np.int64)),
                     torch.from_numpy(reach.indices.astype(np.int64)),
-                    torch.from_numpy(values), reach.shape, check_invariants=False,
+                    torch.from_numpy(values), reach.shape,
                 )
                 data[target, f"{spec.name}_ctx{position}", spec.node_types[position]].adj_t = operator
         return data

@@ -1,18 +1,16 @@
 """Import and export RecBole SASRec-family checkpoints (``{"state_dict": ...}`` files).
 
 RecBole saves ``{"config": Config, "epoch": int, "state_dict": {...}, "other_parameter": ..., "optimizer": ...}``
-with :func:`torch.save`. :func:`load_recbole_sasrec` reads it on the CPU (``map_location="cpu"``, so GPU-saved
-files load anywhere) with ``weights_only=True``. A RecBole checkpoint also pickles its ``Config`` object, which
-``weights_only`` refuses; such files are then read with a restricted unpickler that only rebuilds tensors,
-storages and plain containers and replaces every other pickled class by an inert placeholder, so no code from
-the file ever runs. The encoder's sizes come from the tensor shapes (item rows, hidden size, window, layers,
+with :func:`torch.save`. :func:`load_recbole_sasrec` reads it on the CPU (so GPU-saved files load anywhere)
+through :func:`graphcl.safe_load.load_foreign_checkpoint`: tensors, storages and plain containers are rebuilt,
+and every other pickled class (RecBole's ``Config``) becomes an inert placeholder, so no code from the file ever
+runs, whichever of torch's formats (zip, legacy, plain pickle) the file uses. The encoder's sizes come from the tensor shapes (item rows, hidden size, window, layers,
 feed-forward width); the head count cannot be read from shapes and is a parameter (default 2). Keys that
 inference does not use (projection heads, augmenters, ... of CL variants) are ignored and listed.
 """
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import warnings
 from collections import OrderedDict
@@ -24,6 +22,7 @@ import torch
 from torch import Tensor
 
 from graphcl.errors import DataError
+from graphcl.safe_load import load_foreign_checkpoint
 from recsys.nn.sasrec import SASRecEncoder
 
 _LAYER_KEY = re.compile(r"^trm_encoder\.layer\.(\d+)\.")
@@ -85,7 +84,7 @@ def load_recbole_sasrec(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"checkpoint not found: {path}")
-    checkpoint, placeholders = _load(path)
+    checkpoint, placeholders = load_foreign_checkpoint(path, what="RecBole checkpoint")
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise DataError(f"{path}: expected a {{'state_dict': {{name: tensor}}}} checkpoint")
@@ -130,72 +129,3 @@ def load_recbole_sasrec(
         warnings.warn(f"{path}: ignored {len(ignored)} key(s) inference does not use: {', '.join(ignored)}",
                       stacklevel=2)
     return encoder, info
-
-
-# --- restricted loading of checkpoints that pickle foreign objects (RecBole's Config) ---
-
-_ALLOWED = {
-    ("collections", "OrderedDict"),
-    ("torch._utils", "_rebuild_tensor_v2"),
-    ("torch._utils", "_rebuild_parameter"),
-    ("torch._utils", "_rebuild_parameter_with_state"),
-    ("torch", "Size"),
-    ("torch", "device"),
-    ("torch.storage", "UntypedStorage"),
-    ("torch.storage", "TypedStorage"),
-}
-_STORAGES = {f"{t}Storage" for t in ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char",
-                                     "Byte", "Bool")}
-
-
-class _Placeholder:
-    """Inert stand-in for a pickled object of a class this library does not know (never runs its code)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = args
-
-    def __setstate__(self, state: Any) -> None:
-        self.state = state
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
-
-    def append(self, value: Any) -> None:
-        pass
-
-    def extend(self, values: Any) -> None:
-        pass
-
-
-def _restricted_pickle_module(found: list[str]) -> Any:
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module: str, name: str) -> Any:
-            if (module, name) in _ALLOWED or (module == "torch" and name in _STORAGES):
-                return super().find_class(module, name)
-            found.append(f"{module}.{name}")
-            return type(name, (_Placeholder,), {"__module__": f"placeholder.{module}"})
-
-    class Module:
-        pass
-
-    module = Module()
-    module.Unpickler = Unpickler
-    module.load = pickle.load
-    module.__name__ = "recsys_restricted_pickle"
-    return module
-
-
-def _load(path: Path) -> tuple[Any, list[str]]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True), []
-    except pickle.UnpicklingError:
-        pass
-    except Exception as exc:  # noqa: BLE001 - corrupt / non-torch files: a clear message instead
-        raise DataError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from None
-    found: list[str] = []
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False,
-                                pickle_module=_restricted_pickle_module(found))
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from None
-    return checkpoint, sorted(set(found))

@@ -18,6 +18,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from graphcl.errors import DataError
+from graphcl.safe_load import load_torch
+
 
 def content_hash(*parts: Any, texts: Iterable[str] = ()) -> str:
     """SHA-256 over JSON-encoded ``parts`` followed by every text (length-prefixed, so boundaries count)."""
@@ -49,8 +52,8 @@ class EmbeddingCache:
         if path is None or not path.is_file():
             return None
         try:
-            value = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:  # noqa: BLE001 - a truncated/corrupt file is a cache miss, not an error
+            value = load_torch(path, what="semantic cache entry")
+        except DataError:  # a truncated, corrupt or unsafe file is a cache miss (rebuilt), never unpickled
             return None
         return value if isinstance(value, Tensor) else None
 

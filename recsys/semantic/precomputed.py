@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from graphcl.errors import DataError
+from graphcl.safe_load import load_numpy, load_torch
 from recsys.semantic.base import SemanticSource
 from recsys.semantic.windows import window_keys
 
@@ -36,15 +36,9 @@ def _load_matrix(path: Path) -> tuple[Tensor, list | None, list | None]:
     if not path.is_file():
         raise DataError(f"{path}: embedding file not found")
     if path.suffix == ".npy":
-        try:
-            return torch.from_numpy(np.load(path, allow_pickle=False)), None, None
-        except ValueError as exc:
-            raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from exc
+        return torch.from_numpy(load_numpy(path, what="embedding matrix")), None, None
     if path.suffix == ".pt":
-        try:
-            value = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise DataError(f"{path}: cannot load ({exc})") from exc
+        value = load_torch(path, what="embedding file")
         if isinstance(value, Tensor):
             return value, None, None
         if isinstance(value, dict) and isinstance(value.get("embeddings"), Tensor):
@@ -92,10 +86,7 @@ def _load_ids(item_ids: Sequence[int] | str | os.PathLike) -> list[int]:
         if path.suffix == ".npy":
             if not path.is_file():
                 raise DataError(f"{path}: item id file not found")
-            try:
-                ids = np.load(path, allow_pickle=False).tolist()
-            except ValueError as exc:
-                raise DataError(f"{path}: not a plain numeric .npy array ({exc})") from None
+            ids = load_numpy(path, what="item ids").tolist()
         else:
             ids = _read_json(path, "item id")
     else:

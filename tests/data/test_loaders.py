@@ -13,6 +13,7 @@ from torch_geometric.datasets import Planetoid
 import graphcl
 from graphcl.data import default_data_root, load_dataset
 from graphcl.errors import ConfigError, DataError
+from graphcl.safe_load import UnsafeFileError
 
 REPO = Path(__file__).resolve().parents[2]
 CORA_FILES = [f"ind.cora.{part}" for part in
@@ -36,7 +37,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         attempts.append(self.raw_dir)
         raise urllib.error.URLError("network disabled in tests")
 
+    def fail_url(url: str, folder: str, *args: object, **kwargs: object) -> str:
+        attempts.append(folder)
+        raise urllib.error.URLError("network disabled in tests")
+
     monkeypatch.setattr(Planetoid, "download", fail)
+    monkeypatch.setattr("torch_geometric.data.download_url", fail_url)
     return attempts
 
 
@@ -165,12 +171,16 @@ def test_corrupt_raw_file_is_a_data_error(
     planetoid_root: Path, tmp_path: Path, cache_root: Path, no_network: list[str],
 ) -> None:
     source = _copy_cora(planetoid_root, tmp_path / "corrupt")
-    (source / "Cora" / "raw" / "ind.cora.graph").write_bytes(b"not a pickle")
-    with pytest.raises(DataError, match="could not read the raw files") as excinfo:
+    graph = source / "Cora" / "raw" / "ind.cora.graph"
+    graph.write_bytes(b"not a pickle")
+    # The catalog's checksums name the culprit before anything parses it ...
+    with pytest.raises(UnsafeFileError, match="ind.cora.graph: SHA-256 [0-9a-f]{64} differs from the published "
+                                              "58f13302") as excinfo:
         load_dataset("cora", root=source)
-    # The catalog's checksums name the culprit among the eight files PyG reads.
-    culprit = str(excinfo.value).split("differ from the published files (SHA-256): ")[1]
-    assert "ind.cora.graph" in culprit and "ind.cora.allx" not in culprit
+    assert "trust_raw_files=True" in str(excinfo.value) and "\n" not in str(excinfo.value)
+    # ... and a deliberately different file is still read by the restricted reader only.
+    with pytest.raises(DataError, match=f"{graph}: cannot read this cora raw file"):
+        load_dataset("cora", root=source, trust_raw_files=True)
 
 
 def test_unknown_name_and_unknown_argument(cache_root: Path) -> None:

@@ -163,3 +163,20 @@ def test_influence_cache_key_includes_edge_weight():
     assert not torch.equal(plain, weighted)
     data.edge_weight[4:] = 1.0  # in place back to uniform weights
     assert torch.allclose(model.influence(data)[1], plain)
+
+
+def test_max_epoch_metrics_include_the_final_model() -> None:
+    """``<metric>_max_epoch`` is a maximum over the epochs *and* the final weights, so it is never below ``acc``."""
+    from graphcl.experiment import own_cluster_metrics
+
+    y = torch.tensor([0, 0, 1, 1, 2, 2])
+
+    class Predictor(torch.nn.Module):
+        cluster_history = [torch.tensor([0, 1, 0, 1, 0, 1])]  # a poor epoch
+
+        def predict_clusters(self, data):
+            return y.clone()  # the final model is perfect
+
+    metrics = own_cluster_metrics(Predictor(), None, y)
+    for name in ("acc", "nmi", "ari", "f1"):
+        assert metrics[f"{name}_max_epoch"]["mean"] == metrics[name]["mean"] == 1.0

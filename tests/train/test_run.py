@@ -90,9 +90,29 @@ def test_open_run_checks_seeds_and_resume(tmp_path: Path) -> None:
         open_run(cfg, tmp_path / "a", seeds=[])
     with pytest.raises(ConfigError, match="--run-dir"):
         open_run(cfg, None, tmp_path, resume=True)
-    assert not (tmp_path / "a").exists()  # nothing written before the checks pass
-    out = open_run(cfg, tmp_path / "b", seeds=[0, 1], resume=True)
+    with pytest.raises(ConfigError, match="does not exist; drop --resume"):
+        open_run(cfg, tmp_path / "b", seeds=[0, 1], resume=True)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written before the checks
+    out = open_run(cfg, tmp_path / "b", seeds=[0, 1], data_source={"dataset": "cora", "root": "/data"})
     assert (out / "config.yaml").is_file() and (out / "env.txt").is_file()
+    assert json.loads((out / "run.json").read_text()) == {"model": "grace", "dataset": "cora", "seeds": [0, 1],
+                                                          "data": {"dataset": "cora", "root": "/data"}}
+    with pytest.raises(ConfigError, match="already holds a run; continue it with --resume or replace it with "
+                                          "--overwrite"):
+        open_run(cfg, out, seeds=[0])
+    (out / "seed-0").mkdir()
+    (out / "results.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    again = open_run(cfg, out, seeds=[0], overwrite=True)
+    assert sorted(p.name for p in again.iterdir()) == ["config.yaml", "env.txt", "notes.txt", "run.json"]
+    with pytest.raises(ConfigError, match="not empty and is not a run folder"):
+        open_run(cfg, _folder_with(tmp_path / "other", "data.csv"), seeds=[0], overwrite=True)
+
+
+def _folder_with(folder: Path, name: str) -> Path:
+    folder.mkdir()
+    (folder / name).write_text("x")
+    return folder
 
 
 def test_seed_run_dir_nests_only_multi_seed_runs(tmp_path: Path) -> None:
