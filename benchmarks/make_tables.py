@@ -26,8 +26,11 @@ METRIC_ORDER = ["test_acc", "val_acc", "acc", "nmi", "ari", "f1", "auc", "ap"]
 METRIC_ORDER += [f"{m}@{k}" for m in ("hr", "ndcg", "mrr") for k in (5, 10, 20)]  # recsys ranking metrics
 
 
-def _pct(mean: float, std: float | None = None) -> str:
-    return f"{100 * mean:.2f}" + ("" if std is None else f" ± {100 * std:.2f}")
+def _pct(mean: float, std: float | None = None, seeds: int | None = None) -> str:
+    """``83.27 ± 0.41`` for several seeds, ``83.27 (1 seed)`` for one (a single run has no spread)."""
+    if seeds == 1 or std is None:
+        return f"{100 * mean:.2f}" + (" (1 seed)" if seeds == 1 else "")
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
 def load_results() -> tuple[list[dict], list[dict]]:
@@ -35,53 +38,100 @@ def load_results() -> tuple[list[dict], list[dict]]:
     for path in sorted(RESULTS.glob("*.json")):
         content = json.loads(path.read_text())
         content["_file"] = path.name
-        (kernels if "benchmark" in content else experiments).append(content)
+        if "benchmark" in content:
+            kernels.append(content)
+        elif "metrics" in content:
+            experiments.append(content)
     return experiments, kernels
 
 
-def experiment_rows(experiments: list[dict]) -> list[str]:
-    lines = [
-        "| model | dataset | metric | ours (mean ± std, %) | seeds | paper | time | peak mem |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for res in experiments:
-        paper = res.get("paper", {})
+_KIND = {"paper": "paper", "other-paper": "another paper", "authors-code-here": "authors' code, this machine",
+         "none": "—"}
+
+
+def _reference_cell(res: dict, metric: str) -> str:
+    ref = res.get("reference") or {}
+    value = (ref.get("metrics") or {}).get(metric)
+    if not value:
+        return "—"
+    std = value.get("std")
+    return f"{_pct(value['mean'], std)} ({_KIND.get(ref.get('kind'), ref.get('kind'))})"
+
+
+def _budget_cell(res: dict) -> str:
+    budget = res.get("budget", "full")
+    return "full" if budget == "full" else "reduced"
+
+
+def _time_cell(res: dict) -> str:
+    minutes = res["time_s"] / 60
+    return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def headline_rows(experiments: list[dict]) -> list[str]:
+    """One row per method x dataset: the cells tagged ``headline`` in the suites."""
+    rows = [res for res in experiments if "headline" in (res.get("tags") or [])]
+    rows.sort(key=lambda r: (SUITE_ORDER.index(r.get("suite")) if r.get("suite") in SUITE_ORDER else 99,
+                             r["dataset"], r.get("method", r["model"])))
+    lines = ["| method | dataset | metric | ours (%, mean ± std) | seeds | reference (%) | budget | time |",
+             "|---|---|---|---|---|---|---|---|"]
+    for res in rows:
+        metric = res["headline"]
+        s = res["metrics"][metric]
         seeds = len(res["protocol"]["seeds"])
-        shown = res.get("table_metrics") or res["metrics"]  # a results file may name the rows worth a table line
-        # a variant of a model (its own entry, e.g. pamc-size-cora) is named by its file beside the model
-        stem = res["_file"].removesuffix(".json")
-        label = res["model"] if stem == f"{res['model']}-{res['dataset']}" else f"{res['model']} ({stem})"
-        for name in sorted(shown, key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99):
-            s = res["metrics"][name]
-            ref = paper.get(name)
-            ref_txt = _pct(ref["mean"], ref.get("std")) if ref else "—"
-            lines.append(
-                f"| {label} | {res['dataset']} | {name} | {_pct(s['mean'], s['std'])} | {seeds} | {ref_txt} "
-                f"| {res['time_s'] / 60:.1f} min | {res['peak_mem_mb']:.0f} MB |"
-            )
+        lines.append(f"| {res.get('method', res['model'])} | {res['dataset']} | {metric} | "
+                     f"{_pct(s['mean'], s['std'], seeds)} | {seeds} | {_reference_cell(res, metric)} | "
+                     f"{_budget_cell(res)} | {_time_cell(res)} |")
     return lines
 
 
-def experiment_details(experiments: list[dict]) -> list[str]:
-    out = []
+SUITE_ORDER = ["graph-cora", "graph-baselines", "graph-generated", "graph-clustering", "hetero", "recsys-beauty-full",
+               "recsys-baselines", "recsys-reduced", "sracl"]
+
+
+def reference_sources(experiments: list[dict]) -> list[str]:
+    sources: dict[str, str] = {}
     for res in experiments:
-        paper = res.get("paper", {})
-        out += [
-            f"### {res['model']} on {res['dataset']} (`{res['_file']}`)",
-            "",
-            f"- command: `{res.get('command', '?')}`",
-            f"- commit: `{res.get('commit')}`",
-            f"- paper: {paper.get('source', '—')}",
-        ]
-        if res.get("note"):
-            out.append(f"- note: {res['note']}")
-        proto = res["protocol"]
-        out.append(f"- training: {proto.get('training', '—')}")
-        for key in ("node_classification", "clustering", "link_prediction"):
-            if key in proto:
-                desc = "; ".join(f"{k}: {v}" for k, v in proto[key].items())
-                out.append(f"- {key.replace('_', ' ')}: {desc}")
+        if "headline" in (res.get("tags") or []):
+            ref = res.get("reference") or {}
+            if ref.get("kind", "none") != "none":
+                sources.setdefault(ref["source"], _KIND.get(ref.get("kind"), ""))
+    return [f"- {source} ({kind})" for source, kind in sources.items()]
+
+
+def suite_details(experiments: list[dict]) -> list[str]:
+    out: list[str] = []
+    by_suite: dict[str, list[dict]] = {}
+    for res in experiments:
+        by_suite.setdefault(res.get("suite") or "other", []).append(res)
+    for suite in sorted(by_suite, key=lambda n: SUITE_ORDER.index(n) if n in SUITE_ORDER else 99):
+        rows = by_suite[suite]
+        out += [f"### {suite}", ""]
+        out += ["| cell | method | dataset | metrics (%) | seeds | budget | reference |", "|---|---|---|---|---|---|---|"]
+        for res in rows:
+            seeds = len(res["protocol"]["seeds"])
+            shown = res.get("table_metrics") or [m for m in res["metrics"] if not m.endswith("_max_epoch")]
+            shown = sorted(shown, key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99)[:6]
+            metrics = ", ".join(f"{m} {_pct(res['metrics'][m]['mean'], res['metrics'][m]['std'], seeds)}"
+                                for m in shown if m in res["metrics"])
+            ref = res.get("reference") or {}
+            out.append(f"| `{res['_file'].removesuffix('.json')}` | {res.get('method', res['model'])} | "
+                       f"{res['dataset']} | {metrics} | {seeds} | {res.get('budget', 'full')} | "
+                       f"{ref.get('source', '—')} |")
         out.append("")
+        for res in rows:
+            if res.get("note") or res.get("command"):
+                out.append(f"- `{res['_file'].removesuffix('.json')}`: `{res.get('command', '?')}`"
+                           + (f" — {res['note']}" if res.get("note") else ""))
+        out.append("")
+    return out
+
+
+def plots() -> list[str]:
+    found = sorted((HERE / "plots").glob("*.png"))
+    out = []
+    for path in found:
+        out += [f"![{path.stem}](plots/{path.name})", ""]
     return out
 
 
@@ -90,9 +140,6 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
     for k in kernels:
         if k["benchmark"] == "sracl_semantic_build":
             out += _sracl_build_table(k)
-            continue
-        if k["benchmark"] == "cora_selection":
-            out += _selection_table(k)
             continue
         if k["benchmark"] == "recsys_speed":
             ours, ref, authors = k["rows"]["ours"], k["rows"]["reference_full_window"], k["authors"]
@@ -229,28 +276,22 @@ def _pamc_cell(r: dict) -> str:
     return f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB"
 
 
-def _selection_table(k: dict) -> list[str]:
-    """GRACE vs CSGCL on Cora, each with its run selected on validation accuracy (``cora_selection.json``)."""
-    diff = k["csgcl_minus_grace_test"]
-    out = [
-        "### GRACE vs CSGCL on Cora, runs selected on validation accuracy (`cora_selection.json`)",
-        "",
-        f"- command: `{k['command']}`; {k['protocol']}",
-        f"- selected: {', '.join(f'{m} `{e}`' for m, e in k['selected'].items())}; CSGCL − GRACE test accuracy, "
-        f"paired by seed: {100 * diff['mean']:+.2f} ± {100 * diff['std']:.2f} points, CSGCL ahead on "
-        f"{k['csgcl_wins_seeds']} of {len(k['seeds'])} seeds",
-        "",
-        "| model | run | epochs | edge drop | CAV | val acc | test acc |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in k["rows"]:
-        mark = " **(selected)**" if r.get("selected") else ""
-        cav = "—" if r["cav"] is None else ("yes" if r["cav"] else "uniform masking")
-        drop = " / ".join(f"{p:g}" for p in r["drop_edge"])
-        out.append(f"| {r['model']} | `{r['entry']}`{mark} | {r['epochs']} | {drop} | {cav} "
-                   f"| {_pct(r['val_acc']['mean'], r['val_acc']['std'])} "
-                   f"| {_pct(r['test_acc']['mean'], r['test_acc']['std'])} |")
-    return out + [""]
+def selection_tables() -> list[str]:
+    """Model selections on validation (``"selection"`` files written by ``graphcl bench`` / ``recsys bench``)."""
+    out = []
+    for path in sorted(RESULTS.glob("*.json")):
+        k = json.loads(path.read_text())
+        if "selection" not in k:
+            continue
+        out += [f"### {k['selection']} (`{path.name}`)", "", f"- command: `{k['command']}`; rule: {k['rule']}",
+                f"- selected: `{k['selected']}`", "", f"| cell | {k['metric']} | test metrics |", "|---|---|---|"]
+        for row in k["candidates"]:
+            mark = " **(selected)**" if row["cell"] == k["selected"] else ""
+            tests = ", ".join(f"{m} {_pct(v['mean'], v['std'], len(row['seeds']))}" for m, v in row["metrics"].items()
+                              if m in ("test_acc", "nmi", "hr@20", "macro_f1@20"))
+            out.append(f"| `{row['cell']}`{mark} | {100 * row[k['metric']]:.2f} | {tests} |")
+        out.append("")
+    return out
 
 
 def _sracl_build_table(k: dict) -> list[str]:
@@ -319,27 +360,46 @@ def _pamc_tables(k: dict) -> list[str]:
 
 def render() -> tuple[str, str]:
     experiments, kernels = load_results()
-    table = experiment_rows(experiments)
+    headline = headline_rows(experiments)
+    legend = ("Metrics in percent: mean ± std over seeds (each seed the mean of its repeats); one seed is marked "
+              "'(1 seed)'. Reference kinds: *paper* = the method's own paper, *another paper* = a number the method's "
+              "paper did not report (e.g. HeCo's for MEOW), *authors' code, this machine* = the authors' code run here. "
+              "Budget *reduced*: fewer steps than the paper's protocol (the file's `budget` says what was cut). "
+              "Every number is regenerated by the command in its file (`graphcl bench` / `recsys bench`).")
     results_md = "\n".join(
         [
             "# Benchmark results",
             "",
-            "Generated by `python benchmarks/make_tables.py` from `benchmarks/results/*.json`; do not edit by hand.",
-            "All numbers were measured on the project's standard machine (2 CPU cores, torch CPU) unless a file "
-            "says otherwise. Metrics are percentages: mean ± std over seeds, each seed the mean of its repeats.",
+            "Generated by `python benchmarks/make_tables.py` from `benchmarks/results/*.json`; do not edit by hand. "
+            "Measured on the project's standard machine (2 CPU cores, torch CPU) unless a file says otherwise.",
             "",
-            "## Reproductions",
+            "## Headline",
             "",
-            *table,
+            *headline,
             "",
-            *experiment_details(experiments),
+            legend,
+            "",
+            "References:",
+            "",
+            *reference_sources(experiments),
+            "",
+            "## Plots",
+            "",
+            *plots(),
+            "## Suites",
+            "",
+            *suite_details(experiments),
+            "## Model selection on validation",
+            "",
+            *selection_tables(),
             "## Kernels",
             "",
             *kernel_tables(kernels),
         ]
     ).rstrip() + "\n"
-    readme_block = "\n".join([START, *table, "", "Details, protocols and kernel benchmarks: "
-                              "[benchmarks/RESULTS.md](benchmarks/RESULTS.md).", END])
+    readme_block = "\n".join([START, *headline, "", legend, "",
+                              "Every cell, its protocol, notes and plots: [benchmarks/RESULTS.md](benchmarks/RESULTS.md).",
+                              END])
     return results_md, readme_block
 
 

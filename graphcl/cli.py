@@ -10,6 +10,7 @@ Examples::
     graphcl train --config runs/<run>/config.yaml   # re-run a run folder's configuration (its model and dataset)
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
+    graphcl bench benchmarks/suites/graph-cora.yaml # a benchmark suite; rerun to resume, --dry-run to list
     graphcl config --model grace --dataset cora     # the resolved configuration, as YAML
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from graphcl.commandline import add_run_options, dispatch, parse_args
+from graphcl.commandline import add_bench_parser, add_run_options, dispatch, parse_args, run_bench
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("graphcl")
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(config)
 
     sub.add_parser("datasets", help="list the dataset catalog")
+    add_bench_parser(sub, "graphcl")
     return parser
 
 
@@ -178,7 +180,8 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphcl`` console script; returns the exit code."""
     args = parse_args(build_parser(), argv)
-    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets}
+    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets,
+                "bench": lambda a: run_bench(a, prog="graphcl", task="graph", main=main, first_seed=0)}
     return dispatch("graphcl", handlers, args)
 
 

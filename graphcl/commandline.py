@@ -168,3 +168,36 @@ def dispatch(prog: str, handlers: Mapping[str, Callable[[argparse.Namespace], in
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def add_bench_parser(sub: Any, prog: str) -> None:
+    """The ``bench`` sub-command: run a benchmark suite (see :mod:`graphcl.bench`)."""
+    bench = sub.add_parser("bench", help="run a benchmark suite (benchmarks/suites/*.yaml), resumable")
+    bench.add_argument("suite", help="the suite manifest, e.g. benchmarks/suites/graph-cora.yaml")
+    bench.add_argument("--only", default=None, help="comma-separated cells or selections to run (default: all)")
+    bench.add_argument("--dry-run", action="store_true", help="list each cell's status and command, run nothing")
+    bench.add_argument("--root", default=None, help="data root of the cells (default: the suite's 'root')")
+    bench.add_argument("--results", default="benchmarks/results", help="folder of the <cell>.json results files "
+                       "(default: benchmarks/results)")
+    bench.add_argument("--work-dir", default="benchmarks/_work", help="parent of the cells' run folders "
+                       "(default: benchmarks/_work)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
+
+
+def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[[list[str]], int],
+              first_seed: int) -> int:
+    """``<prog> bench``: load the suite, check it is this package's, run it; exit 1 when a cell failed."""
+    from graphcl.bench import load_suite, run_suite
+
+    suite = load_suite(args.suite, first_seed=first_seed)
+    if suite.task != task:
+        other = "graphcl" if suite.task == "graph" else "recsys"
+        raise ConfigError(f"{args.suite} is a {suite.task} suite; run it with '{other} bench'")
+    only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    statuses = run_suite(suite, main, prog=prog, only=only, root=args.root, results_dir=args.results,
+                         work_dir=args.work_dir, dry_run=args.dry_run, show_progress=not args.quiet)
+    failed = [name for name, status in statuses.items() if status.startswith("failed")]
+    if failed:
+        print(f"{prog} bench: {len(failed)} cell(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -11,6 +11,7 @@ Examples::
     recsys eval --run-dir runs/<run>                          # re-evaluate a run of recsys train (best.pt)
     recsys eval --run-dir runs/<run>/seed-2021                # one seed of a multi-seed run
     recsys config --model mclrec --data sports                # resolved configuration as YAML
+    recsys bench benchmarks/suites/recsys-beauty-full.yaml    # a benchmark suite; rerun to resume
 
 ``--data`` takes a ``.txt`` / ``.inter`` path, a dataset name (``beauty``, ``sports``, ... under ``--root``) or
 ``generated``. ``key=value`` words override config keys anywhere on the line.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from graphcl.commandline import add_run_options, dispatch, parse_args
+from graphcl.commandline import add_bench_parser, add_run_options, dispatch, parse_args, run_bench
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("recsys")
@@ -46,7 +47,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recsys", description="Sequential recommendation with contrastive learning.")
+    parser = argparse.ArgumentParser(
+        prog="recsys", description="Sequential recommendation with contrastive learning.",
+        epilog="examples:" + __doc__.split("Examples::", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train, validate, test, and write runs/<run>/results.json")
@@ -71,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="print the resolved configuration")
     _add_common(config)
     sub.add_parser("datasets", help="list the dataset names --data understands")
+    add_bench_parser(sub, "recsys")
     return parser
 
 
@@ -199,7 +204,7 @@ def _load_ranking_weights(model, state: dict, path: Path) -> list[str]:
     """Load a run's weights into a freshly built model; returns the checkpoint keys that were skipped.
 
     A model may add parameters from the data at training time (SRA-CL's synthesiser, created by
-    ``prepare_data`` once the semantic index exists); ranking does not use them, so their keys are skipped. Every
+    ``prepare`` once the semantic index exists); ranking does not use them, so their keys are skipped. Every
     parameter of the fresh model must be in the file, and a skipped key must not belong to one of its modules.
     """
     own = model.state_dict()
@@ -261,7 +266,8 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script; returns the exit code."""
     args = parse_args(build_parser(), argv)
-    handlers = {"train": _cmd_train, "eval": _cmd_eval, "config": _cmd_config, "datasets": _cmd_datasets}
+    handlers = {"train": _cmd_train, "eval": _cmd_eval, "config": _cmd_config, "datasets": _cmd_datasets,
+                "bench": lambda a: run_bench(a, prog="recsys", task="recsys", main=main, first_seed=FIRST_SEED)}
     return dispatch("recsys", handlers, args)
 
 

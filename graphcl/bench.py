@@ -1,0 +1,402 @@
+"""Benchmark suites: YAML manifests of cells, run as one resumable command (``graphcl bench`` / ``recsys bench``).
+
+A suite is data, not code. ``benchmarks/suites/<name>.yaml``::
+
+    suite: graph-cora
+    task: graph                      # graph (graphcl bench) or recsys (recsys bench)
+    description: GRACE and CSGCL on Cora under GRACE's protocol
+    root: ../shared/data/planetoid   # data root of every cell (relative to the working directory)
+    cells:
+      grace-cora:
+        method: GRACE                # row label of the headline table
+        model: grace
+        dataset: cora                # recsys suites: data (a name under root, or a file)
+        overrides: {tasks: [node, clustering, link]}
+        seeds: 5                     # or a list of seeds
+        budget: full                 # or {reduced: what was cut, e.g. "800 batches instead of 100 epochs"}
+        headline: test_acc           # the metric of the headline table
+        reference:                   # the number to compare with, and where it comes from
+          metrics: {test_acc: {mean: 0.833, std: 0.004}}
+          source: GRACE (Zhu et al., 2020), Table 2, Cora
+          kind: paper                # paper | other-paper | authors-code-here | none
+        note: free text
+    selections:                      # model selection on validation, among finished cells
+      grace-cora-selected: {metric: val_acc, candidates: [grace-cora, grace-cora-400]}
+
+Each cell trains through the package's own ``train`` command in the run folder ``<work_dir>/<cell>``; its
+``results.json``, with the cell's budget, reference, note and the command that regenerates it, becomes
+``<results_dir>/<cell>.json``. A cell whose results file exists is finished and never rerun (delete the file to run
+it again); a cell whose run folder exists continues from its ``last.pt`` files (``--resume``), so a long
+full-protocol cell can be carried over several invocations.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shlex
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from graphcl.errors import ConfigError
+
+__all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "run_suite", "select"]
+
+TASKS = ("graph", "recsys")
+REFERENCE_KINDS = ("paper", "other-paper", "authors-code-here", "none")
+_CELL_KEYS = {"method", "model", "dataset", "data", "root", "overrides", "seeds", "seed_offset", "budget",
+              "headline", "reference", "note", "tags"}
+_SUITE_KEYS = {"suite", "task", "description", "root", "cells", "selections", "notes"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark cell: one model on one dataset with one configuration, over several seeds.
+
+    Attributes:
+        name: Unique name within the suite; also the results file's stem.
+        model: Model name of the package.
+        dataset: Dataset name (graph) or data name / file (recsys).
+        overrides: Config overrides (``key: value``).
+        seeds: The seeds.
+        budget: ``"full"`` or ``"reduced: <what was cut>"``.
+        headline: The metric of the headline table.
+        reference: The reference number and its source (``metrics``, ``source``, ``kind``).
+        method: Row label (default: the model name).
+        note: Free text kept with the results.
+        tags: Labels; ``headline`` puts the cell in the headline table.
+        root: Data root of this cell when it differs from the suite's.
+    """
+
+    name: str
+    model: str
+    dataset: str
+    overrides: Mapping[str, Any]
+    seeds: tuple[int, ...]
+    budget: str
+    headline: str | None
+    reference: Mapping[str, Any]
+    method: str
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    root: str | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Model selection on a validation metric among finished cells (the best mean wins)."""
+
+    name: str
+    metric: str
+    candidates: tuple[str, ...]
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed suite manifest (see the module docstring)."""
+
+    name: str
+    task: str
+    path: Path
+    description: str
+    root: str | None
+    cells: Mapping[str, Cell]
+    selections: Mapping[str, Selection] = field(default_factory=dict)
+
+
+def _fail(path: Path, where: str, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {where}: {message}")
+
+
+def _seeds(path: Path, name: str, raw: Mapping[str, Any], first_seed: int) -> tuple[int, ...]:
+    seeds = raw.get("seeds", 1)
+    offset = raw.get("seed_offset", first_seed)
+    if isinstance(seeds, bool) or not isinstance(offset, int) or isinstance(offset, bool):
+        raise _fail(path, f"cell {name}", "seeds must be a count or a list of ints, seed_offset an int")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise _fail(path, f"cell {name}", f"seeds must be >= 1, got {seeds}")
+        return tuple(range(offset, offset + seeds))
+    if isinstance(seeds, list) and seeds and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+            raise _fail(path, f"cell {name}", f"a seed list must be consecutive (train's --seeds/--seed-offset), "
+                                              f"got {seeds}")
+        return tuple(seeds)
+    raise _fail(path, f"cell {name}", f"seeds must be a count or a list of ints, got {seeds!r}")
+
+
+def _budget(path: Path, name: str, raw: Any) -> str:
+    if raw in (None, "full"):
+        return "full"
+    if isinstance(raw, Mapping) and set(raw) == {"reduced"} and isinstance(raw["reduced"], str) and raw["reduced"]:
+        return f"reduced: {raw['reduced']}"
+    raise _fail(path, f"cell {name}", f"budget must be 'full' or {{reduced: <what was cut>}}, got {raw!r}")
+
+
+def _reference(path: Path, name: str, raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {"kind": "none", "source": "no reference number"}
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("source"), str):
+        raise _fail(path, f"cell {name}", "reference needs a 'source' (paper, table, row — or where else it is from)")
+    kind = raw.get("kind", "paper")
+    if kind not in REFERENCE_KINDS:
+        raise _fail(path, f"cell {name}", f"reference kind must be one of {', '.join(REFERENCE_KINDS)}, got {kind!r}")
+    metrics = raw.get("metrics", {})
+    if not isinstance(metrics, Mapping) or not all(isinstance(v, Mapping) and "mean" in v for v in metrics.values()):
+        raise _fail(path, f"cell {name}", "reference metrics must map names to {mean: ..., std: ...}")
+    return {"metrics": {k: dict(v) for k, v in metrics.items()}, "source": raw["source"], "kind": kind}
+
+
+def load_suite(path: str | os.PathLike[str], *, first_seed: int = 0) -> Suite:
+    """Read and validate a suite manifest; every error names the file and the cell or key.
+
+    Args:
+        path: The YAML manifest.
+        first_seed: First seed of a cell that gives a seed count only (0 for graphs, 2020 for recsys).
+
+    Raises:
+        ConfigError: Unreadable YAML, unknown keys, a cell without model / dataset, bad seeds, budget or
+            reference, a selection naming unknown cells.
+    """
+    from graphcl.config import read_yaml
+
+    path = Path(path)
+    raw = read_yaml(path)
+    unknown = sorted(set(raw) - _SUITE_KEYS)
+    if unknown:
+        raise _fail(path, "suite", f"unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_SUITE_KEYS))}")
+    task = raw.get("task")
+    if task not in TASKS:
+        raise _fail(path, "suite", f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    cells_raw = raw.get("cells")
+    if not isinstance(cells_raw, Mapping) or not cells_raw:
+        raise _fail(path, "suite", "needs a non-empty 'cells' mapping")
+    data_key = "dataset" if task == "graph" else "data"
+    cells: dict[str, Cell] = {}
+    for name, spec in cells_raw.items():
+        if not isinstance(spec, Mapping):
+            raise _fail(path, f"cell {name}", "must be a mapping")
+        bad = sorted(set(spec) - _CELL_KEYS)
+        if bad:
+            raise _fail(path, f"cell {name}", f"unknown key(s) {', '.join(bad)}; known: {', '.join(sorted(_CELL_KEYS))}")
+        if not isinstance(spec.get("model"), str) or not isinstance(spec.get(data_key), str):
+            raise _fail(path, f"cell {name}", f"needs 'model' and '{data_key}'")
+        overrides = spec.get("overrides") or {}
+        if not isinstance(overrides, Mapping):
+            raise _fail(path, f"cell {name}", "overrides must be a mapping of config keys")
+        cells[str(name)] = Cell(
+            name=str(name), model=spec["model"], dataset=spec[data_key], overrides=dict(overrides),
+            seeds=_seeds(path, name, spec, first_seed), budget=_budget(path, name, spec.get("budget")),
+            headline=spec.get("headline"), reference=_reference(path, name, spec.get("reference")),
+            method=str(spec.get("method") or spec["model"]), note=str(spec.get("note") or ""),
+            tags=tuple(spec.get("tags") or ()), root=spec.get("root"),
+        )
+    selections: dict[str, Selection] = {}
+    for name, spec in (raw.get("selections") or {}).items():
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("metric"), str):
+            raise _fail(path, f"selection {name}", "needs a 'metric' and 'candidates'")
+        candidates = tuple(spec.get("candidates") or ())
+        missing = [c for c in candidates if c not in cells]
+        if not candidates or missing:
+            raise _fail(path, f"selection {name}", f"candidates must name cells of the suite; unknown: {missing}")
+        selections[str(name)] = Selection(str(name), spec["metric"], candidates, bool(spec.get("higher_is_better",
+                                                                                                True)))
+    return Suite(name=str(raw.get("suite") or path.stem), task=task, path=path,
+                 description=str(raw.get("description") or ""), root=raw.get("root"), cells=cells,
+                 selections=selections)
+
+
+def _override_word(key: str, value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+        return f"{key}={text.replace(', ', ',')}"
+    if value is None:
+        return f"{key}=null"
+    if isinstance(value, bool):
+        return f"{key}={'true' if value else 'false'}"
+    return f"{key}={value}"
+
+
+def train_argv(suite: Suite, cell: Cell, run_dir: Path, *, root: str | None, resume: bool) -> list[str]:
+    """The ``train`` command line of ``cell`` (without the program name)."""
+    data_flag = "--dataset" if suite.task == "graph" else "--data"
+    argv = ["train", "--model", cell.model, data_flag, cell.dataset]
+    root = cell.root if cell.root is not None else root
+    if root is not None:
+        argv += ["--root", root]
+    argv += ["--seeds", str(len(cell.seeds)), "--seed-offset", str(cell.seeds[0]), "--run-dir", str(run_dir),
+             "--quiet"]
+    argv += [_override_word(k, v) for k, v in cell.overrides.items()]
+    if resume:
+        argv.append("--resume")
+    return argv
+
+
+def cell_status(cell: Cell, results_dir: Path, work_dir: Path) -> str:
+    """``"finished"`` (its results file exists), ``"resumable"`` (its run folder holds a run) or ``"new"``."""
+    if (results_dir / f"{cell.name}.json").is_file():
+        return "finished"
+    if (work_dir / cell.name / "config.yaml").is_file():
+        return "resumable"
+    return "new"
+
+
+def bench_command(prog: str, suite: Suite, cell_name: str) -> str:
+    return f"{prog} bench {suite.path.as_posix()} --only {cell_name}"
+
+
+def _cell_results(suite: Suite, cell: Cell, run_dir: Path, prog: str, argv: Sequence[str],
+                  wall_s: float) -> dict[str, Any]:
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    record = {"suite": suite.name, "cell": cell.name, "method": cell.method, **results}
+    record.update({
+        "command": bench_command(prog, suite, cell.name),
+        "train_command": shlex.join([prog, *argv]),
+        "budget": cell.budget,
+        "headline": cell.headline,
+        "reference": dict(cell.reference),
+        "note": cell.note,
+        "tags": list(cell.tags),
+        "bench_wall_s": wall_s,
+    })
+    resumes = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("resumes", []) \
+        if (run_dir / "run.json").is_file() else []
+    record["invocations"] = 1 + len(resumes)
+    return record
+
+
+def run_suite(
+    suite: Suite,
+    train: Callable[[list[str]], int],
+    *,
+    prog: str,
+    only: Iterable[str] | None = None,
+    root: str | None = None,
+    results_dir: str | os.PathLike[str] = "benchmarks/results",
+    work_dir: str | os.PathLike[str] = "benchmarks/_work",
+    dry_run: bool = False,
+    show_progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> dict[str, str]:
+    """Run the unfinished cells of ``suite`` (finished ones are skipped, interrupted ones resumed), then its
+    selections.
+
+    Args:
+        suite: From :func:`load_suite`.
+        train: The package's command-line entry point, called with a ``train`` argument list; returns an exit code.
+        prog: The program name recorded in the commands (``graphcl`` / ``recsys``).
+        only: Cell or selection names to run (default: all).
+        root: Data root (default: the suite's ``root``; a cell's own ``root`` wins).
+        results_dir: Where ``<cell>.json`` files go.
+        work_dir: Parent of the cells' run folders.
+        dry_run: Only report each cell's status and command.
+        show_progress: A progress bar over the cells.
+        echo: Where status lines go.
+
+    Returns:
+        ``{cell: status}`` after the run: ``finished``, ``failed (exit N)``, or for a dry run the status found.
+
+    Raises:
+        ConfigError: ``only`` names no cell or selection of the suite.
+    """
+    from tqdm import tqdm
+
+    results_dir, work_dir = Path(results_dir), Path(work_dir)
+    wanted = list(only) if only else list(suite.cells) + list(suite.selections)
+    unknown = [name for name in wanted if name not in suite.cells and name not in suite.selections]
+    if unknown:
+        raise ConfigError(f"{suite.path}: no cell or selection named {', '.join(unknown)}; the suite has "
+                          f"{', '.join([*suite.cells, *suite.selections])}")
+    cells = [suite.cells[name] for name in wanted if name in suite.cells]
+    for name in wanted:  # a selection runs its candidates first
+        if name in suite.selections:
+            cells += [suite.cells[c] for c in suite.selections[name].candidates if suite.cells[c] not in cells]
+    root = root if root is not None else suite.root
+    statuses = {cell.name: cell_status(cell, results_dir, work_dir) for cell in cells}
+    if dry_run:
+        for cell in cells:
+            status = statuses[cell.name]
+            argv = train_argv(suite, cell, work_dir / cell.name, root=root, resume=status == "resumable")
+            echo(f"{cell.name:32s} {status:10s} {shlex.join([prog, *argv]) if status != 'finished' else ''}")
+        return statuses
+    pending = [cell for cell in cells if statuses[cell.name] != "finished"]
+    for cell in cells:
+        if statuses[cell.name] == "finished":
+            echo(f"{cell.name}: finished ({results_dir / (cell.name + '.json')}), skipped")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(pending, desc=f"bench {suite.name}", unit="cell", disable=not show_progress or not pending)
+    for cell in bar:
+        bar.set_postfix_str(cell.name)
+        run_dir = work_dir / cell.name
+        resume = statuses[cell.name] == "resumable"
+        argv = train_argv(suite, cell, run_dir, root=root, resume=resume)
+        echo(f"{cell.name}: {'resuming' if resume else 'starting'}: {shlex.join([prog, *argv])}")
+        started = time.perf_counter()
+        code = train(argv)
+        if code == 130:  # Ctrl-C inside the cell: stop the suite; the cell resumes on the next invocation
+            raise KeyboardInterrupt
+        if code != 0 or not (run_dir / "results.json").is_file():
+            statuses[cell.name] = f"failed (exit {code})"
+            echo(f"{cell.name}: failed (exit {code}); rerun the same command to resume it")
+            continue
+        record = _cell_results(suite, cell, run_dir, prog, argv, time.perf_counter() - started)
+        _write_json(results_dir / f"{cell.name}.json", record)
+        statuses[cell.name] = "finished"
+    for name in wanted:
+        if name in suite.selections:
+            outcome = select(suite, suite.selections[name], results_dir, prog=prog)
+            statuses[name] = outcome
+            echo(f"{name}: {outcome}")
+    return statuses
+
+
+def _write_json(path: Path, value: Mapping[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def metric_value(results: Mapping[str, Any], metric: str) -> float | None:
+    """The mean of ``metric`` in a results record: ``val_acc`` (in ``metrics``) or ``validation.mrr@10``."""
+    section, _, name = metric.rpartition(".")
+    table = results.get(section or "metrics") or {}
+    value = table.get(name)
+    if not isinstance(value, Mapping) or value.get("mean") is None:
+        return None
+    return float(value["mean"])
+
+
+def select(suite: Suite, selection: Selection, results_dir: str | os.PathLike[str], *, prog: str) -> str:
+    """Pick the candidate with the best validation ``metric`` and write ``<results_dir>/<selection>.json``.
+
+    Returns:
+        A status line: the selected cell, or why nothing was selected (unfinished candidates).
+    """
+    results_dir = Path(results_dir)
+    rows = []
+    for name in selection.candidates:
+        path = results_dir / f"{name}.json"
+        if not path.is_file():
+            return f"not selected: candidate {name} is not finished"
+        results = json.loads(path.read_text(encoding="utf-8"))
+        value = metric_value(results, selection.metric)
+        if value is None or not math.isfinite(value):
+            return f"not selected: {path} has no {selection.metric}"
+        rows.append({"cell": name, selection.metric: value, "metrics": results["metrics"],
+                     "seeds": results["protocol"]["seeds"]})
+    best = (max if selection.higher_is_better else min)(rows, key=lambda row: row[selection.metric])
+    record = {
+        "suite": suite.name, "selection": selection.name, "metric": selection.metric,
+        "rule": f"{'highest' if selection.higher_is_better else 'lowest'} mean {selection.metric} among the "
+                "candidates (validation only; test metrics are reported, never used to select)",
+        "selected": best["cell"], "candidates": rows,
+        "command": f"{prog} bench {suite.path.as_posix()} --only {selection.name}",
+    }
+    _write_json(results_dir / f"{selection.name}.json", record)
+    return f"selected {best['cell']} ({selection.metric} {best[selection.metric]:.4f})"

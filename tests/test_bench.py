@@ -1,0 +1,132 @@
+"""Benchmark suites: manifests, skipping finished cells, resuming interrupted ones, selection on validation."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from graphcl.bench import load_suite
+from graphcl.cli import main as graphcl_main
+from graphcl.errors import ConfigError
+from graphcl.train import loop
+from recsys.cli import main as recsys_main
+
+GRAPH_OVERRIDES = {"epochs": 3, "checkpoint_every": 1, "tasks": ["node"], "probe_repeats": 1}
+
+
+def _suite(tmp_path: Path, task: str, cells: dict, selections: dict | None = None) -> Path:
+    path = tmp_path / "suite.yaml"
+    manifest = {"suite": "tiny", "task": task, "description": "test suite", "cells": cells}
+    if selections:
+        manifest["selections"] = selections
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return path
+
+
+def _graph_cells() -> dict:
+    reference = {"metrics": {"test_acc": {"mean": 0.5}}, "source": "a made-up number", "kind": "other-paper"}
+    return {
+        "grace-a": {"model": "grace", "dataset": "generated", "overrides": GRAPH_OVERRIDES, "seeds": 2,
+                    "headline": "test_acc", "reference": reference, "method": "GRACE"},
+        "grace-b": {"model": "grace", "dataset": "generated", "overrides": {**GRAPH_OVERRIDES, "lr": 0.01},
+                    "seeds": [3], "budget": {"reduced": "3 epochs instead of 200"}},
+    }
+
+
+def _args(suite: Path, tmp_path: Path, *extra: str) -> list[str]:
+    return ["bench", str(suite), "--results", str(tmp_path / "results"), "--work-dir", str(tmp_path / "work"),
+            "--quiet", *extra]
+
+
+def test_a_suite_runs_skips_finished_cells_and_resumes_an_interrupted_one(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _suite(tmp_path, "graph", _graph_cells(), {"best": {"metric": "val_acc",
+                                                                "candidates": ["grace-a", "grace-b"]}})
+    # The second cell is interrupted after its second epoch: Ctrl-C stops the suite.
+    save = loop.save_checkpoint
+
+    def interrupt_b(path, model, optimizer, epoch, **extra):
+        written = save(path, model, optimizer, epoch, **extra)
+        if "grace-b" in str(path) and epoch == 2 and Path(path).name == "last.pt":
+            raise KeyboardInterrupt
+        return written
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "save_checkpoint", interrupt_b)
+        assert graphcl_main(_args(suite, tmp_path)) == 130
+    results = tmp_path / "results"
+    assert (results / "grace-a.json").is_file() and not (results / "grace-b.json").exists()
+    first = (results / "grace-a.json").read_text()
+
+    capsys.readouterr()
+    assert graphcl_main(_args(suite, tmp_path, "--dry-run")) == 0
+    listing = capsys.readouterr().out
+    assert "grace-a" in listing and "finished" in listing and "resumable" in listing and "--resume" in listing
+
+    assert graphcl_main(_args(suite, tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "grace-a: finished" in out and "skipped" in out and "grace-b: resuming" in out
+    assert (results / "grace-a.json").read_text() == first  # never rerun
+    b = json.loads((results / "grace-b.json").read_text())
+    assert b["invocations"] == 2 and b["budget"] == "reduced: 3 epochs instead of 200"
+    assert b["command"] == f"graphcl bench {suite.as_posix()} --only grace-b"
+    assert b["protocol"]["seeds"] == [3] and b["config"]["lr"] == 0.01 and b["config"]["epochs"] == 3
+    a = json.loads(first)
+    assert a["reference"]["kind"] == "other-paper" and a["method"] == "GRACE" and a["protocol"]["seeds"] == [0, 1]
+
+    # The interrupted-and-resumed cell equals a straight run of its command.
+    straight = tmp_path / "straight"
+    assert graphcl_main(["train", "--run-dir", str(straight), "--seed-offset", "3", "--quiet", "lr=0.01",
+                         *[f"{k}={v}" for k, v in GRAPH_OVERRIDES.items() if k != "tasks"], "tasks=[node]"]) == 0
+    assert json.loads((straight / "results.json").read_text())["metrics"] == b["metrics"]
+
+    selection = json.loads((results / "best.json").read_text())
+    values = {row["cell"]: row["val_acc"] for row in selection["candidates"]}
+    assert selection["selected"] == max(values, key=values.get)
+
+
+def test_recsys_bench_runs_a_recsys_suite_and_refuses_a_graph_one(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cells = {"sasrec-tiny": {"model": "sasrec", "data": "generated", "headline": "hr@20",
+                             "overrides": {"hidden_size": 16, "inner_size": 16, "num_layers": 1, "max_len": 10,
+                                           "epochs": 1, "batch_size": 128, "max_batches_per_epoch": 2}}}
+    suite = _suite(tmp_path, "recsys", cells)
+    assert recsys_main(_args(suite, tmp_path)) == 0
+    result = json.loads((tmp_path / "results" / "sasrec-tiny.json").read_text())
+    assert result["protocol"]["seeds"] == [2020] and "hr@20" in result["metrics"]
+    assert graphcl_main(_args(suite, tmp_path)) == 2
+    assert "is a recsys suite; run it with 'recsys bench'" in capsys.readouterr().err
+
+
+def test_bad_manifests_name_the_file_and_the_cell(tmp_path: Path) -> None:
+    cells = _graph_cells()
+    cells["grace-a"]["budget"] = "small"
+    with pytest.raises(ConfigError, match=r"suite\.yaml: cell grace-a: budget must be 'full' or"):
+        load_suite(_suite(tmp_path, "graph", cells))
+    cells = _graph_cells()
+    cells["grace-a"]["refrence"] = {}
+    with pytest.raises(ConfigError, match="cell grace-a: unknown key"):
+        load_suite(_suite(tmp_path, "graph", cells))
+    cells = _graph_cells()
+    cells["grace-a"]["reference"] = {"metrics": {"test_acc": {"mean": 0.8}}}
+    with pytest.raises(ConfigError, match="reference needs a 'source'"):
+        load_suite(_suite(tmp_path, "graph", cells))
+    with pytest.raises(ConfigError, match="candidates must name cells"):
+        load_suite(_suite(tmp_path, "graph", _graph_cells(), {"s": {"metric": "val_acc", "candidates": ["nope"]}}))
+    with pytest.raises(ConfigError, match="no cell or selection named nope"):
+        suite = load_suite(_suite(tmp_path, "graph", _graph_cells()))
+        from graphcl.bench import run_suite
+
+        run_suite(suite, graphcl_main, prog="graphcl", only=["nope"], dry_run=True)
+
+
+def test_the_committed_suites_load() -> None:
+    suites = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "suites").glob("*.yaml"))
+    assert suites
+    for path in suites:
+        suite = load_suite(path)
+        for cell in suite.cells.values():
+            assert cell.reference["source"], f"{path}: {cell.name} has no reference source"
