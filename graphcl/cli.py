@@ -11,6 +11,7 @@ Examples::
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
     graphcl bench benchmarks/suites/graph-cora.yaml # a benchmark suite; rerun to resume, --dry-run to list
+    graphcl plot curves runs/<run>                  # loss and validation curves (also: tsne, suite, scaling)
     graphcl config --model grace --dataset cora     # the resolved configuration, as YAML
 """
 from __future__ import annotations
@@ -21,10 +22,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from graphcl.commandline import add_bench_parser, add_run_options, dispatch, parse_args, run_bench
+from graphcl.commandline import (
+    add_bench_parser,
+    add_run_options,
+    dispatch,
+    parse_args,
+    run_bench,
+)
 from graphcl.errors import GraphCLError
 
 log = logging.getLogger("graphcl")
@@ -94,7 +102,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("datasets", help="list the dataset catalog")
     add_bench_parser(sub, "graphcl")
+    _add_plot_parser(sub)
     return parser
+
+
+def _add_plot_parser(sub: Any) -> None:
+    plot = sub.add_parser("plot", help="PNG pictures: training curves, t-SNE, a suite's accuracy vs time, scaling")
+    kinds = plot.add_subparsers(dest="what", required=True)
+    curves = kinds.add_parser("curves", help="loss and validation metrics against epochs of run folders")
+    curves.add_argument("run_dirs", nargs="+", help="run folders (with metrics.csv or seed-*/metrics.csv)")
+    curves.add_argument("--out", default=None, help="PNG file (default: <first run>/curves.png)")
+    tsne = kinds.add_parser("tsne", help="t-SNE of a checkpoint's embeddings, coloured by class")
+    tsne.add_argument("--checkpoint", required=True, help="a best.pt / last.pt written by graphcl train")
+    tsne.add_argument("--root", default=None, help="data root (default: the one its run recorded)")
+    tsne.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    tsne.add_argument("--out", default=None, help="PNG file (default: tsne.png beside the checkpoint)")
+    _add_trust_option(tsne)
+    suite = kinds.add_parser("suite", help="each finished cell's headline metric against its time")
+    suite.add_argument("suite", help="the suite manifest")
+    suite.add_argument("--results", default="benchmarks/results", help="folder of the results files")
+    suite.add_argument("--out", default=None, help="PNG file (default: <suite>-tradeoff.png)")
+    scaling = kinds.add_parser("scaling", help="log-log scaling curves of a perf benchmark file")
+    scaling.add_argument("file", help="a perf results file with rows of n and time_s")
+    scaling.add_argument("--out", default=None, help="PNG file (default: the file with .png)")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -127,9 +157,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_embed(args: argparse.Namespace) -> int:
-    
-    import torch
+def _embed_checkpoint(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """``(z, y, config)``: the embeddings of ``--checkpoint`` on its dataset (found again through the run's
+    ``run.json`` unless ``--root`` is given)."""
     from torch_geometric.data import HeteroData
 
     from graphcl.config import resolve_config
@@ -153,10 +183,42 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     load_checkpoint(ckpt_path, model)
     z = model.to(device).embed(data.to(device)).cpu()
     y = data[data.target_type].y if hetero else data.y
-    out = Path(args.out) if args.out else ckpt_path.with_name("embeddings.pt")
+    return z, y.cpu(), cfg
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    import torch
+
+    z, y, cfg = _embed_checkpoint(args)
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("embeddings.pt")
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"embeddings": z, "y": y.cpu(), "config": cfg}, out)
+    torch.save({"embeddings": z, "y": y, "config": cfg}, out)
     print(f"{tuple(z.shape)} embeddings of {cfg['model']} on {cfg['dataset']} -> {out}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from graphcl import plots
+
+    if args.what == "curves":
+        out = plots.plot_training_curves(args.run_dirs, args.out or Path(args.run_dirs[0]) / "curves.png")
+    elif args.what == "tsne":
+        from graphcl.eval.tsne import plot_tsne
+
+        z, y, cfg = _embed_checkpoint(args)
+        out = Path(args.out or Path(args.checkpoint).with_name("tsne.png"))
+        scores = plot_tsne(z, y, out, title=f"{cfg['model']} on {cfg['dataset']}")
+        print(f"silhouette {scores['silhouette']:.3f}")
+    elif args.what == "suite":
+        from graphcl.bench import load_suite
+
+        suite = load_suite(args.suite)
+        files = [Path(args.results) / f"{name}.json" for name in suite.cells]
+        out = plots.plot_suite_tradeoff([f for f in files if f.is_file()], args.out or f"{suite.name}-tradeoff.png",
+                                        title=f"suite {suite.name}")
+    else:
+        out = plots.plot_scaling(args.file, args.out or Path(args.file).with_suffix(".png"))
+    print(f"wrote {out}")
     return 0
 
 
@@ -174,6 +236,8 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 
     for name, entry in DATASETS.items():
         print(f"{name:20s} {entry.description}")
+        print(f"{'':20s}   files under --root{f' (or its {entry.subdir}/)' if entry.subdir else ''}: "
+              f"{entry.files_summary()}")
     return 0
 
 
@@ -181,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphcl`` console script; returns the exit code."""
     args = parse_args(build_parser(), argv)
     handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets,
-                "bench": lambda a: run_bench(a, prog="graphcl", task="graph", main=main, first_seed=0)}
+                "bench": lambda a: run_bench(a, prog="graphcl", task="graph", main=main, first_seed=0),
+                "plot": _cmd_plot}
     return dispatch("graphcl", handlers, args)
 
 

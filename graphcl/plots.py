@@ -1,0 +1,174 @@
+"""Pictures of runs and benchmarks (PNG, needs the ``plot`` extra): training curves, accuracy against time across
+a suite, and scaling curves of the perf benchmarks. The t-SNE picture of embeddings is
+:func:`graphcl.eval.tsne.plot_tsne`.
+
+Every function reads the files the library writes (``metrics.csv`` of a run folder, ``<cell>.json`` results,
+``"benchmark"`` perf files) and returns the path of the PNG it saved.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from graphcl.errors import DataError
+from graphcl.utils import require
+
+__all__ = ["growth_exponent", "plot_scaling", "plot_suite_tradeoff", "plot_training_curves", "read_metrics_csv"]
+
+
+def _pyplot() -> Any:
+    require("matplotlib", "plot", "plots")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    _pyplot().close(figure)
+    return path
+
+
+def read_metrics_csv(path: str | Path) -> list[dict[str, float]]:
+    """The rows of a run's ``metrics.csv`` as numbers (empty cells skipped).
+
+    Raises:
+        DataError: The file is missing or has no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no metrics.csv (is this a run folder of graphcl / recsys train?)")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+    if not rows:
+        raise DataError(f"{path}: no rows")
+    return rows
+
+
+def _run_curves(run_dir: Path) -> list[tuple[str, list[dict[str, float]]]]:
+    """``(label, rows)`` per seed of a run folder (a multi-seed run has ``seed-<s>/metrics.csv`` files)."""
+    if (run_dir / "metrics.csv").is_file():
+        return [(run_dir.name, read_metrics_csv(run_dir / "metrics.csv"))]
+    seeds = sorted(run_dir.glob("seed-*/metrics.csv"))
+    if not seeds:
+        raise DataError(f"{run_dir}: no metrics.csv here or in seed-*/ folders")
+    return [(path.parent.name, read_metrics_csv(path)) for path in seeds]
+
+
+def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
+                         metrics: Sequence[str] | None = None, title: str | None = None) -> Path:
+    """Loss and validation metrics against epochs, one line per run (and seed).
+
+    Args:
+        run_dirs: Run folders (or seed folders) with ``metrics.csv``.
+        path: Output PNG.
+        metrics: Validation columns to draw beside the loss (default: every ``valid_*@20`` / ``val_*`` column).
+        title: Figure title.
+    """
+    plt = _pyplot()
+    curves = [(f"{Path(d).name}/{label}" if len(run_dirs) > 1 else label, rows)
+              for d in run_dirs for label, rows in _run_curves(Path(d))]
+    columns = list(metrics) if metrics else sorted({k for _, rows in curves for k in rows[0]
+                                                    if (k.startswith("valid_") and k.endswith("@20"))
+                                                    or k.startswith("val_")})
+    panels = 1 + (1 if columns else 0)
+    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
+    for label, rows in curves:
+        epochs = [row.get("epoch", i + 1) for i, row in enumerate(rows)]
+        axes[0][0].plot(epochs, [row.get("loss", math.nan) for row in rows], label=label)
+        for column in columns:
+            points = [(e, row[column]) for e, row in zip(epochs, rows) if column in row]
+            if points:
+                axes[0][1].plot(*zip(*points), marker=".", label=f"{label} {column}")
+    axes[0][0].set(xlabel="epoch", ylabel="training loss", title="loss")
+    if columns:
+        axes[0][1].set(xlabel="epoch", ylabel="validation", title="validation metrics")
+        axes[0][1].legend(fontsize=7)
+    axes[0][0].legend(fontsize=7)
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
+def _headline_value(results: dict[str, Any]) -> float | None:
+    metric = results.get("headline")
+    value = (results.get("metrics") or {}).get(metric) if metric else None
+    return None if value is None else 100 * float(value["mean"])
+
+
+def plot_suite_tradeoff(result_files: Iterable[str | Path], path: str | Path, *, title: str | None = None) -> Path:
+    """Each cell's headline metric against its training time (log scale): what accuracy costs.
+
+    Args:
+        result_files: ``<cell>.json`` files written by ``graphcl bench`` / ``recsys bench``.
+        path: Output PNG.
+        title: Figure title.
+    """
+    plt = _pyplot()
+    points = []
+    for file in result_files:
+        results = json.loads(Path(file).read_text(encoding="utf-8"))
+        value = _headline_value(results)
+        if value is not None and results.get("time_s"):
+            points.append((results["time_s"] / 60, value, Path(file).stem, results["headline"]))
+    if not points:
+        raise DataError("no results with a headline metric and a time to plot")
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for minutes, value, name, _ in points:
+        axis.scatter(minutes, value, s=18)
+        axis.annotate(name, (minutes, value), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    metrics = sorted({metric for *_, metric in points})
+    axis.set(xscale="log", xlabel="training + evaluation time (min, all seeds)",
+             ylabel=f"{' / '.join(metrics)} (%)", title=title or "accuracy against time")
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def growth_exponent(points: Sequence[tuple[float, float]], *, from_x: float = 1e4) -> float | None:
+    """Least-squares slope of ``log y`` on ``log x`` over the points with ``x >= from_x`` (small sizes are dominated
+    by fixed costs), or over all points when fewer than two are that large; ``None`` for fewer than two points."""
+    chosen = [p for p in points if p[0] >= from_x]
+    chosen = chosen if len(chosen) >= 2 else list(points)
+    if len(chosen) < 2:
+        return None
+    lx = [math.log(px) for px, _ in chosen]
+    ly = [math.log(py) for _, py in chosen]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    var = sum((v - mx) ** 2 for v in lx)
+    return None if var == 0 else sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / var
+
+
+def plot_scaling(perf_file: str | Path, path: str | Path, *, x: str = "n", y: str = "time_s",
+                 group: str = "impl", title: str | None = None) -> Path:
+    """Log-log scaling curves of a perf benchmark file (``rows`` with ``n``, ``time_s`` and an ``impl`` column),
+    with each curve's growth exponent (:func:`growth_exponent`, from ``n = 10^4`` on) in the legend."""
+    plt = _pyplot()
+    content = json.loads(Path(perf_file).read_text(encoding="utf-8"))
+    rows = content.get("rows")
+    if not isinstance(rows, list) or not rows or x not in rows[0] or y not in rows[0]:
+        raise DataError(f"{perf_file}: expected 'rows' with '{x}' and '{y}' columns")
+    series: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        if row.get(x) and row.get(y):
+            series.setdefault(str(row.get(group, "")), []).append((float(row[x]), float(row[y])))
+    figure, axis = plt.subplots(figsize=(6, 4.2))
+    for name, pts in series.items():
+        pts.sort()
+        xs, ys = zip(*pts)
+        slope = growth_exponent(pts)
+        label = name if slope is None else f"{name} (slope {slope:.2f})"
+        axis.plot(xs, ys, marker="o", label=label)
+    axis.set(xscale="log", yscale="log", xlabel=x, ylabel=y,
+             title=title or content.get("benchmark", Path(perf_file).stem))
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3, which="both")
+    return _save(figure, path)

@@ -1,0 +1,64 @@
+"""Plots: training curves, t-SNE of a checkpoint, a suite's accuracy against time, scaling curves."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from graphcl.cli import main
+from graphcl.errors import DataError
+from graphcl.plots import growth_exponent, plot_scaling, read_metrics_csv
+
+pytest.importorskip("matplotlib")
+
+PNG = b"\x89PNG"
+
+
+def test_growth_exponent_is_the_least_squares_slope_from_the_large_sizes() -> None:
+    points = [(10.0**k, 3 * (10.0**k) ** 2) for k in range(2, 7)]
+    assert math.isclose(growth_exponent(points), 2.0)
+    noisy_small = [(100.0, 50.0), *points[2:]]  # fixed costs at small n are left out
+    assert math.isclose(growth_exponent(noisy_small), 2.0)
+    assert growth_exponent([(1e4, 1.0)]) is None
+
+
+def test_curves_tsne_and_suite_plots_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "--quiet", "--seeds", "2", "epochs=3", "tasks=[node]",
+                 "probe_repeats=1", "checkpoint_every=1"]) == 0
+    assert len(read_metrics_csv(run / "seed-0" / "metrics.csv")) == 3
+    assert main(["plot", "curves", str(run), "--out", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "curves.png").read_bytes().startswith(PNG)
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, acc, minutes in (("a", 0.8, 2), ("b", 0.85, 10)):
+        (results / f"{name}.json").write_text(json.dumps({"headline": "test_acc", "time_s": 60 * minutes,
+                                                          "metrics": {"test_acc": {"mean": acc, "std": 0.0}}}))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("suite: s\ntask: graph\ncells:\n  a: {model: grace, dataset: generated}\n"
+                     "  b: {model: grace, dataset: generated}\n")
+    assert main(["plot", "suite", str(suite), "--results", str(results), "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").read_bytes().startswith(PNG)
+    assert main(["plot", "curves", str(tmp_path / "nowhere")]) == 2
+    assert "no metrics.csv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tsne_of_a_checkpoint_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "--quiet", "epochs=2", "tasks=[node]", "probe_repeats=1"]) == 0
+    assert main(["plot", "tsne", "--checkpoint", str(run / "last.pt"), "--out", str(tmp_path / "tsne.png")]) == 0
+    assert "silhouette" in capsys.readouterr().out and (tmp_path / "tsne.png").read_bytes().startswith(PNG)
+
+
+def test_scaling_plot_reads_perf_rows(tmp_path: Path) -> None:
+    perf = tmp_path / "perf.json"
+    perf.write_text(json.dumps({"benchmark": "toy", "rows": [{"impl": "x", "n": n, "time_s": n / 1e4}
+                                                             for n in (1e3, 1e4, 1e5)]}))
+    assert plot_scaling(perf, tmp_path / "p.png").read_bytes().startswith(PNG)
+    perf.write_text(json.dumps({"benchmark": "toy", "rows": [{"size": 1}]}))
+    with pytest.raises(DataError, match="expected 'rows' with 'n' and 'time_s'"):
+        plot_scaling(perf, tmp_path / "q.png")
