@@ -10,8 +10,9 @@ every command of the library writes::
 Metric names: ``test_acc`` and ``val_acc`` (node classification on the probe's test / validation split, fractions
 in [0, 1]); ``acc``, ``nmi``, ``ari``, ``f1`` (k-means clustering of the embeddings, or the clusters of a model
 that predicts them itself, which adds ``<metric>_max_epoch``); ``auc``, ``ap`` (link prediction on held-out edges).
-Heterogeneous models (MEOW, AdaMEOW) report ``macro_f1@<r>``, ``micro_f1@<r>``, ``auc@<r>`` per label rate ``r``,
-``nmi``, ``ari`` and, for AdaMEOW, ``mean_neg_weight`` (see :mod:`graphcl.eval.hetero`). ``values`` holds one number
+Heterogeneous models report ``macro_f1@<r>``, ``micro_f1@<r>``, ``auc@<r>`` per label rate ``r``, ``nmi`` and
+``ari`` (see :mod:`graphcl.eval.hetero`). A model adds the metrics it declares in
+:attr:`~graphcl.models.base.GraphModel.extra_metrics` (raw values, not fractions). ``values`` holds one number
 per seed (each the mean over that seed's probe splits / k-means restarts).
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ from graphcl.eval import (
 )
 from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
 from graphcl.models import MODELS
+from graphcl.models.base import GraphModel
 from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.utils import seed_everything
 
@@ -62,8 +64,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
     """Refuse a model / dataset pair that cannot train, before any run folder is written.
 
-    MEOW and AdaMEOW need a heterogeneous graph (``HeteroData`` with meta-paths); the other models a homogeneous
-    ``Data``. Heterogeneous runs use the DMGI / HeCo protocol, which has no link-prediction task.
+    A model that declares :attr:`~graphcl.models.base.GraphModel.heterogeneous` needs a heterogeneous graph
+    (``HeteroData`` with meta-paths); the other models a homogeneous ``Data``. Heterogeneous runs use the DMGI /
+    HeCo protocol, which has no link-prediction task.
 
     Raises:
         ConfigError: The pair does not fit, naming the datasets (or models) that would.
@@ -71,7 +74,7 @@ def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
     from graphcl.data import DATASETS
 
     model = cfg["model"]
-    wants_hetero = bool(getattr(MODELS[model], "heterogeneous", False))
+    wants_hetero = MODELS[model].heterogeneous
     is_hetero = isinstance(data, HeteroData)
     if wants_hetero and not is_hetero:
         hetero = [name for name, entry in DATASETS.items() if entry.format == "heco"]
@@ -80,7 +83,7 @@ def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
             f"homogeneous graph; use one of the HeCo datasets: {', '.join(hetero)}"
         )
     if is_hetero and not wants_hetero:
-        hetero_models = [name for name, cls in MODELS.items() if getattr(cls, "heterogeneous", False)]
+        hetero_models = [name for name, cls in MODELS.items() if cls.heterogeneous]
         raise ConfigError(
             f"dataset {cfg['dataset']!r} is a heterogeneous graph, which model {model!r} cannot train on; use "
             f"{' or '.join(hetero_models)}"
@@ -129,7 +132,7 @@ def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
         )
 
 
-def build_model(cfg: Mapping[str, Any], in_channels: int) -> nn.Module:
+def build_model(cfg: Mapping[str, Any], in_channels: int | HeteroData) -> GraphModel:
     """Instantiate ``cfg["model"]`` through its ``build`` classmethod."""
     model_kw, _, _ = split_config(cfg)
     return MODELS[cfg["model"]].build(in_channels, **model_kw)
@@ -210,10 +213,11 @@ def evaluate_seed(
             # val_acc (the probe's validation split, which also picks C) is what model selection may use.
             metrics["test_acc"], metrics["val_acc"] = probe["test_acc"], probe["val_acc"]
         if "clustering" in tasks:
-            if callable(getattr(model, "predict_clusters", None)):
+            if model.predicts_clusters:
                 metrics.update(own_cluster_metrics(model, data.to(device), y))
             else:
                 metrics.update(kmeans_clustering(z, y, repeats=ev["cluster_repeats"], seed=seed))
+        metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
     if "link" in tasks:
         # Held-out edges are removed before training so the encoder never sees them.
         train_data, val_data, test_data = split_edges(
@@ -231,16 +235,17 @@ def evaluate_seed(
     return metrics
 
 
-def own_cluster_metrics(model: nn.Module, data: Data, y: torch.Tensor) -> dict[str, MetricSummary]:
+def own_cluster_metrics(model: GraphModel, data: Data, y: torch.Tensor) -> dict[str, MetricSummary]:
     """Clustering metrics of a model that predicts clusters itself (``predict_clusters(data) -> [N]``).
 
-    ``acc``/``nmi``/``ari``/``f1`` score the final model's prediction (the honest protocol). If the model keeps
-    a ``cluster_history`` (one prediction per training epoch), ``<metric>_max_epoch`` is the maximum over the
-    epochs and the final model of each metric separately — the protocol of the SDCN / SCGC / PamC code, which selects with labels.
+    ``acc``/``nmi``/``ari``/``f1`` score the final model's prediction (the honest protocol). If the model's
+    ``cluster_history`` holds one prediction per training epoch, ``<metric>_max_epoch`` is the maximum over the
+    epochs and the final model of each metric separately — the protocol of the SDCN / SCGC / PamC code, which
+    selects epochs with the labels.
     """
     scores = clustering_scores(y, model.predict_clusters(data).cpu())
     metrics = {name: summarize([value]) for name, value in scores.items()}
-    history = getattr(model, "cluster_history", None) or []
+    history = model.cluster_history
     if history:
         # The final weights are one of the candidates, so the maximum is never below the final score.
         per_epoch = [clustering_scores(y, pred) for pred in history] + [scores]
@@ -252,7 +257,8 @@ def own_cluster_metrics(model: nn.Module, data: Data, y: torch.Tensor) -> dict[s
 def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
     """Human- and machine-readable description of how the numbers were obtained."""
     _, train_kw, ev = split_config(cfg)
-    if getattr(MODELS[cfg["model"]], "heterogeneous", False):
+    model_cls = MODELS[cfg["model"]]
+    if model_cls.heterogeneous:
         from graphcl.eval.hetero import hetero_protocol
 
         return {"seeds": list(seeds), **hetero_protocol(cfg)}
@@ -275,7 +281,7 @@ def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
             "classifier": "sklearn LogisticRegression on L2-normalised embeddings, C chosen on the val split",
             "metric": "test_acc = accuracy on the test split (val_acc: on the validation split, for model selection)",
         }
-    if "clustering" in ev["tasks"] and hasattr(MODELS[cfg["model"]], "predict_clusters"):
+    if "clustering" in ev["tasks"] and model_cls.predicts_clusters:
         out["clustering"] = {
             "method": "the model's own prediction (predict_clusters), no k-means on the embeddings",
             "metrics": "acc (Hungarian matching), nmi, ari, f1 (macro, after matching) of the final model",
@@ -354,17 +360,16 @@ def run_experiment(
     return results, out_dir
 
 
-#: Metrics that are not fractions in [0, 1], printed as they are rather than as percentages.
-_NOT_FRACTIONS = frozenset({"mean_neg_weight"})
-
-
 def format_summary(results: Mapping[str, Any]) -> str:
     """One line: ``grace on cora (5 seeds, metrics in %): test_acc 83.27 ± 0.41 | nmi ... | 123.4 s``."""
     n = len(results["protocol"]["seeds"])
-    mode = results["protocol"].get("embedding_mode")  # MEOW / AdaMEOW: faithful or clean embeddings
+    mode = results["protocol"].get("embedding_mode")  # heterogeneous models: faithful or clean embeddings
+    # A model's own extra metrics are not fractions in [0, 1]: printed as they are rather than as percentages.
+    model_cls = MODELS.get(results["model"])
+    not_fractions = frozenset(model_cls.extra_metrics if model_cls is not None else ())
     return (
         f"{results['model']} on {results['dataset']} ({seeds_label(n)}, metrics in %): "
-        + format_metrics(results["metrics"], not_fractions=_NOT_FRACTIONS)
+        + format_metrics(results["metrics"], not_fractions=not_fractions)
         + f" | {results['time_s']:.1f} s"
         + (f" | embeddings: {mode}" if mode else "")
     )

@@ -18,13 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from graphcl.errors import ConfigError, DataError
 from recsys.data.split import SequenceBatch, SequenceSamples
+
+if TYPE_CHECKING:
+    from recsys.models.base import SequentialRecommender
 
 Ties = Literal["optimistic", "pessimistic", "average"]
 METRICS = ("hr", "ndcg", "mrr")
@@ -207,7 +210,8 @@ def evaluate_ranking(
 
     Args:
         model: A recommender with ``full_sort_predict(batch) -> [B, num_items + 1]`` (put in eval mode
-            here and restored afterwards), or such a function.
+            here and restored afterwards), or such a function. The item ids are checked against the item table
+            of a :class:`~recsys.models.SequentialRecommender` (``model.num_items``).
         samples: :attr:`~recsys.data.split.SequenceSplit.valid` or ``.test``.
         protocol: Defaults to :class:`RankingProtocol` ``()``.
         split: Name recorded in the result.
@@ -215,7 +219,7 @@ def evaluate_ranking(
 
     Raises:
         DataError: Item ids of ``samples`` exceed the model's item table (``model.num_items``), the scores
-            are not ``[B, num_items + 1]`` (``model.num_items`` when the model has one, else
+            are not ``[B, num_items + 1]`` (``model.num_items`` for a ``SequentialRecommender``, else
             ``samples.num_items``; a matrix without the padding column would silently shift every item by one),
             a target score is NaN (it would rank first), or, when scores are computed as representation × item
             embeddings, either of those is not finite.
@@ -224,7 +228,10 @@ def evaluate_ranking(
     if len(samples) == 0:
         raise DataError(f"cannot evaluate on an empty {split} split")
     predict: ScoreFn = model.full_sort_predict if isinstance(model, nn.Module) else model
-    num_items = getattr(model, "num_items", None)
+    # Imported here: recsys.models imports this module.
+    from recsys.models.base import SequentialRecommender
+
+    num_items = model.num_items if isinstance(model, SequentialRecommender) else None
     if num_items is not None:
         largest = max(int(samples.item_seq.max()), int(samples.target.max()))
         if largest > num_items:
@@ -285,11 +292,11 @@ def _factorized_scores(model: nn.Module | ScoreFn) -> tuple[ScoreFn, Callable[[T
     return None
 
 
-def _check_item_weights(model: nn.Module, split: str) -> None:
+def _check_item_weights(model: SequentialRecommender, split: str) -> None:
     """Once per evaluation: the item embeddings that every factorized score is a dot product with are finite
     (a NaN item row would never rank above a target and pass unnoticed); the padding row is not ranked."""
-    weight = getattr(model.encoder, "item_weight", None)
-    if isinstance(weight, Tensor) and not bool(torch.isfinite(weight[1:]).all()):
+    weight = model.encoder.item_weight
+    if not bool(torch.isfinite(weight[1:]).all()):
         items = torch.nonzero(~torch.isfinite(weight[1:]).all(1)).flatten() + 1
         raise DataError(f"{split} split: the model's item embeddings hold NaN or inf values "
                         f"({items.numel()} of {weight.size(0) - 1} items, e.g. ids {items[:5].tolist()})")

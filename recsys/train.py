@@ -43,7 +43,7 @@ logger = logging.getLogger("recsys.train")
 
 
 def train_recommender(
-    model: nn.Module,
+    model: SequentialRecommender,
     split: SequenceSplit,
     *,
     epochs: int = 100,
@@ -66,7 +66,8 @@ def train_recommender(
     """Train ``model`` on ``split.train`` with model selection on ``split.valid`` (RecBole's protocol).
 
     Args:
-        model: A recommender (``calculate_loss`` / ``training_step``, ``full_sort_predict``).
+        model: A :class:`~recsys.models.SequentialRecommender` (``calculate_loss`` or its own ``training_step``,
+            ``full_sort_predict``).
         split: From :func:`recsys.data.leave_one_out`.
         epochs: Maximum epochs.
         batch_size: Training batch size (256).
@@ -113,9 +114,9 @@ def train_recommender(
     )
 
 
-def _drop_small_last_batch(model: nn.Module, num_samples: int, batch_size: int) -> bool:
+def _drop_small_last_batch(model: SequentialRecommender, num_samples: int, batch_size: int) -> bool:
     """Whether the last training batch must be dropped: it would hold fewer than ``model.min_batch_size`` samples."""
-    need = int(getattr(model, "min_batch_size", 1))
+    need = model.min_batch_size
     if need <= 1:
         return False
     name = type(model).__name__
@@ -195,8 +196,7 @@ def run_recommendation(
         seed_dir = seed_run_dir(out_dir, seed, seeds)
         seed_everything(seed)
         model = build_recommender(cfg, dataset.num_items).to(dev)
-        if callable(getattr(model, "prepare_data", None)):  # models with data-dependent state (SRA-CL's index)
-            model.prepare_data(dataset, split)
+        model.prepare(dataset, split)  # data-dependent state, e.g. a semantic index; nothing for most models
         last = seed_dir / "last.pt"
         fit_result = train_recommender(
             model, split, epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
@@ -216,7 +216,7 @@ def run_recommendation(
         per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
                          "stopped_early": fit_result.stopped_early,
                          "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
-                         **({"semantics": model.semantic_info()} if hasattr(model, "semantic_info") else {})})
+                         **({"semantics": info} if (info := model.semantic_info()) else {})})
     run_protocol = {
         "seeds": list(seeds),
         "data": split.describe(),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +30,9 @@ from torch import Tensor
 
 from graphcl.errors import DataError
 from graphcl.eval.summary import MetricSummary, summarize
+
+if TYPE_CHECKING:
+    from graphcl.models.base import GraphModel
 
 __all__ = ["evaluate_hetero", "heco_clustering", "heco_node_classification", "heco_splits", "hetero_protocol"]
 
@@ -176,11 +180,12 @@ def heco_clustering(z: Tensor, y: Tensor, *, repeats: int = 10, n_init: int = 10
     return {"nmi": summarize(nmi), "ari": summarize(ari)}
 
 
-def evaluate_hetero(model: torch.nn.Module, data: object, ev: Mapping[str, object], *, seed: int,
+def evaluate_hetero(model: GraphModel, data: object, ev: Mapping[str, object], *, seed: int,
                     run_dir: Path | None = None) -> dict[str, MetricSummary]:
     """Everything the experiment runner reports for a heterogeneous model: the node-classification metrics at
-    every label rate of ``data`` (``"node"`` task), ``nmi`` / ``ari`` (``"clustering"`` task), AdaMEOW's final
-    mean negative weight (``mean_neg_weight``), and optionally a t-SNE PNG of the test nodes (``tsne: true``)."""
+    every label rate of ``data`` (``"node"`` task), ``nmi`` / ``ari`` (``"clustering"`` task), the model's own
+    :attr:`~graphcl.models.base.GraphModel.extra_metrics`, and optionally a t-SNE PNG of the test nodes
+    (``tsne: true``)."""
     target = data.target_type
     z = model.embed(data).cpu()
     y = data[target].y.cpu()
@@ -194,9 +199,7 @@ def evaluate_hetero(model: torch.nn.Module, data: object, ev: Mapping[str, objec
             repeats=int(ev["probe_repeats"]), seed=seed))
     if "clustering" in tasks:
         metrics.update(heco_clustering(z, y, repeats=int(ev["cluster_repeats"]), seed=seed))
-    history = getattr(model, "mean_weight_history", None)
-    if history:
-        metrics["mean_neg_weight"] = summarize([history[-1]])
+    metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
     if ev.get("tsne") and run_dir is not None:
         from graphcl.eval.tsne import plot_tsne
 

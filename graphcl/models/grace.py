@@ -18,6 +18,7 @@ from torch_geometric.transforms import Compose
 from graphcl.errors import ConfigError, DataError
 from graphcl.losses.infonce import InfoNCE
 from graphcl.losses.pamc import meta_node_info_nce
+from graphcl.models.base import GraphModel
 from graphcl.nn.encoders import GCNEncoder
 from graphcl.nn.heads import ProjectionHead
 from graphcl.ops.cluster import kmeans
@@ -43,7 +44,7 @@ def encode(encoder: nn.Module, data: Data) -> Tensor:
     return encoder(data.x, data.edge_index, edge_weight)
 
 
-class GRACE(nn.Module):
+class GRACE(GraphModel):
     """GRACE (Zhu et al., 2020): node-level contrast between two augmented views of one graph.
 
     .. math::

@@ -35,6 +35,7 @@ from torch_geometric.data import HeteroData
 from graphcl.errors import ConfigError, DataError
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
+from graphcl.models.base import GraphModel
 from graphcl.nn.metapath import (
     MetaPathEncoder,
     MetaPathInputs,
@@ -106,10 +107,10 @@ class _GraphKey:
         )
 
 
-class _MetaPathContrast(nn.Module):
+class _MetaPathContrast(GraphModel):
     """Shared machinery: view preparation (cached per graph), encoding, embeddings."""
 
-    heterogeneous = True  # the experiment runner builds it from the HeteroData and uses the HeCo protocol
+    heterogeneous = True  # built from the HeteroData, evaluated with the DMGI / HeCo protocol
 
     def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews,
                  embedding: str = "faithful") -> None:
@@ -313,6 +314,8 @@ class AdaMEOW(_MetaPathContrast):
         embedding: ``"faithful"`` or ``"clean"``.
     """
 
+    extra_metrics = ("mean_neg_weight",)
+
     def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews,
                  loss: LearnedNegativeWeights, *, embedding: str = "faithful") -> None:
         super().__init__(encoder, head, views, embedding)
@@ -345,6 +348,11 @@ class AdaMEOW(_MetaPathContrast):
         views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
         loss = LearnedNegativeWeights(proj_channels, tau, hidden_channels=weight_hidden, chunk_size=chunk_size)
         return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, loss, embedding=embedding)
+
+    def extra_metric_values(self) -> dict[str, float]:
+        """``mean_neg_weight``: the mean learned negative weight of the last training step (a collapse of the
+        weights toward zero shows here)."""
+        return {"mean_neg_weight": self.mean_weight_history[-1]} if self.mean_weight_history else {}
 
     def forward(self, data: HeteroData) -> Tensor:
         """Training loss (fine-view anchors, coarse-view samples, learned weights)."""

@@ -44,6 +44,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.functional.influence import influence_matrix
 from graphcl.losses.ncontrast import NContrastLoss
 from graphcl.losses.pamc import PamCLoss
+from graphcl.models.base import GraphModel
 from graphcl.nn.autoencoder import SDCN_HIDDEN, MLPAutoEncoder, pretrain_autoencoder
 from graphcl.nn.dec import StudentTClustering
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
@@ -52,7 +53,7 @@ from graphcl.transforms.community import _PerGraphCache
 INPUT_SCALINGS = ("none", "binarize", "standardize")
 
 
-class PamC(nn.Module):
+class PamC(GraphModel):
     """PamC deep graph clustering (Kulatilleke et al., 2022): MLP encoder + DEC head + meta-node contrast.
 
     .. math::
@@ -83,6 +84,8 @@ class PamC(nn.Module):
         >>> parts = model(data)                   # {"contrastive": ..., "kl": ...}, one epoch
         >>> labels = model.predict_clusters(data)  # argmax Q
     """
+
+    predicts_clusters = True  # argmax Q; the runner scores it instead of k-means on the embeddings
 
     def __init__(
         self,

@@ -1,13 +1,16 @@
 """``fit()``: the training loop shared by the graph models and the sequential recommenders.
 
 Model contract: ``loss_fn(model, batch)`` (by default ``model(batch)``) returns a scalar loss tensor or a
-``dict`` of differentiable loss parts whose sum is minimised. A model may define ``set_epoch(epoch)``, called
-with the 1-based epoch before each epoch's steps. A graph is trained full-batch (one step per epoch); a
-``DataLoader`` / list / tuple of batches gives one step per batch.
+``dict`` of differentiable loss parts whose sum is minimised. A model that subclasses
+:class:`~graphcl.train.hooks.TrainingHooks` gets ``set_epoch(epoch)`` called with the 1-based epoch before each
+epoch's steps. A graph is trained full-batch (one step per epoch); a
+``DataLoader`` / list / tuple of batches gives one step per batch. Preparing the data (a model's once-per-graph
+computations) is the caller's step before ``fit`` (see :meth:`graphcl.models.base.GraphModel.prepare`).
 
 Hook for models with their own per-batch optimisation schedule (e.g. MCLRec's encoder step / augmenter step /
-encoder step): when no ``loss_fn`` is given and the model defines ``training_step(batch, optimizer)``, ``fit``
-calls it instead of doing ``zero_grad`` / ``backward`` / ``step`` itself. The method performs its own
+encoder step): when no ``loss_fn`` is given and the model declares
+:attr:`~graphcl.train.hooks.TrainingHooks.owns_optimizer_step`, ``fit`` calls its ``training_step(batch, optimizer)``
+instead of doing ``zero_grad`` / ``backward`` / ``step`` itself. The method performs its own
 updates with the given optimiser (parameters without a gradient are left alone by torch's optimisers, so one
 optimiser can serve several alternating parameter groups) and returns a dict of detached scalar tensors that
 contains ``"loss"`` (the value logged as the training loss) and any other parts to log. It must check its losses
@@ -32,6 +35,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.train._primitives import to_primitive
 from graphcl.train.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from graphcl.train.early_stopping import EarlyStopping
+from graphcl.train.hooks import TrainingHooks
 from graphcl.train.loggers import Logger, default_loggers
 from graphcl.train.rng import get_rng_state, set_rng_state
 
@@ -152,7 +156,7 @@ def fit(
         raise ConfigError(f"monitor={monitor!r} needs an eval_fn returning it (or use monitor='loss')")
     if checkpoint_every and run_dir is None:
         raise ConfigError("checkpoint_every needs a run_dir to write last.pt to")
-    if grad_clip is not None and loss_fn is None and callable(getattr(unwrap_model(model), "training_step", None)):
+    if grad_clip is not None and loss_fn is None and _owns_optimizer_step(model):
         raise ConfigError(
             f"grad_clip cannot be applied to {type(unwrap_model(model)).__name__}.training_step, which steps the "
             f"optimiser itself"
@@ -311,11 +315,11 @@ def _train_epoch(
     """One epoch of optimisation steps; returns the mean of every loss part over the steps."""
     sums: dict[str, Tensor] = {}
     steps = 0
-    training_step = getattr(unwrap_model(model), "training_step", None) if loss_fn is _call_model else None
+    training_step = unwrap_model(model).training_step if loss_fn is _call_model and _owns_optimizer_step(model) else None
     for index, batch in enumerate([single] if batches is None else batches):
         if batches is not None:
             batch = _to_device(batch, device)
-        if callable(training_step):
+        if training_step is not None:
             parts = _step_parts(training_step(batch, optimizer), epoch)
             if not bool(torch.isfinite(parts["loss"])):
                 raise FloatingPointError(f"non-finite loss at epoch {epoch}, batch {index}: {parts['loss'].item()}")
@@ -471,11 +475,17 @@ def _cpu_state_dict(model: nn.Module) -> dict[str, Tensor]:
     return {name: value.detach().to("cpu", copy=True) for name, value in unwrap_model(model).state_dict().items()}
 
 
+def _owns_optimizer_step(model: nn.Module) -> bool:
+    """Whether the model declares that its ``training_step`` runs the optimisation step itself."""
+    hooks = unwrap_model(model)
+    return isinstance(hooks, TrainingHooks) and hooks.owns_optimizer_step
+
+
 def _set_epoch(model: nn.Module, train_data: Any, epoch: int) -> None:
     """Tell the model (and a distributed sampler) which epoch starts."""
-    set_epoch = getattr(unwrap_model(model), "set_epoch", None)
-    if callable(set_epoch):
-        set_epoch(epoch)
+    hooks = unwrap_model(model)
+    if isinstance(hooks, TrainingHooks):
+        hooks.set_epoch(epoch)
     if isinstance(train_data, DataLoader):
         sampler_set_epoch = getattr(train_data.sampler, "set_epoch", None)
         if callable(sampler_set_epoch):

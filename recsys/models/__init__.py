@@ -4,10 +4,10 @@
 - :class:`GRU4Rec` — Hidasi et al., ICLR 2016, in RecBole's next-item form (CE over all items).
 - :class:`BERT4Rec` — Sun et al., CIKM 2019 (bidirectional Transformer, cloze objective).
 - :class:`CL4SRec` — Xie et al., ICDE 2022 (SASRec + NT-Xent between two augmented views).
-- :class:`DuoRec` — Qiu et al., WSDM 2022 (SASRec + dropout views and same-target positives; ``prepare_data``
+- :class:`DuoRec` — Qiu et al., WSDM 2022 (SASRec + dropout views and same-target positives; ``prepare``
   indexes the positives).
 - :class:`MCLRec` — Qin et al., SIGIR 2023 (learnable augmenters, meta-optimised θ/φ/θ schedule).
-- :class:`SRACL` — Cui et al., NeurIPS 2025 (semantic retrieval augmented CL; ``prepare_data`` builds its index).
+- :class:`SRACL` — Cui et al., NeurIPS 2025 (semantic retrieval augmented CL; ``prepare`` builds its index).
 
 ``MODELS`` maps config names to classes (the ``model`` key of a config); every class has
 ``build(num_items, **config)``, whose keyword arguments are the model's config keys.

@@ -9,30 +9,38 @@ Interface every model implements (and the SRA-CL model reuses)::
 
 ``batch`` is a :class:`recsys.data.SequenceBatch` (``item_seq [B, L]``, ``item_seq_len [B]``, ``target [B]``,
 ``user [B]``). Every model class has a ``build(num_items, **config)`` classmethod that constructs it from a flat
-config (the keys of its signature are the YAML keys). A model that needs its own optimisation schedule per batch defines
-``training_step(batch, optimizer)`` (see :func:`graphcl.train.fit`).
+config (the keys of its signature are the YAML keys). What a model offers beyond that is declared on the class and
+the pipeline asks for it: :attr:`~SequentialRecommender.min_batch_size`, :meth:`~SequentialRecommender.prepare`
+(state computed from the training data before training), :meth:`~SequentialRecommender.semantic_info`, and the
+training hooks of :class:`graphcl.train.hooks.TrainingHooks` (a per-batch optimisation schedule of its own).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphcl.train.hooks import TrainingHooks
 from recsys.data.split import SequenceBatch
 from recsys.nn.sasrec import SASRecEncoder
 
+if TYPE_CHECKING:
+    from recsys.data import SequenceDataset
+    from recsys.data.split import SequenceSplit
 
-class SequentialRecommender(nn.Module):
+
+class SequentialRecommender(TrainingHooks, nn.Module):
     """An encoder ``(item_seq, item_seq_len) -> [B, d]`` whose item table also scores the next item.
 
     Args:
         encoder: The backbone (:class:`~recsys.nn.SASRecEncoder` or anything with the same interface:
-            ``forward(item_seq, item_seq_len)``, ``score_all(h)``, ``item_embedding``, ``num_items``).
+            ``forward(item_seq, item_seq_len)``, ``score_all(h)``, ``item_embedding``, ``item_weight``,
+            ``num_items``).
     """
 
-    min_batch_size: int = 1
-    """Fewest samples a training batch may hold (2 for contrastive losses; the trainer drops a smaller last batch)."""
+    #: Fewest samples a training batch may hold (2 for contrastive losses; the trainer drops a smaller last batch).
+    min_batch_size: ClassVar[int] = 1
 
     def __init__(self, encoder: SASRecEncoder) -> None:
         super().__init__()
@@ -49,6 +57,17 @@ class SequentialRecommender(nn.Module):
         return SASRecEncoder(num_items, max_len=max_len, hidden_size=hidden_size, num_layers=num_layers,
                              num_heads=num_heads, inner_size=inner_size, hidden_dropout=hidden_dropout,
                              attn_dropout=attn_dropout, layer_norm_eps=layer_norm_eps, padding=padding)
+
+    def prepare(self, dataset: SequenceDataset, split: SequenceSplit) -> Any:
+        """Compute what the model needs from the data before training (an index over the training split, a
+        semantic neighbour table); called once per training run, after the model is built and before the first
+        step. Nothing to prepare by default."""
+        return None
+
+    def semantic_info(self) -> dict[str, Any]:
+        """What the results record about the semantic side information the model trained with (per seed); empty
+        for models without any."""
+        return {}
 
     def forward(self, batch: SequenceBatch) -> Any:
         return self.calculate_loss(batch)

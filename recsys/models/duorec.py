@@ -17,7 +17,7 @@ target are **not** removed, as in the code), dot product with ``τ = 1``. Other 
 ``"us"``: ``L_rec + λ NTXent(h, h') + λ_sem NTXent(h, h_s)``; ``"un"``: ``L_rec + λ NTXent(h, h')``;
 ``"su"``: ``L_rec + λ_sem NTXent(h, h_s)``.
 
-The candidate lists come from the training split (:meth:`DuoRec.prepare_data`, run by the pipeline before
+The candidate lists come from the training split (:meth:`DuoRec.prepare`, run by the pipeline before
 training); a target that occurs once as a training target has no other candidate and the row's own window is
 its positive (the code's fallback). Choices recorded: the positive is redrawn for every batch (the code redraws
 per epoch), the three passes run as one ``[3B, L]`` encoder batch (independent dropout per row, as with three
@@ -105,7 +105,7 @@ class SameTargetSampler(nn.Module):
         same-target sample."""
         if not self.fitted:
             raise ConfigError("the same-target sampler is not fitted: call fit(split.train) "
-                              "(DuoRec.prepare_data does it)")
+                              "(DuoRec.prepare does it)")
         target = batch.target
         own = self.own_position(batch)
         found = own >= 0
@@ -163,7 +163,7 @@ class DuoRec(SequentialRecommender):
                                      hidden_dropout, attn_dropout, layer_norm_eps, padding)
         return cls(encoder, contrast=contrast, lmd=lmd, lmd_sem=lmd_sem, tau=tau, similarity=similarity)
 
-    def prepare_data(self, dataset: SequenceDataset, split: SequenceSplit) -> SameTargetSampler:
+    def prepare(self, dataset: SequenceDataset, split: SequenceSplit) -> SameTargetSampler:
         """Index the training samples by target (the supervised positives' candidate lists)."""
         return self.positives.fit(split.train, device=self.encoder.item_embedding.weight.device)
 

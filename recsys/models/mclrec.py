@@ -74,6 +74,7 @@ class MCLRec(SequentialRecommender):
     """
 
     min_batch_size = 2  # NT-Xent needs a negative: the trainer drops a last batch of one sample
+    owns_optimizer_step = True  # training_step runs the θ / φ / θ schedule with its own optimiser steps
 
     def __init__(self, encoder: SASRecEncoder, augmentation: TwoViews, *, lmd: float = 0.0, beta: float = 0.05,
                  reg_weight: float = 0.1, augmenter_widths: Sequence[int] = (32, 16), tau: float = 1.0,

@@ -134,7 +134,7 @@ class SRACL(SequentialRecommender):
         similarity: ``"dot"`` (reference) or ``"cos"``.
         synthesis_dropout: Dropout on the synthesiser's attention weights.
         neighbour_grad: Backpropagate through the neighbour encodings (reference: yes).
-        semantics: How :meth:`prepare_data` builds the index: ``"text"`` (item texts of the dataset),
+        semantics: How :meth:`prepare` builds the index: ``"text"`` (item texts of the dataset),
             ``"attributes"`` / ``"precomputed"`` (``semantic_file``), ``"none"`` (random neighbours: ablation).
         semantic_file: Attribute JSON or embedding file for ``"attributes"`` / ``"precomputed"``.
         text_model: Sentence-transformers model for ``"text"``.
@@ -192,7 +192,7 @@ class SRACL(SequentialRecommender):
               exclude_same_user: bool = False) -> SRACL:
         """SRA-CL with a fresh backbone (``"sasrec"``: the reference TransRec settings; ``"gru4rec"``).
 
-        The semantic index is built from the data by :meth:`prepare_data` (or given with :meth:`attach`).
+        The semantic index is built from the data by :meth:`prepare` (or given with :meth:`attach`).
         """
         if backbone not in BACKBONES:
             raise ConfigError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
@@ -209,7 +209,7 @@ class SRACL(SequentialRecommender):
                    exclude_same_user=exclude_same_user)
 
     # ----------------------------------------------------------------------------------------------- data
-    def prepare_data(self, dataset: SequenceDataset, split: SequenceSplit) -> SemanticIndex:
+    def prepare(self, dataset: SequenceDataset, split: SequenceSplit) -> SemanticIndex:
         """Build the semantic index of ``split`` as configured and :meth:`attach` it (call before training)."""
         cfg = self.semantic_config
         cache = Path(os.path.expanduser(cfg["semantic_cache"])) if cfg["semantic_cache"] else None
@@ -290,7 +290,7 @@ class SRACL(SequentialRecommender):
         if not self.training or (self.cs_weight == 0 and self.is_weight == 0):
             return parts
         if self.index is None:
-            raise ConfigError("SRACL has no semantic index: call model.prepare_data(dataset, split) or "
+            raise ConfigError("SRACL has no semantic index: call model.prepare(dataset, split) or "
                               "model.attach(index) before training")
         if self.is_weight > 0:
             parts["is"] = self.is_weight * self.intra_sequence_loss(batch)

@@ -86,7 +86,7 @@ def test_eval_run_dir_of_a_multi_seed_run_and_broken_config(tmp_path, capsys):
 
 
 def test_eval_run_dir_of_an_sracl_run(tmp_path, capsys):
-    # SRA-CL's synthesiser is built from the data (prepare_data) and saved in best.pt; ranking needs no index.
+    # SRA-CL's synthesiser is built from the data (prepare) and saved in best.pt; ranking needs no index.
     run = tmp_path / "sracl"
     assert main(["train", "--model", "sracl", "--quiet", "--run-dir", str(run), *TINY, "epochs=1",
                  "semantics=none", "k_items=3", "k_windows=3"]) == 0

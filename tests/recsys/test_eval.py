@@ -9,6 +9,7 @@ import torch
 from graphcl.errors import ConfigError, DataError
 from recsys.data import SequenceDataset, leave_one_out
 from recsys.eval import RankingProtocol, evaluate_ranking, rank_metrics, target_ranks
+from recsys.models import SequentialRecommender
 
 
 def test_ranks_exclude_padding_and_count_strictly_higher():
@@ -57,8 +58,11 @@ def test_out_of_range_items_and_bad_protocol():
     ds = SequenceDataset.from_sequences([[1, 2, 3, 9]], num_items=9)
     split = leave_one_out(ds)
 
-    class Tiny(torch.nn.Module):
-        num_items = 5
+    class Tiny(SequentialRecommender):
+        num_items = 5  # declared: evaluate_ranking checks the item ids against it
+
+        def __init__(self):
+            super().__init__(encoder=None)
 
         def full_sort_predict(self, batch):
             return torch.zeros(batch.item_seq.size(0), 6)

@@ -7,10 +7,13 @@ from torch import nn
 
 from graphcl.errors import ConfigError
 from graphcl.train import fit
+from graphcl.train.hooks import TrainingHooks
 
 
-class TwoGroups(nn.Module):
+class TwoGroups(TrainingHooks, nn.Module):
     """Alternates updates of two parameters with one optimiser, like MCLRec's θ / φ steps."""
+
+    owns_optimizer_step = True
 
     def __init__(self, bad_at: int | None = None):
         super().__init__()

@@ -25,7 +25,7 @@ def _split(num_users: int):
 def _build(cls, ds, split):
     if cls is SRACL:
         model = SRACL.build(7, semantics="none", k_items=2, k_windows=2, **SMALL)
-        model.prepare_data(ds, split)
+        model.prepare(ds, split)
         return model
     return cls.build(7, **SMALL)
 

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from graphcl.train.hooks import TrainingHooks
+
 
 def regression_graph(num_nodes: int = 48, dim: int = 4, seed: int = 0) -> Data:
     """A ``Data`` object with features and a linear target (full-batch training input)."""
@@ -23,7 +25,7 @@ def regression_tensors(num: int = 40, dim: int = 4, seed: int = 0) -> tuple[Tens
     return data.x, data.y
 
 
-class NoisyRegressor(nn.Module):
+class NoisyRegressor(TrainingHooks, nn.Module):
     """Linear -> ReLU -> Dropout -> Linear with random input noise from torch, NumPy and Python ``random``.
 
     Every RNG the loop must restore on resume influences the loss. Accepts a ``Data`` (``x``, ``y``) or an

@@ -28,7 +28,7 @@ def test_full_sort_predict_equals_predict_over_all_items(split, name, padding):
     data = split if padding == "right" else leave_one_out(_dataset(), max_len=12, padding="left")
     model = MODELS[name].build(data.num_items, max_len=12, padding=padding, **SMALL[name])
     if name == "duorec":  # its same-target positives are indexed from the training split
-        model.prepare_data(None, data)
+        model.prepare(None, data)
     batch = data.train[torch.arange(40)]
     loss = model.calculate_loss(batch)
     total = sum(loss.values()) if isinstance(loss, dict) else loss

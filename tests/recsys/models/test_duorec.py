@@ -79,7 +79,7 @@ def test_loss_matches_a_naive_reference(split, contrast):
     torch.manual_seed(0)
     model = DuoRec.build(split.num_items, max_len=8, hidden_size=16, inner_size=32, hidden_dropout=0.0,
                          attn_dropout=0.0, contrast=contrast, lmd=0.3, lmd_sem=0.7)
-    model.prepare_data(None, split)
+    model.prepare(None, split)
     model.eval()  # no dropout: the dropout view equals h, so the reference can recompute every pass
     batch = split.train[torch.arange(20)]
     torch.manual_seed(5)
@@ -103,7 +103,7 @@ def test_loss_matches_a_naive_reference(split, contrast):
 
 def test_training_needs_the_prepared_index_and_valid_arguments(split):
     model = DuoRec.build(split.num_items, max_len=8, hidden_size=16, inner_size=32)
-    with pytest.raises(ConfigError, match="prepare_data"):
+    with pytest.raises(ConfigError, match="prepare"):
         model.calculate_loss(split.train[torch.arange(4)])
     with pytest.raises(ConfigError, match="contrast"):
         DuoRec.build(10, contrast="both")
@@ -111,5 +111,5 @@ def test_training_needs_the_prepared_index_and_valid_arguments(split):
         DuoRec.build(10, lmd_sem=-1.0)
     assert DuoRec.min_batch_size == 2
     # the index is rebuilt from the data, never saved with the weights
-    model.prepare_data(None, split)
+    model.prepare(None, split)
     assert not any(key.startswith("positives.") for key in model.state_dict())

@@ -94,7 +94,7 @@ def test_training_step_reduces_loss_on_both_backbones(data, backbone):
     torch.manual_seed(0)
     model = SRACL.build(dataset.num_items, backbone=backbone, max_len=10, semantics="none",
                         k_items=3, k_windows=3)
-    model.prepare_data(dataset, split)
+    model.prepare(dataset, split)
     batch = next(iter(batch_loader(split.train, 64, seed=0)))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()

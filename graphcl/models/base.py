@@ -1,0 +1,76 @@
+"""Base class of the graph models: what every model offers, declared, so that the runner asks instead of sniffing.
+
+Interface every model implements::
+
+    model = Model.build(in_channels, **config)   # from a flat config (the keys of its signature are the YAML keys)
+    data = model.prepare(data)                    # once per graph, before training (default: data unchanged)
+    loss = model(data)                            # one training step: a scalar or {part: scalar}
+    z = model.embed(data)                         # [N, d] frozen embeddings for evaluation
+
+and the class attributes below, which :mod:`graphcl.experiment` reads to pick the evaluation protocol. A model
+added later only overrides what differs from the defaults.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from graphcl.errors import DataError
+from graphcl.train.hooks import TrainingHooks
+
+
+class GraphModel(TrainingHooks, nn.Module):
+    """A graph model with declared capabilities and an explicit preparation step.
+
+    Preparation (:meth:`prepare`) is whatever a model computes once per graph before training — communities,
+    an influence graph, meta-path views, a diffusion matrix, autoencoder pre-training. It is a separate call
+    (made once per training run by :func:`graphcl.experiment.train_model`) rather than a cache inside
+    ``forward``: what the model trains on is then visible, computed exactly once, and never silently reused for
+    another graph. ``forward`` of a model that needs preparation raises a :class:`~graphcl.errors.DataError`
+    naming ``model.prepare(data)`` when it gets an unprepared graph.
+    """
+
+    #: Trains on a ``HeteroData`` with meta-paths (built from the graph, evaluated with the DMGI / HeCo protocol)
+    #: instead of a homogeneous ``Data``.
+    heterogeneous: ClassVar[bool] = False
+    #: Predicts clusters itself (:meth:`predict_clusters`); the clustering task then scores those predictions
+    #: instead of k-means on the embeddings.
+    predicts_clusters: ClassVar[bool] = False
+    #: Trains with node labels (``data.y``), i.e. is not self-supervised; the protocol says so.
+    needs_labels: ClassVar[bool] = False
+    #: Names of the model-specific numbers :meth:`extra_metric_values` reports beside the task metrics (raw
+    #: values, not fractions in [0, 1]).
+    extra_metrics: ClassVar[tuple[str, ...]] = ()
+
+    #: One cluster prediction per training epoch (models with :attr:`predicts_clusters` may record them; the
+    #: runner then also reports the maximum over epochs). Empty by default.
+    cluster_history: Sequence[Tensor] = ()
+
+    @classmethod
+    def build(cls, in_channels: Any, **config: Any) -> GraphModel:
+        """The model for inputs of size ``in_channels`` (for heterogeneous models: the ``HeteroData``) from the
+        config keys of its signature."""
+        raise NotImplementedError(f"{cls.__name__} does not define build()")
+
+    def prepare(self, data: Any) -> Any:
+        """Compute what the model needs from ``data`` before training; returns the graph to train on.
+
+        Called once per training run, before the first step. The default has nothing to prepare and returns
+        ``data`` unchanged.
+        """
+        return data
+
+    def embed(self, data: Any) -> Tensor:
+        """``[N, d]`` embeddings of ``data`` for downstream tasks, detached."""
+        raise NotImplementedError(f"{type(self).__name__} does not define embed()")
+
+    def predict_clusters(self, data: Any) -> Tensor:
+        """``[N]`` cluster of every node (only for models with :attr:`predicts_clusters`)."""
+        raise DataError(f"{type(self).__name__} does not predict clusters (predicts_clusters is False)")
+
+    def extra_metric_values(self) -> dict[str, float]:
+        """The trained model's values of :attr:`extra_metrics` (a name may be missing when the model has no value
+        for it, e.g. before training); none by default."""
+        return {}
