@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder with the dataset's files in PyG / HeCo layout (e.g. DATA/planetoid holding "
                             "Cora/raw/, or DATA itself with planetoid/, heco/ ... inside; default: $GRAPHCL_DATA, "
                             "else datasets/ of a source checkout, else ~/.cache/graphrec-cl/datasets)")
-    train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    train.add_argument("--device", default="auto",
+                       help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
     _add_trust_option(train)
     add_run_options(train, first_seed=0)
 
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--root", default=None,
                        help="data root of the checkpoint's dataset (default: the one its run recorded)")
     embed.add_argument("--out", default=None, help="output file (default: embeddings.pt beside the checkpoint)")
-    embed.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    embed.add_argument("--device", default="auto",
+                       help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
     _add_trust_option(embed)
 
     config = sub.add_parser("config", help="print the resolved configuration")

@@ -17,7 +17,7 @@ from typing import Any
 from graphcl.errors import ConfigError, GraphCLError
 
 #: Settings a resumed run may change: they extend or checkpoint the same training, they do not alter it.
-RESUMABLE_KEYS = ("epochs", "checkpoint_every")
+RESUMABLE_KEYS = ("epochs", "checkpoint_every", "logger")
 
 Resolver = Callable[[str, str, "str | Path | None", Mapping[str, Any]], dict[str, Any]]
 
@@ -36,7 +36,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, first_seed: int) -> None:
-    """``--seeds``, ``--seed-offset``, ``--run-dir``, ``--resume``, ``--overwrite`` and ``--quiet``."""
+    """``--seeds``, ``--seed-offset``, ``--run-dir``, ``--resume``, ``--overwrite``, ``--quiet`` and ``--logger``."""
     parser.add_argument("--seeds", type=int, default=None,
                         help="number of seeds N: trains seeds OFFSET .. OFFSET+N-1 (default: 1; with --resume, the "
                              "run's own)")
@@ -50,6 +50,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, first_seed: int) -> None
                              f"{' and '.join(RESUMABLE_KEYS)} may change, e.g. epochs=300)")
     parser.add_argument("--overwrite", action="store_true", help="replace the run already in --run-dir")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--logger", default=None, metavar="NAMES",
+                        help="comma-separated loggers: csv, jsonl, tensorboard (the 'logger' config key; default: "
+                             "csv,jsonl)")
 
 
 @dataclass
@@ -111,6 +114,8 @@ def run_request(
     from graphcl.train import check_run_dir, read_run_record
 
     check_run_dir(args.run_dir, resume=args.resume, overwrite=args.overwrite)
+    if getattr(args, "logger", None) is not None:  # --logger is the 'logger' config key
+        overrides = {**overrides, "logger": args.logger}
     seeds = _seeds(args, first_seed)
     if not args.resume:
         return RunRequest(resolve(model, dataset, args.config, overrides), seeds or [first_seed])

@@ -36,6 +36,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "patience": None,  # early stopping on the training loss; None = off
     "grad_clip": None,
     "checkpoint_every": 50,  # also write last.pt every k epochs, for --resume (0 = only at the end)
+    "logger": ["csv", "jsonl"],  # csv (metrics.csv), jsonl (events.jsonl), tensorboard; e.g. logger=csv,tensorboard
 }
 
 EVALUATION_DEFAULTS: dict[str, Any] = {
@@ -192,7 +193,10 @@ def resolve_config(
         The complete configuration.
     """
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
+    from graphcl.train.loggers import logger_names
+
     cfg = apply_layers(default_config(model, dataset), path, overrides)
+    cfg["logger"] = logger_names(cfg["logger"])
     tasks = cfg["tasks"]
     bad = [t for t in tasks if t not in ("node", "clustering", "link")]
     if bad or not tasks:

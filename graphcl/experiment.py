@@ -46,8 +46,9 @@ logger = logging.getLogger("graphcl")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (CUDA when available) → a usable ``torch.device``."""
-    if device is None:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` or ``None`` (both: CUDA when available, else the CPU) → a
+    usable ``torch.device``."""
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
@@ -96,15 +97,15 @@ def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
 
 
 #: Keys that may change when a run is resumed (everything else that shapes training must stay as it was).
-_RESUMABLE_CHANGES = ("epochs", "checkpoint_every")
+_RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "logger")
 
 
 def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
     """Refuse to resume ``run_dir`` with model or training settings other than those it was started with.
 
     The interrupted run's ``config.yaml`` is compared with ``cfg`` on the model and training keys except
-    ``epochs`` and ``checkpoint_every``; evaluation keys may change (they do not affect the weights). Without this
-    check the run would silently continue with the new settings and ``config.yaml`` would be overwritten with them,
+    ``epochs``, ``checkpoint_every`` and ``logger``; evaluation keys may change (they do not affect the weights).
+    Without this check the run would silently continue with the new settings and ``config.yaml`` would be overwritten with them,
     so the results would describe a training that never happened.
 
     Raises:
@@ -174,6 +175,7 @@ def train_model(
         run_dir=run_dir,
         show_progress=show_progress,
         config=dict(cfg),
+        loggers=train_kw["logger"],
         resume_from=checkpoint if resume and checkpoint is not None and checkpoint.is_file() else None,
     )
     return model

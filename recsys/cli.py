@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train, validate, test, and write runs/<run>/results.json")
     _add_common(train)
-    train.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    train.add_argument("--device", default="auto",
+                       help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
     add_run_options(train, first_seed=FIRST_SEED)
 
     ev = sub.add_parser("eval", help="full-ranking evaluation of a RecBole checkpoint or a recsys run")
@@ -70,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="input alignment: right = RecBole (default), left = most recent item last")
     ev.add_argument("--split", default="both", choices=("valid", "test", "both"), help="which split(s) to score")
     ev.add_argument("--out", default=None, help="folder for results.json (default: beside the checkpoint)")
-    ev.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    ev.add_argument("--device", default="auto",
+                    help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
 
     config = sub.add_parser("config", help="print the resolved configuration")
     _add_common(config)

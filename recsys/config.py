@@ -28,6 +28,8 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "eval_every": 1,
     "checkpoint_every": 1,  # write last.pt every k epochs for --resume (0 = only at the end)
     "max_batches_per_epoch": None,  # reduced budgets: cap the optimisation steps of an epoch (None = all)
+    "logger": ["csv", "jsonl"],  # csv (metrics.csv), jsonl (events.jsonl), tensorboard; e.g. logger=csv,tensorboard
+    "amp": None,  # mixed-precision training on CUDA: bf16 | fp16 (None = float32; ignored on CPU)
 }
 
 EVALUATION_DEFAULTS: dict[str, Any] = {
@@ -72,7 +74,16 @@ def resolve_config(model: str, dataset: str, config_file: str | Path | None = No
                    overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value."""
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
+    from graphcl.train.loggers import logger_names
+
     cfg = graphcl_config.apply_layers(default_config(model, dataset), path, overrides)
+    cfg["logger"] = logger_names(cfg["logger"])
+    if isinstance(cfg["amp"], str) and cfg["amp"].lower() in ("none", "off", "false", "fp32"):
+        cfg["amp"] = None
+    if cfg["amp"] is False:
+        cfg["amp"] = None
+    if cfg["amp"] not in (None, "bf16", "fp16"):
+        raise ConfigError(f"amp must be bf16, fp16 or none, got {cfg['amp']!r}")
     from recsys.eval import check_metric_names
 
     check_metric_names([cfg["valid_metric"]])

@@ -29,6 +29,8 @@ from graphcl.train import (
     seed_run_dir,
     write_results,
 )
+from graphcl.train.checkpoint import unwrap_model
+from graphcl.train.distributed import barrier, is_distributed, rank
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
@@ -62,6 +64,8 @@ def train_recommender(
     show_progress: bool = True,
     config: Mapping[str, Any] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
+    loggers: str | Sequence[str] | None = None,
+    amp: str | None = None,
 ) -> FitResult:
     """Train ``model`` on ``split.train`` with model selection on ``split.valid`` (RecBole's protocol).
 
@@ -81,6 +85,9 @@ def train_recommender(
         max_batches_per_epoch: Reduced budget: each epoch sees this many random batches.
         device, run_dir, checkpoint_every, resume_from, show_progress, config, optimizer: As in
             :func:`graphcl.train.fit`.
+        loggers: Logger names, e.g. ``"csv,tensorboard"`` (default: CSV + JSONL in ``run_dir``).
+        amp: Mixed precision on CUDA, ``"bf16"`` or ``"fp16"`` (``None``: float32); see :func:`graphcl.train.fit`.
+            Validation and test ranking run in float32.
 
     Returns:
         The :class:`~graphcl.train.FitResult`; ``model`` holds the best validation weights afterwards.
@@ -99,19 +106,30 @@ def train_recommender(
     if valid_metric not in protocol.names:
         raise ConfigError(f"valid_metric {valid_metric!r} is not computed by the protocol ({protocol.names})")
     drop_last = _drop_small_last_batch(model, len(split.train), batch_size)
+    distributed = is_distributed()
     loader = batch_loader(split.train, batch_size, shuffle=True, drop_last=drop_last,
-                          max_batches=max_batches_per_epoch)
+                          max_batches=max_batches_per_epoch, shard=distributed)
+    trained: nn.Module = _data_parallel(model) if distributed else model
 
-    def validate(m: nn.Module) -> dict[str, float]:
-        result = evaluate_ranking(m, split.valid, protocol, split="valid")
+    def validate(m: nn.Module) -> dict[str, float]:  # every rank ranks the whole split: same metric, same stop
+        result = evaluate_ranking(unwrap_model(m), split.valid, protocol, split="valid")
         return {VALID_PREFIX + name: value for name, value in result.metrics.items()}
 
     return fit(
-        model, loader, epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay, device=device,
+        trained, loader, epochs=epochs, optimizer=optimizer, lr=lr, weight_decay=weight_decay, device=device,
         eval_fn=validate, eval_every=eval_every, monitor=VALID_PREFIX + valid_metric, mode="max",
         patience=None if stopping_step is None else stopping_step + 1, restore_best=True, run_dir=run_dir,
         checkpoint_every=checkpoint_every, resume_from=resume_from, show_progress=show_progress, config=config,
+        loggers=loggers, amp=amp,
     )
+
+
+def _data_parallel(model: nn.Module) -> nn.Module:
+    """``DistributedDataParallel`` around a model whose ``forward`` is its training loss (fit runs the step)."""
+    if model.owns_optimizer_step:
+        raise ConfigError(f"{type(model).__name__} runs its own optimisation steps (training_step); distributed "
+                          f"training supports the models whose step the trainer runs")
+    return nn.parallel.DistributedDataParallel(model)
 
 
 def _drop_small_last_batch(model: SequentialRecommender, num_samples: int, batch_size: int) -> bool:
@@ -187,8 +205,13 @@ def run_recommendation(
     protocol = ranking_protocol(cfg)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                       data_source=data_source)
+    if is_distributed() and run_dir is None:
+        raise ConfigError("a distributed run needs its run folder named (--run-dir): every rank must use the same")
+    if rank() == 0:  # rank 0 alone writes; the others wait until the folder exists
+        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                           data_source=data_source)
+    barrier()
+    out_dir = Path(run_dir) if rank() != 0 else out_dir
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []
@@ -204,6 +227,7 @@ def run_recommendation(
             eval_every=tr["eval_every"], protocol=protocol, max_batches_per_epoch=tr["max_batches_per_epoch"],
             device=dev, run_dir=seed_dir, checkpoint_every=tr["checkpoint_every"],
             resume_from=last if resume and last.is_file() else None, show_progress=show_progress, config=dict(cfg),
+            loggers=tr["logger"], amp=tr["amp"],
         )
         test = evaluate_ranking(model, split.test, protocol, split="test")
         if on_result is not None:
@@ -228,7 +252,8 @@ def run_recommendation(
         cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start, device=dev,
         validation=merge_summaries(valid_runs) if all(valid_runs) else {}, runs=per_seed,
     )
-    write_results(out_dir, results)
+    if rank() == 0:
+        write_results(out_dir, results)
     return results, out_dir
 
 

@@ -376,6 +376,13 @@ def _symmetric_exact(
     return total, grad_x, grad_b
 
 
+def _needs_float32(query: Tensor) -> bool:
+    """Whether a chunked kernel must move to float32: half-precision inputs, or autocast on for their device."""
+    if query.dtype in (torch.float16, torch.bfloat16):
+        return True
+    return query.dtype == torch.float32 and torch.is_autocast_enabled(query.device.type)
+
+
 def weighted_logsumexp(
     query: Tensor,
     key: Tensor,
@@ -413,6 +420,9 @@ def weighted_logsumexp(
         cache_mb: Memory for similarity blocks kept between the two passes of the symmetric case (``0`` =
             recompute every block); results do not depend on it.
 
+    Under :func:`torch.autocast`, and for ``bfloat16`` / ``float16`` inputs, the chunked path computes in float32
+    (autocast off inside) and returns the result in the query's dtype.
+
     Returns:
         A scalar tensor.
     """
@@ -429,6 +439,18 @@ def weighted_logsumexp(
         block = _similarity_block(query, key, float(scale), bias, exclude)
         return torch.dot(row_weight, torch.logsumexp(block, dim=1))
     check_chunk_size(chunk_size)
+    if _needs_float32(query):
+        # The fused kernels accumulate sums and gradients in place in the input dtype: under autocast their matrix
+        # products would come out in bfloat16 / float16 and mix dtypes. They run in float32 with autocast off,
+        # and the result is cast back (autograd casts the gradients back to the inputs' dtype).
+        with torch.autocast(query.device.type, enabled=False):
+            q32 = query.float()
+            out = weighted_logsumexp(
+                q32, q32 if key is query else key.float(), scale=scale,
+                bias=None if bias is None else bias.float(), exclude=exclude, row_weight=row_weight.float(),
+                chunk_size=chunk_size, cache_mb=cache_mb,
+            )
+        return out.to(query.dtype)
     if query is key:
         if not cache_mb >= 0:
             raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
@@ -455,6 +477,12 @@ def chunked_logsumexp(
     """
     exclude = _check_bias_exclude(query, key, bias, exclude)
     check_chunk_size(chunk_size)
+    if _needs_float32(query):  # see weighted_logsumexp
+        with torch.autocast(query.device.type, enabled=False):
+            out = chunked_logsumexp(query.float(), key.float(), scale=scale,
+                                    bias=None if bias is None else bias.float(), exclude=exclude,
+                                    chunk_size=chunk_size)
+        return out.to(query.dtype)
     out = query.new_empty(query.size(0))
     for start, stop in chunk_bounds(query.size(0), chunk_size):
         block = _similarity_block(

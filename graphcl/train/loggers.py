@@ -1,14 +1,20 @@
-"""Metric loggers for training runs: CSV and JSON-lines always, TensorBoard when it is installed."""
+"""Metric loggers for training runs: CSV and JSON-lines by default, TensorBoard when it is installed.
+
+A run chooses its loggers with the ``logger`` configuration key (``logger=csv,tensorboard`` on the command
+line, or ``--logger csv,tensorboard``); :func:`make_loggers` turns the names into loggers.
+"""
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from graphcl.errors import ConfigError
 from graphcl.train._primitives import json_safe, to_primitive
 from graphcl.utils.imports import require
 
@@ -124,7 +130,67 @@ class TensorBoardLogger:
         self._writer.close()
 
 
+#: Logger names a run's ``logger`` configuration key accepts, and the folder or file each writes in the run folder.
+LOGGER_NAMES: dict[str, str] = {"csv": "metrics.csv", "jsonl": "events.jsonl", "tensorboard": "tensorboard"}
+#: What a run logs when its configuration does not say: ``metrics.csv`` and ``events.jsonl``.
+DEFAULT_LOGGERS: tuple[str, ...] = ("csv", "jsonl")
+
+
+def logger_names(value: str | Sequence[str] | None) -> list[str]:
+    """Normalise a ``logger`` configuration value to a list of known logger names.
+
+    Args:
+        value: ``"csv,tensorboard"``, ``["csv", "tensorboard"]`` (items may hold commas too), ``"none"`` / ``[]`` /
+            ``None`` for no loggers. Names are case-insensitive; duplicates are dropped, the order is kept.
+
+    Returns:
+        Names among :data:`LOGGER_NAMES`.
+
+    Raises:
+        ConfigError: An unknown name (with a "did you mean" hint).
+    """
+    if value is None:
+        return []
+    words = [value] if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for word in words:
+        if not isinstance(word, str):
+            raise ConfigError(f"logger names must be strings, got {word!r}")
+        for name in (part.strip().lower() for part in word.split(",")):
+            if name in ("", "none"):
+                continue
+            if name not in LOGGER_NAMES:
+                close = difflib.get_close_matches(name, LOGGER_NAMES, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"unknown logger {name!r}.{hint} Valid: {', '.join(LOGGER_NAMES)} (or none)")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def make_loggers(names: str | Sequence[str] | None, run_dir: str | os.PathLike[str]) -> list[Logger]:
+    """The loggers named by a ``logger`` configuration value, writing into ``run_dir``.
+
+    ``csv`` -> ``metrics.csv`` (:class:`CSVLogger`), ``jsonl`` -> ``events.jsonl`` (:class:`JSONLLogger`),
+    ``tensorboard`` -> event files in ``tensorboard/`` (:class:`TensorBoardLogger`, needs the ``tensorboard``
+    extra).
+
+    Args:
+        names: As accepted by :func:`logger_names`, e.g. ``"csv,tensorboard"``.
+        run_dir: The run folder.
+
+    Raises:
+        ConfigError: An unknown logger name.
+        ImportError: ``tensorboard`` is requested but not installed (nothing is created then).
+    """
+    run_dir = Path(run_dir)
+    chosen = logger_names(names)
+    if "tensorboard" in chosen:  # fail before any file is created
+        require("tensorboard", "tensorboard", "the tensorboard logger")
+    factories = {"csv": CSVLogger, "jsonl": JSONLLogger, "tensorboard": TensorBoardLogger}
+    return [factories[name](run_dir / LOGGER_NAMES[name]) for name in chosen]
+
+
 def default_loggers(run_dir: str | os.PathLike[str]) -> list[Logger]:
     """The loggers :func:`~graphcl.train.fit` uses for a run folder: ``metrics.csv`` and ``events.jsonl``."""
-    run_dir = Path(run_dir)
-    return [CSVLogger(run_dir / "metrics.csv"), JSONLLogger(run_dir / "events.jsonl")]
+    return make_loggers(DEFAULT_LOGGERS, run_dir)

@@ -18,6 +18,7 @@ for NaN / inf before stepping (raising ``FloatingPointError``); ``grad_clip`` is
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -36,7 +37,7 @@ from graphcl.train._primitives import to_primitive
 from graphcl.train.checkpoint import load_checkpoint, save_checkpoint, unwrap_model
 from graphcl.train.early_stopping import EarlyStopping
 from graphcl.train.hooks import TrainingHooks
-from graphcl.train.loggers import Logger, default_loggers
+from graphcl.train.loggers import DEFAULT_LOGGERS, Logger, make_loggers
 from graphcl.train.rng import get_rng_state, set_rng_state
 
 LossOutput = Tensor | Mapping[str, Tensor]
@@ -95,7 +96,8 @@ def fit(
     show_progress: bool = True,
     grad_clip: float | None = None,
     config: Mapping[str, Any] | None = None,
-    loggers: Sequence[Logger] | None = None,
+    loggers: Sequence[Logger] | str | Sequence[str] | None = None,
+    amp: str | None = None,
 ) -> FitResult:
     """Train ``model`` with early stopping, best-weight restore, checkpoints and exact resumption.
 
@@ -134,9 +136,14 @@ def fit(
         show_progress: Show a tqdm progress bar with the loss and the monitored value.
         grad_clip: Clip the gradients' global L2 norm to this value before each step.
         config: The run's configuration (plain values), stored in every checkpoint.
-        loggers: Loggers receiving every epoch's record. ``None`` means CSV + JSONL loggers in ``run_dir``
-            (none without ``run_dir``); these are closed by ``fit`` and, on resume, first replay the
-            checkpoint's history. Loggers passed in are left open for the caller to close.
+        loggers: Loggers receiving every epoch's record, or logger names (``"csv,tensorboard"``, see
+            :func:`~graphcl.train.loggers.make_loggers`) created in ``run_dir``. ``None`` means CSV + JSONL
+            loggers in ``run_dir``. Named loggers (none without ``run_dir``) are closed by ``fit`` and, on resume,
+            first replay the checkpoint's history; logger objects passed in are left open for the caller to close.
+        amp: Mixed precision on CUDA: ``"bf16"`` or ``"fp16"`` runs the loss computations under
+            :func:`torch.autocast` with that dtype (``fp16`` with a gradient scaler; the scaler's state is not
+            checkpointed). ``None`` (default) trains in float32; on other devices ``amp`` is ignored. Evaluation
+            always runs in float32.
 
     Returns:
         A :class:`FitResult`.
@@ -166,6 +173,13 @@ def fit(
     except TypeError as exc:
         raise ConfigError(str(exc)) from exc
     stopper = EarlyStopping(monitor, mode, patience, min_delta)
+    if amp not in (None, "bf16", "fp16"):
+        raise ConfigError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
+    if amp == "fp16" and loss_fn is None and _owns_optimizer_step(model):
+        raise ConfigError(
+            f"amp='fp16' needs a gradient scaler, which {type(unwrap_model(model)).__name__}.training_step (it steps "
+            f"the optimiser itself) does not apply; use amp='bf16'"
+        )
 
     if device is not None:
         device = torch.device(device)
@@ -180,6 +194,7 @@ def fit(
             raise ValueError(f"{type(model).__name__} has no trainable parameters to optimise")
         optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     loss_fn = loss_fn if loss_fn is not None else _call_model
+    precision = _Precision(amp, device)
     generators = _loader_generators(train_data)
     main_process = _is_main_process()
 
@@ -203,9 +218,10 @@ def fit(
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-    own_loggers = loggers is None
-    if loggers is None:
-        loggers = default_loggers(run_dir) if run_dir is not None and main_process else []
+    own_loggers = loggers is None or isinstance(loggers, str) or all(isinstance(item, str) for item in loggers)
+    if own_loggers:
+        names = DEFAULT_LOGGERS if loggers is None else loggers
+        loggers = make_loggers(names, run_dir) if run_dir is not None and main_process else []
         for record in history:
             for logger in loggers:
                 logger.log(record["epoch"], record)
@@ -245,7 +261,9 @@ def fit(
             _set_epoch(model, train_data, epoch)
             model.train()
             record: dict[str, Any] = {"epoch": epoch}
-            record.update(_train_epoch(model, loss_fn, optimizer, batches, single, device, grad_clip, epoch))
+            record.update(
+                _train_epoch(model, loss_fn, optimizer, batches, single, device, grad_clip, epoch, precision)
+            )
             evaluated = eval_fn is not None and (epoch % eval_every == 0 or epoch == epochs)
             if evaluated:
                 record.update(_evaluate(model, eval_fn, epoch, taken=record))
@@ -311,8 +329,10 @@ def _train_epoch(
     device: torch.device,
     grad_clip: float | None,
     epoch: int,
+    precision: _Precision | None = None,
 ) -> dict[str, float]:
     """One epoch of optimisation steps; returns the mean of every loss part over the steps."""
+    precision = precision or _Precision(None, device)
     sums: dict[str, Tensor] = {}
     steps = 0
     training_step = unwrap_model(model).training_step if loss_fn is _call_model and _owns_optimizer_step(model) else None
@@ -320,7 +340,8 @@ def _train_epoch(
         if batches is not None:
             batch = _to_device(batch, device)
         if training_step is not None:
-            parts = _step_parts(training_step(batch, optimizer), epoch)
+            with precision.autocast():
+                parts = _step_parts(training_step(batch, optimizer), epoch)
             if not bool(torch.isfinite(parts["loss"])):
                 raise FloatingPointError(f"non-finite loss at epoch {epoch}, batch {index}: {parts['loss'].item()}")
             for name, value in parts.items():
@@ -328,7 +349,8 @@ def _train_epoch(
             steps += 1
             continue
         optimizer.zero_grad(set_to_none=True)
-        parts = _loss_parts(loss_fn(model, batch), epoch)
+        with precision.autocast():
+            parts = _loss_parts(loss_fn(model, batch), epoch)
         total = parts["loss"]
         # One host sync per step, and it must happen before backward/step so that bad values never reach
         # the weights.
@@ -342,11 +364,12 @@ def _train_epoch(
                 f"the loss at epoch {epoch} does not require grad: loss_fn must return differentiable tensors "
                 f"(was it computed under torch.no_grad() or detached?)"
             )
-        total.backward()
+        precision.backward(total)
         if grad_clip is not None:
+            precision.unscale(optimizer)
             params = [p for group in optimizer.param_groups for p in group["params"]]
             nn.utils.clip_grad_norm_(params, grad_clip)
-        optimizer.step()
+        precision.step(optimizer)
         for name, value in parts.items():
             detached = value.detach()
             sums[name] = sums[name] + detached if name in sums else detached
@@ -354,6 +377,34 @@ def _train_epoch(
     if steps == 0:
         raise DataError(f"train_data yielded no batches at epoch {epoch}")
     return {name: float(value) / steps for name, value in sums.items()}
+
+
+class _Precision:
+    """Autocast and (for float16) gradient scaling of the training steps; a no-op in float32 or off CUDA."""
+
+    def __init__(self, amp: str | None, device: torch.device) -> None:
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp) if device.type == "cuda" else None
+        self.device_type = device.type
+        self.scaler = torch.amp.GradScaler("cuda") if self.dtype == torch.float16 else None
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def backward(self, loss: Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def unscale(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.scaler is None:
+            optimizer.step()
+        else:
+            self.scaler.step(optimizer)
+            self.scaler.update()
 
 
 def _loss_parts(output: Any, epoch: int) -> dict[str, Tensor]:

@@ -31,7 +31,7 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
 RUN_RECORD = "run.json"
 #: Files and folders whose presence makes a folder a run folder (what ``overwrite`` may remove).
 _RUN_ENTRIES = ("config.yaml", RUN_RECORD, "env.txt", "results.json", "last.pt", "best.pt", "metrics.csv",
-                "events.jsonl", "link", "eval", "embeddings.pt")
+                "events.jsonl", "tensorboard", "link", "eval", "embeddings.pt")
 
 
 def make_run_dir(base: str | os.PathLike[str] = "runs", *, model: str, dataset: str) -> Path:
