@@ -100,9 +100,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.commandline import report_resume, run_request
     from graphcl.config import parse_overrides
     from graphcl.train import check_run_dir, read_run_record
+    from graphcl.experiment import resolve_device
+    from graphcl.train.distributed import barrier, init_from_env, rank
     from recsys.config import resolve_config
     from recsys.train import format_summary, run_recommendation
 
+    init_from_env(resolve_device(args.device))  # under torchrun: join the process group (gloo / NCCL)
     check_run_dir(args.run_dir, resume=args.resume, overwrite=args.overwrite)
     recorded = (read_run_record(args.run_dir).get("data") or {}) if args.resume else {}
     data = args.data or recorded.get("data") or DEFAULT_DATA
@@ -118,14 +121,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"{args.run_dir} has finished; nothing to resume (allow it more epochs with --resume epochs=N)")
         print(format_summary(json.loads((Path(args.run_dir) / "results.json").read_text(encoding="utf-8"))))
         return 0
-    log.info("%r", dataset)
-    if args.resume:
+    barrier()  # every rank has checked the run folder before rank 0 writes to it
+    main_rank = rank() == 0
+    if main_rank:
+        log.info("%r", dataset)
+    if args.resume and main_rank:
         report_resume(args.run_dir, request.changes)
     results, run_dir = run_recommendation(
-        cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
-        resume=args.resume, overwrite=args.overwrite, data_source=_data_source(data, root),
-        on_result=lambda seed, result: print(f"seed {seed}: {result}"),
+        cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
+        show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
+        data_source=_data_source(data, root),
+        on_result=lambda seed, result: print(f"seed {seed}: {result}") if main_rank else None,
     )
+    if not main_rank:
+        return 0
     print(format_summary(results))
     print(f"results: {run_dir / 'results.json'}")
     return 0

@@ -133,9 +133,14 @@ class InfoNCE(nn.Module):
         symmetric: Average over both anchor views (default: ``True``).
         normalize: Cosine similarity; ``False`` for raw dot products (default: ``True``).
         chunk_size: Anchors per chunk, or ``None`` for the dense reference computation (default: ``1024``).
+        gather_distributed: In a ``torch.distributed`` run, contrast this rank's anchors with the rows of *every*
+            rank (gathered with gradients, :func:`graphcl.train.distributed.gather_with_grad`), so ``W`` ranks with
+            ``n`` rows each optimise the loss of one process with ``W n`` rows (DDP averages the ranks' losses).
+            Needs the symmetric intra-view form. Outside a process group it changes nothing. (default: ``False``)
 
     Shape:
-        - z1, z2: ``[N, d]``, rows aligned (row ``i`` of both is node ``i``).
+        - z1, z2: ``[N, d]``, rows aligned (row ``i`` of both is node ``i``); with ``gather_distributed``, this
+          rank's rows.
         - output: scalar.
 
     Examples:
@@ -151,17 +156,26 @@ class InfoNCE(nn.Module):
         symmetric: bool = True,
         normalize: bool = True,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__()
         self.tau = check_temperature(tau, minimum=1e-8)
         check_chunk_size(chunk_size, allow_none=True)
+        if gather_distributed and not (intra_view_negatives and symmetric):
+            raise ValueError("gather_distributed needs the symmetric intra-view form (intra_view_negatives=True, "
+                             "symmetric=True)")
         self.intra_view_negatives = intra_view_negatives
         self.symmetric = symmetric
         self.normalize = normalize
         self.chunk_size = chunk_size
+        self.gather_distributed = bool(gather_distributed)
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two aligned views ``[N, d]``."""
+        from graphcl.train.distributed import world_size
+
+        if self.gather_distributed and world_size() > 1:
+            return _gathered_info_nce(z1, z2, self.tau, normalize=self.normalize)
         return grace_info_nce(
             z1,
             z2,
@@ -175,5 +189,34 @@ class InfoNCE(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"tau={self.tau}, intra_view_negatives={self.intra_view_negatives}, symmetric={self.symmetric}, "
-            f"normalize={self.normalize}, chunk_size={self.chunk_size}"
+            f"normalize={self.normalize}, chunk_size={self.chunk_size}, gather_distributed={self.gather_distributed}"
         )
+
+
+def _gathered_info_nce(z1: Tensor, z2: Tensor, tau: float, *, normalize: bool) -> Tensor:
+    """This rank's share of the symmetric intra-view InfoNCE over the rows of every rank.
+
+    Anchors are the local rows of ``[u; v]``; candidates the gathered ``[U; V]`` (``2Wn`` rows) minus the anchor
+    itself; the positive is the anchor's partner in the other view. The mean over the local anchors, averaged over
+    the ranks (as DDP does with the gradients), is the one-process loss of :func:`grace_info_nce`. The local block
+    of logits is ``[2n, 2Wn]``: memory grows with the global batch, which suits mini-batches (recommendation
+    batches, graph mini-batches), not whole large graphs.
+    """
+    from graphcl.train.distributed import gather_with_grad, rank
+
+    _validate_views(z1, z2)
+    if normalize:
+        z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    n = z1.size(0)
+    u_all, v_all = gather_with_grad(z1), gather_with_grad(z2)
+    total = u_all.size(0)
+    candidates = torch.cat([u_all, v_all], dim=0).float()
+    anchors = torch.cat([z1, z2], dim=0).float()
+    logits = anchors @ candidates.t() / tau
+    own = rank() * n + torch.arange(n, device=z1.device)
+    self_columns = torch.cat([own, own + total])
+    partner_columns = torch.cat([own + total, own])
+    rows = torch.arange(2 * n, device=z1.device)
+    positive = logits[rows, partner_columns]
+    logits = logits.index_put((rows, self_columns), torch.tensor(float("-inf"), device=logits.device))
+    return (torch.logsumexp(logits, dim=1) - positive).mean().to(z1.dtype)

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from graphcl.errors import ConfigError
+from graphcl.train.distributed import ShardedBatchSampler
 from recsys.data.split import SequenceSamples
 
 
@@ -32,7 +33,8 @@ class CappedBatchSampler(BatchSampler):
 
 
 def batch_loader(samples: SequenceSamples, batch_size: int = 256, *, shuffle: bool = True,
-                 seed: int | None = None, drop_last: bool = False, max_batches: int | None = None) -> DataLoader:
+                 seed: int | None = None, drop_last: bool = False, max_batches: int | None = None,
+                 shard: bool = False) -> DataLoader:
     """Batches of :class:`~recsys.data.split.SequenceBatch` over ``samples``.
 
     Args:
@@ -43,6 +45,9 @@ def batch_loader(samples: SequenceSamples, batch_size: int = 256, *, shuffle: bo
             :func:`graphcl.utils.seed_everything` makes the order reproducible.
         drop_last: Drop the last, smaller batch.
         max_batches: Stop each epoch after this many batches (``None``: all).
+        shard: In a ``torch.distributed`` run, yield this rank's share of every batch
+            (:class:`~graphcl.train.distributed.ShardedBatchSampler`; every rank must draw the same order, which
+            the seeded global RNG gives); ``batch_size`` stays the global batch.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -55,4 +60,6 @@ def batch_loader(samples: SequenceSamples, batch_size: int = 256, *, shuffle: bo
         raise ConfigError(f"max_batches must be a positive int or None, got {max_batches!r}")
     sampler = (BatchSampler(base, batch_size, drop_last) if max_batches is None
                else CappedBatchSampler(base, batch_size, drop_last, max_batches))
+    if shard:
+        sampler = ShardedBatchSampler(sampler)
     return DataLoader(samples, sampler=sampler, batch_size=None, generator=generator)
