@@ -238,6 +238,8 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 
     for name, entry in DATASETS.items():
         print(f"{name:20s} {entry.description}")
+        print(f"{'':20s}   files under --root{f' (or its {entry.subdir}/)' if entry.subdir else ''}: "
+              f"{entry.files_summary()}")
     return 0
 
 

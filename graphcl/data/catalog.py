@@ -78,6 +78,17 @@ class DatasetEntry:
         root = Path(root)
         return [root / relative for relative in self.raw_files]
 
+    def files_summary(self) -> str:
+        """The expected files, grouped by folder: ``acm/{labels.npy,pa.txt,...}`` (``"none"`` without files)."""
+        if not self.raw_files:
+            return "none"
+        folders: dict[str, list[str]] = {}
+        for relative in self.raw_files:
+            folder, _, name = relative.rpartition("/")
+            folders.setdefault(folder, []).append(name)
+        return " ".join(f"{folder + '/' if folder else ''}{{{','.join(names)}}}" if len(names) > 1
+                        else f"{folder + '/' if folder else ''}{names[0]}" for folder, names in folders.items())
+
     @property
     def dataset_dir(self) -> str:
         """Folder, relative to the PyG ``root``, that holds ``raw/`` and ``processed/``."""
@@ -172,20 +183,26 @@ _HECO_PAPER = (
 )
 
 
-def _heco(name: str, files: tuple[str, ...], stats: DatasetStats, description: str) -> DatasetEntry:
-    """A HeCo-format heterogeneous graph, loaded by :func:`graphcl.data.heco.load_heco` as ``HeteroData``.
+def _heco(name: str, stats: DatasetStats, description: str) -> DatasetEntry:
+    """The catalog entry of the HeCo-format description ``HECO_DATASETS[name]`` (:mod:`graphcl.data.heco`), loaded
+    by :func:`~graphcl.data.heco.load_heco` as ``HeteroData``; the expected files are the description's.
 
-    ``stats`` counts the target nodes, the relation links (one direction), the target feature dimension and
-    the classes.
+    ``stats`` counts the target nodes, the relation links (one direction), the target feature dimension (the
+    one-hot dimension, i.e. the node count, for a target without a feature file) and the classes.
     """
-    splits = tuple(f"{part}_{rate}.npy" for rate in (20, 40, 60) for part in ("train", "val", "test"))
+    from graphcl.data.heco import HECO_DATASETS
+
+    heco = HECO_DATASETS[name]
+    files = [heco.labels, *(t.features for t in heco.node_types if t.features),
+             *(relation.file for relation in heco.relations),
+             *(f"{part}_{rate}.npy" for rate in heco.label_rates for part in ("train", "val", "test"))]
     return DatasetEntry(
         name=name,
         format="heco",
         pyg_class=None,
         pyg_kwargs=MappingProxyType({}),
         subdir="heco",
-        raw_files=tuple(f"{name}/{file}" for file in ("labels.npy", *files, *splits)),
+        raw_files=tuple(f"{name}/{file}" for file in files),
         source_url=_HECO_URL,
         license="None stated by liun-online/HeCo; cite the HeCo paper",
         paper=_HECO_PAPER,
@@ -195,12 +212,17 @@ def _heco(name: str, files: tuple[str, ...], stats: DatasetStats, description: s
 
 
 _HECO_ENTRIES = (
-    _heco("acm", ("p_feat.npz", "a_feat.npz", "pa.txt", "ps.txt"), DatasetStats(4019, 17426, 1902, 3),
+    _heco("acm", DatasetStats(4019, 17426, 1902, 3),
           "Heterogeneous ACM graph (paper, author, subject), papers labelled by area; meta-paths PAP, PSP"),
-    _heco("dblp", ("a_feat.npz", "p_feat.npz", "t_feat.npz", "pa.txt", "pc.txt", "pt.txt"),
-          DatasetStats(4057, 119783, 334, 4),
+    _heco("dblp", DatasetStats(4057, 119783, 334, 4),
           "Heterogeneous DBLP graph (author, paper, term, conference), authors labelled by area; meta-paths "
           "APA, APCPA, APTPA"),
+    _heco("aminer", DatasetStats(6564, 76838, 6564, 4),
+          "Heterogeneous AMiner graph (paper, author, reference), papers labelled by area, one-hot features for "
+          "every type (HeCo's files); meta-paths PAP, PRP"),
+    _heco("freebase", DatasetStats(3492, 75517, 3492, 3),
+          "Heterogeneous Freebase graph (movie, actor, director, writer), movies labelled by genre, one-hot "
+          "features for every type (HeCo's files); meta-paths MAM, MDM, MWM"),
 )
 
 _SDCN_ENTRIES = (

@@ -27,6 +27,9 @@ Public API (kept stable, other models build on it): :func:`load_heco` and :func:
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +41,9 @@ import torch
 from torch_geometric.data import HeteroData
 
 from graphcl.errors import DataError
-from graphcl.safe_load import load_numpy
+from graphcl.safe_load import load_numpy, load_torch, sha256_of
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "HECO_DATASETS",
@@ -65,11 +70,16 @@ class NodeType:
             relation files.
         features: Feature file name in the dataset folder (e.g. ``"p_feat.npz"``); ``None`` gives one-hot
             features (a sparse identity, as HeCo does for featureless types).
+        expected_num_nodes: The count of the published files, when the count is read from the folder
+            (``num_nodes=None``): a folder whose target type has another count loads with a warning (a subset or
+            another version of the dataset). Counts of one-hot types are ``max id + 1`` over their relation files
+            (trailing nodes without any edge would only add unused one-hot dimensions).
     """
 
     name: str
     num_nodes: int | None = None
     features: str | None = None
+    expected_num_nodes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -202,12 +212,16 @@ def _paths(target: str, spec: Mapping[str, tuple[str, ...]], context: Mapping[st
     return tuple(MetaPath(name, types, context.get(name, ())) for name, types in spec.items())
 
 
+def _types(**types: tuple[int, str | None]) -> tuple[NodeType, ...]:
+    """Node types whose counts are read from the folder, with the published counts as ``expected_num_nodes``."""
+    return tuple(NodeType(name, None, features, expected) for name, (expected, features) in types.items())
+
+
 HECO_DATASETS: Mapping[str, HecoDescription] = {
     "acm": HecoDescription(
         name="acm",
         target="paper",
-        node_types=(NodeType("paper", 4019, "p_feat.npz"), NodeType("author", 7167, "a_feat.npz"),
-                    NodeType("subject", 60)),
+        node_types=(_types(paper=(4019, "p_feat.npz"), author=(7167, "a_feat.npz"), subject=(60, None))),
         relations=(Relation("pa.txt", "paper", "author"), Relation("ps.txt", "paper", "subject")),
         metapaths=_paths("paper", {"PAP": ("paper", "author", "paper"),
                                    "PSP": ("paper", "subject", "paper")}, {"PAP": (1,), "PSP": (1,)}),
@@ -215,8 +229,8 @@ HECO_DATASETS: Mapping[str, HecoDescription] = {
     "dblp": HecoDescription(
         name="dblp",
         target="author",
-        node_types=(NodeType("author", 4057, "a_feat.npz"), NodeType("paper", 14328, "p_feat.npz"),
-                    NodeType("term", 7723, "t_feat.npz"), NodeType("conference", 20)),
+        node_types=(_types(author=(4057, "a_feat.npz"), paper=(14328, "p_feat.npz"), term=(7723, "t_feat.npz"),
+                          conference=(20, None))),
         relations=(Relation("pa.txt", "paper", "author"), Relation("pc.txt", "paper", "conference"),
                    Relation("pt.txt", "paper", "term")),
         metapaths=_paths(
@@ -230,7 +244,7 @@ HECO_DATASETS: Mapping[str, HecoDescription] = {
     "aminer": HecoDescription(
         name="aminer",
         target="paper",
-        node_types=(NodeType("paper", 6564), NodeType("author", 13329), NodeType("reference", 35890)),
+        node_types=(_types(paper=(6564, None), author=(13329, None), reference=(35890, None))),
         relations=(Relation("pa.txt", "paper", "author"), Relation("pr.txt", "paper", "reference")),
         metapaths=_paths("paper", {"PAP": ("paper", "author", "paper"),
                                    "PRP": ("paper", "reference", "paper")}, {"PAP": (1,), "PRP": (1,)}),
@@ -238,8 +252,7 @@ HECO_DATASETS: Mapping[str, HecoDescription] = {
     "freebase": HecoDescription(
         name="freebase",
         target="movie",
-        node_types=(NodeType("movie", 3492), NodeType("actor", 33401), NodeType("director", 2502),
-                    NodeType("writer", 4459)),
+        node_types=(_types(movie=(3492, None), actor=(33401, None), director=(2502, None), writer=(4459, None))),
         relations=(Relation("ma.txt", "movie", "actor"), Relation("md.txt", "movie", "director"),
                    Relation("mw.txt", "movie", "writer")),
         metapaths=_paths("movie", {"MAM": ("movie", "actor", "movie"),
@@ -248,8 +261,10 @@ HECO_DATASETS: Mapping[str, HecoDescription] = {
                          {"MAM": (1,), "MDM": (1,), "MWM": (1,)}),
     ),
 }
-"""The four HeCo datasets. Only ACM and DBLP files are staged with this project; AMiner and Freebase load from
-HeCo's folders (one-hot features, as in HeCo)."""
+"""The four HeCo datasets, each also a catalog dataset (``graphcl train --dataset aminer --root DIR``). Only ACM and
+DBLP files are staged with this project; AMiner and Freebase load from HeCo's folders (one-hot features, as in HeCo).
+Node counts are read from the folder (features, labels, relation files); the published counts are expected and a
+target count that differs loads with a warning, so a subset or a rebuilt folder in the same layout loads too."""
 
 
 # ----------------------------------------------------------------------------------------------------- loading
@@ -261,8 +276,16 @@ def load_heco(
     *,
     compute_metapaths: bool = True,
     sparse_features: bool = False,
+    cache: bool = True,
 ) -> HeteroData:
     """Loads a HeCo-format dataset (Wang et al., KDD 2021) into a :class:`~torch_geometric.data.HeteroData`.
+
+    Parsing the text files and computing the meta-path graphs is done once: the result is saved as a processed
+    file (tensors and plain containers, :func:`torch.save`) named by a key over the SHA-256 of every raw file, the
+    description and the options, in ``<folder>/processed/`` or, when the folder is read-only, under
+    ``<default data root>/_processed/heco/``. A later load with the same files reads it back with
+    :func:`graphcl.safe_load.load_torch` (never unpickling objects); a changed raw file gives another key; a
+    processed file that is unreadable, refused or inconsistent is ignored and rebuilt.
 
     Args:
         name_or_description: ``"acm"``, ``"dblp"``, ``"aminer"``, ``"freebase"`` or a :class:`HecoDescription`.
@@ -272,6 +295,7 @@ def load_heco(
             :func:`metapath_adjacency` computes them on demand. (default: ``True``)
         sparse_features: Keep file features as sparse COO tensors instead of dense ones (one-hot types are
             always sparse identities). (default: ``False``)
+        cache: Read and write the processed file (see above). (default: ``True``)
 
     Returns:
         A ``HeteroData`` with, per node type, ``x`` and ``num_nodes``; per relation file both directions
@@ -286,8 +310,21 @@ def load_heco(
     """
     description = _resolve_description(name_or_description)
     folder = _resolve_folder(description, Path(root))
-    _check_files(description, folder)
+    files = _check_files(description, folder)
+    key = _cache_key(description, folder, files, compute_metapaths, sparse_features) if cache else None
+    if key is not None:
+        cached = _read_cache(description, folder, key)
+        if cached is not None:
+            return cached
 
+    data = _parse(description, folder, compute_metapaths, sparse_features)
+    if key is not None:
+        _write_cache(data, description, folder, key)
+    return data
+
+
+def _parse(description: HecoDescription, folder: Path, compute_metapaths: bool, sparse_features: bool
+           ) -> HeteroData:
     data = HeteroData()
     data.dataset_name = description.name
     data.target_type = description.target
@@ -296,7 +333,8 @@ def load_heco(
 
     features = {t.name: _read_features(folder / t.features) for t in description.node_types if t.features}
     edges = {relation.file: _read_edge_list(folder / relation.file) for relation in description.relations}
-    counts = _node_counts(description, features, edges)
+    counts = _node_counts(description, features, edges, _label_count(folder / description.labels))
+    _warn_unexpected_count(description, counts, folder)
 
     for node_type in description.node_types:
         n = counts[node_type.name]
@@ -347,18 +385,161 @@ def _resolve_folder(description: HecoDescription, root: Path) -> Path:
     return root
 
 
-def _check_files(description: HecoDescription, folder: Path) -> None:
+def _check_files(description: HecoDescription, folder: Path) -> list[str]:
+    """The raw file names the description needs, all present in ``folder`` (else a DataError listing the missing
+    ones)."""
     required = [description.labels]
     required += [t.features for t in description.node_types if t.features]
     required += [relation.file for relation in description.relations]
     required += [f"{part}_{rate}.npy" for rate in description.label_rates for part in ("train", "val", "test")]
     missing = [name for name in required if not (folder / name).is_file()]
-    if missing:
-        raise DataError(
-            f"HeCo dataset {description.name!r}: {len(missing)} file(s) missing in {folder}: "
-            f"{', '.join(missing)}. Expected the HeCo layout (https://github.com/liun-online/HeCo, data/"
-            f"{description.name}/)."
-        )
+    if not missing:
+        return required
+    raise DataError(
+        f"HeCo dataset {description.name!r}: {len(missing)} file(s) missing in {folder}: "
+        f"{', '.join(missing)}. Expected the HeCo layout (https://github.com/liun-online/HeCo, data/"
+        f"{description.name}/)."
+    )
+
+
+# ------------------------------------------------------------------------------------------- processed cache
+
+_CACHE_FORMAT = 1
+_CACHE_PREFIX = "heco-"
+
+
+def _cache_key(description: HecoDescription, folder: Path, files: Sequence[str], compute_metapaths: bool,
+               sparse_features: bool) -> str:
+    """SHA-256 over the cache format, the description, the options and every raw file's name and SHA-256."""
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{description!r}\n{compute_metapaths}\n{sparse_features}\n".encode())
+    for name in files:
+        digest.update(f"{name}:{sha256_of(folder / name)}\n".encode())
+    return digest.hexdigest()
+
+
+def _cache_folders(folder: Path) -> list[Path]:
+    from graphcl.data.roots import _USER_CACHE, default_data_root
+
+    base = Path("_processed") / "heco"
+    return [folder / "processed", default_data_root() / base, _USER_CACHE.expanduser() / base,
+            Path(tempfile.gettempdir()) / "graphrec-cl" / base]
+
+
+def _cache_file(description: HecoDescription, key: str) -> str:
+    return f"{_CACHE_PREFIX}{description.name}-{key[:32]}.pt"
+
+
+def _read_cache(description: HecoDescription, folder: Path, key: str) -> HeteroData | None:
+    for cache_dir in _cache_folders(folder):
+        path = cache_dir / _cache_file(description, key)
+        if not path.is_file():
+            continue
+        try:
+            data = _from_plain(load_torch(path, what="processed HeCo file"), description, key)
+        except (DataError, KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            log.warning("%s: ignored and rebuilt (%s)", path, exc)
+            continue
+        log.info("%s: processed file of %s (raw files unchanged)", path, description.name)
+        return data
+    return None
+
+
+def _write_cache(data: HeteroData, description: HecoDescription, folder: Path, key: str) -> None:
+    from graphcl.data.roots import is_writable
+
+    for cache_dir in _cache_folders(folder):
+        if not is_writable(cache_dir):
+            continue
+        path = cache_dir / _cache_file(description, key)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(_to_plain(data, key), partial)
+            partial.replace(path)
+        except OSError as exc:
+            log.warning("could not write the processed file %s (%s)", path, exc)
+            continue
+        return
+
+
+def _plain_tensor(value: torch.Tensor) -> object:
+    """Compact form: sparse COO parts (also for mostly-zero dense features, ``dense`` marks them), int64 ids as
+    int32 (the DBLP meta-path graphs hold 12 M edges)."""
+    if value.is_sparse or (value.dim() == 2 and value.is_floating_point()
+                           and int(torch.count_nonzero(value)) < 0.25 * value.numel()):
+        dense = not value.is_sparse
+        value = (value.to_sparse() if dense else value).coalesce()
+        return {"sparse_coo": True, "dense": dense, "indices": _plain_tensor(value.indices()),
+                "values": value.values(), "size": list(value.shape)}
+    if value.dtype == torch.long and value.numel() and int(value.abs().max()) < 2**31:
+        return {"int32": value.to(torch.int32)}
+    return value
+
+
+def _to_plain(data: HeteroData, key: str) -> dict:
+    """Tensors and plain containers only (what :func:`graphcl.safe_load.load_torch` reads back)."""
+    def store(values: Mapping[str, object]) -> dict:
+        return {name: _plain_tensor(value) if isinstance(value, torch.Tensor) else int(value)
+                for name, value in values.items()}
+
+    return {"format": _CACHE_FORMAT, "key": key,
+            "nodes": {t: store(data[t].to_dict()) for t in data.node_types},
+            "edges": [[*edge_type, store(data[edge_type].to_dict())] for edge_type in data.edge_types]}
+
+
+def _from_plain(payload: object, description: HecoDescription, key: str) -> HeteroData:
+    """Rebuilds the graph from :func:`_to_plain`'s payload, checking its structure (a mismatch raises)."""
+    if not isinstance(payload, dict) or payload.get("format") != _CACHE_FORMAT or payload.get("key") != key:
+        raise DataError("not a processed file of these raw files")
+    nodes, edges = payload["nodes"], payload["edges"]
+    if not isinstance(nodes, dict) or not isinstance(edges, list):
+        raise DataError("malformed processed file")
+    expected_types = {t.name for t in description.node_types}
+    if set(nodes) != expected_types:
+        raise DataError(f"node types {sorted(nodes)} instead of {sorted(expected_types)}")
+    data = HeteroData()
+    data.dataset_name = description.name
+    data.target_type = description.target
+    data.metapath_specs = description.metapaths
+    data.label_rates = description.label_rates
+    counts = {}
+    for node_type, values in nodes.items():
+        n = values["num_nodes"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise DataError(f"bad node count for {node_type!r}")
+        counts[node_type] = n
+        for name, value in values.items():
+            value = _tensor_from_plain(value) if name != "num_nodes" else value
+            if name in ("x", "y") and value.size(0) != n:
+                raise DataError(f"{node_type}.{name} has {value.size(0)} rows for {n} nodes")
+            data[node_type][name] = value
+    for entry in edges:
+        src, relation, dst, values = entry
+        if src not in counts or dst not in counts or not isinstance(relation, str):
+            raise DataError(f"bad edge type {entry[:3]}")
+        values = {name: _tensor_from_plain(value) for name, value in values.items()}
+        edge_index = values["edge_index"]
+        if not isinstance(edge_index, torch.Tensor) or edge_index.dtype != torch.long or edge_index.dim() != 2 \
+                or edge_index.size(0) != 2:
+            raise DataError(f"bad edge_index of {(src, relation, dst)}")
+        if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index[0].max()) >= counts[src]
+                                   or int(edge_index[1].max()) >= counts[dst]):
+            raise DataError(f"edge ids of {(src, relation, dst)} out of range")
+        for name, value in values.items():
+            data[src, relation, dst][name] = value
+    return data
+
+
+def _tensor_from_plain(value: object) -> torch.Tensor:
+    if isinstance(value, dict) and value.get("sparse_coo") is True:
+        matrix = torch.sparse_coo_tensor(_tensor_from_plain(value["indices"]), value["values"],
+                                         tuple(value["size"]), check_invariants=True).coalesce()
+        return matrix.to_dense() if value["dense"] else matrix
+    if isinstance(value, dict) and isinstance(value.get("int32"), torch.Tensor) and value["int32"].dtype == torch.int32:
+        return value["int32"].to(torch.long)
+    if not isinstance(value, torch.Tensor):
+        raise DataError(f"expected a tensor, got {type(value).__name__}")
+    return value
 
 
 def _read_features(path: Path, *, normalize: bool = True) -> np.ndarray | sp.csr_matrix:
@@ -416,14 +597,32 @@ def data_line_number(path: Path, row: int) -> int:
     return row + 1
 
 
+def _label_count(path: Path) -> int:
+    """Rows of the label file (the number of target nodes); its contents are checked later."""
+    labels = load_numpy(path, what="labels")
+    if labels.ndim not in (1, 2):
+        raise DataError(f"{path}: expected a vector of class ids (or one-hot rows), got shape {labels.shape}")
+    return int(labels.shape[0])
+
+
+def _warn_unexpected_count(description: HecoDescription, counts: Mapping[str, int], folder: Path) -> None:
+    expected = description.node_type(description.target).expected_num_nodes
+    found = counts[description.target]
+    if expected is not None and found != expected:
+        warnings.warn(f"{folder}: {found} {description.target} nodes, but the published {description.name!r} has "
+                      f"{expected}: loading it as a subset or another version of the dataset", stacklevel=3)
+
+
 def _node_counts(description: HecoDescription, features: Mapping[str, object],
-                 edges: Mapping[str, np.ndarray]) -> dict[str, int]:
+                 edges: Mapping[str, np.ndarray], num_labels: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     for node_type in description.node_types:
         if node_type.num_nodes is not None:
             counts[node_type.name] = node_type.num_nodes
         elif node_type.name in features:
             counts[node_type.name] = features[node_type.name].shape[0]
+        elif node_type.name == description.target:
+            counts[node_type.name] = num_labels
         else:
             largest = -1
             for relation in description.relations:

@@ -26,7 +26,9 @@ masked target features ``data[t].x_masked``.
 
 Deliberate choices against the reference code (spec §7): ties in PathSim are broken **stably** (lower column
 index first) and the node itself is **always kept** (the reference's ``argsort`` is implementation-defined and
-can prune the self-loop in fully tied rows such as ACM-PSP); everything is sparse (the reference keeps dense
+can prune the self-loop in fully tied rows such as ACM-PSP); a node that no instance of a meta-path reaches gets
+a unit self-loop in that meta-path's graph (:func:`isolated_self_loops`; the reference leaves its row zero; no such
+node exists in ACM or DBLP); everything is sparse (the reference keeps dense
 N×N matrices). Masks are sampled **once**, as in the reference, from a private seeded generator.
 
 Nodes without any meta-path neighbour (IMDB-style: a movie without a director has an empty MDM row, and not even
@@ -52,6 +54,7 @@ from graphcl.nn.sparse import csr_tensor
 __all__ = [
     "MetaPathContexts",
     "MetaPathViews",
+    "isolated_self_loops",
     "mask_metapath_edges",
     "mask_nonzero_features",
     "metapath_normalize",
@@ -110,6 +113,24 @@ def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | No
     rank = torch.arange(order.numel(), device=row.device) - row_start[sorted_row]
     keep = order[rank < k]
     return edge_index[:, keep], counts[keep]
+
+
+def isolated_self_loops(edge_index: Tensor, counts: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+    r"""A unit self-loop for every node that no instance of the meta-path reaches (an empty row of :math:`C`).
+
+    Without it such a node (an AMiner paper without references for PRP, a Freebase movie without a writer for MWM)
+    has a zero row in :math:`\hat A_m`: its clean view of that meta-path is the same constant vector for all of
+    them after the GCN's global standardisation. With it the node keeps its own features there, as every other
+    node does through :math:`C_{ii} > 0`. A no-op when every row has an entry (ACM and DBLP: none is empty).
+    """
+    present = torch.zeros(num_nodes, dtype=torch.bool, device=edge_index.device)
+    present[edge_index[0]] = True
+    missing = torch.nonzero(~present).view(-1)
+    if missing.numel() == 0:
+        return edge_index, counts
+    loops = missing.repeat(2, 1)
+    return (torch.cat([edge_index, loops], 1),
+            torch.cat([counts, torch.ones(missing.numel(), dtype=counts.dtype, device=counts.device)]))
 
 
 def metapath_normalize(edge_index: Tensor, weight: Tensor, num_nodes: int, *, symmetric: bool = False) -> Tensor:
@@ -272,7 +293,7 @@ class MetaPathViews(BaseTransform):
         n = data[target].num_nodes
         coarse_index, coarse_values = [], []
         for spec, k, rate in zip(specs, topks, rates):
-            edge_index, counts = metapath_adjacency(data, spec)
+            edge_index, counts = isolated_self_loops(*metapath_adjacency(data, spec), n)
             kept_index, kept_counts = pathsim_topk(edge_index, counts, n, k)
             view = metapath_normalize(kept_index, kept_counts, n, symmetric=self.symmetric)
             masked = mask_metapath_edges(kept_index, n, float(rate), generator)
