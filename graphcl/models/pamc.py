@@ -86,6 +86,9 @@ class PamC(GraphModel):
     """
 
     predicts_clusters = True  # argmax Q; the runner scores it instead of k-means on the embeddings
+    #: Non-empty clusters of ``argmax Q`` over training (the uniform meta-node term can empty clusters): at the
+    #: first and the last training epoch, and the fewest at any epoch (see :meth:`extra_metric_values`).
+    extra_metrics = ("nonempty_clusters", "nonempty_clusters_first", "nonempty_clusters_min")
 
     def __init__(
         self,
@@ -128,6 +131,7 @@ class PamC(GraphModel):
         # Part of the state dict, so that a resumed run does not pre-train a second time.
         self.register_buffer("initialized", torch.tensor(False))
         self.cluster_history: list[Tensor] = []
+        self.nonempty_history: list[int] = []
         self.pretrain_losses: list[float] = []
         self._influence_cache = _PerGraphCache()
         self._influence_shape: tuple[int, int] | None = None
@@ -196,6 +200,7 @@ class PamC(GraphModel):
         self.clustering.reset_parameters()
         self.initialized.fill_(False)
         self.cluster_history = []
+        self.nonempty_history = []
 
     # ------------------------------------------------------------------ helpers
     def influence(self, data: Data) -> tuple[Tensor, Tensor]:
@@ -247,6 +252,7 @@ class PamC(GraphModel):
         self.clustering.init_kmeans(z, n_init=self.kmeans_n_init, seed=seed)
         self.initialized.fill_(True)
         self.cluster_history = []
+        self.nonempty_history = []
 
     def contrastive_loss(self, z: Tensor, q: Tensor, data: Data) -> Tensor:
         index, weight = self.influence(data)
@@ -264,11 +270,24 @@ class PamC(GraphModel):
         q = self.clustering(z)
         # P from the current weights, constant (authors: a separate no-grad pass with the same weights).
         p = StudentTClustering.target_distribution(q)
-        if self.record_history and self.training:
-            self.cluster_history.append(q.detach().argmax(1).to("cpu", torch.int32))
+        if self.training:
+            assignment = q.detach().argmax(1)
+            self.nonempty_history.append(int(torch.unique(assignment).numel()))
+            if self.record_history:
+                self.cluster_history.append(assignment.to("cpu", torch.int32))
         parts = {"contrastive": self.alpha * self.contrastive_loss(z, q, data)}
         parts["kl"] = self.beta * StudentTClustering.kl_loss(q, p)
         return parts
+
+    def extra_metric_values(self) -> dict[str, float]:
+        """Non-empty clusters of ``argmax Q`` (made with the weights at the start of each training epoch):
+        ``nonempty_clusters`` at the last epoch, ``nonempty_clusters_first`` at the first (the k-means
+        initialisation) and ``nonempty_clusters_min`` the fewest at any epoch; none before training."""
+        if not self.nonempty_history:
+            return {}
+        return {"nonempty_clusters": float(self.nonempty_history[-1]),
+                "nonempty_clusters_first": float(self.nonempty_history[0]),
+                "nonempty_clusters_min": float(min(self.nonempty_history))}
 
     def embed(self, data: Data) -> Tensor:
         """Encoder embeddings ``Z`` ``[N, embedding_dim]``, detached."""
