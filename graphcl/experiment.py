@@ -40,26 +40,10 @@ from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries,
 from graphcl.models import MODELS
 from graphcl.models.base import GraphModel
 from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
+from graphcl.train.device import resolve_device
 from graphcl.utils import seed_everything
 
 logger = logging.getLogger("graphcl")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"`` or ``None`` (both: CUDA when available, else the CPU) → a
-    usable ``torch.device``."""
-    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(f"device {str(device)!r} is not a device name; use cpu, cuda or cuda:N") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {str(device)!r} requested but CUDA is not available on this machine")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ConfigError(f"device {str(device)!r} requested but only {torch.cuda.device_count()} CUDA device(s) "
-                          f"are visible")
-    return dev
 
 
 def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:

@@ -100,7 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.commandline import report_resume, run_request
     from graphcl.config import parse_overrides
     from graphcl.train import check_run_dir, read_run_record
-    from graphcl.experiment import resolve_device
+    from graphcl.train.device import resolve_device
     from graphcl.train.distributed import barrier, init_from_env, rank
     from recsys.config import resolve_config
     from recsys.train import format_summary, run_recommendation
@@ -142,7 +142,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from graphcl.eval.summary import summarize
-    from graphcl.experiment import resolve_device
+    from graphcl.train.device import resolve_device
     from graphcl.train import find_run_record, git_commit, load_checkpoint, peak_memory_mb, write_results
     from recsys.config import resolve_config
     from recsys.data import leave_one_out

@@ -20,7 +20,6 @@ from torch import nn
 
 from graphcl.errors import ConfigError, DataError
 from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
-from graphcl.experiment import resolve_device
 from graphcl.train import (
     FitResult,
     fit,
@@ -30,6 +29,7 @@ from graphcl.train import (
     write_results,
 )
 from graphcl.train.checkpoint import unwrap_model
+from graphcl.train.device import resolve_device
 from graphcl.train.distributed import barrier, is_distributed, rank
 from graphcl.utils import seed_everything
 from recsys.config import split_config
