@@ -4,13 +4,23 @@ The uniform augmentations of GRACE (Zhu et al., "Deep Graph Contrastive Represen
 `arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) are PyG's own
 :func:`~torch_geometric.utils.dropout_edge` and :func:`~torch_geometric.utils.mask_feature`, re-exported
 here. The weighted versions take one probability per edge / feature, as GCA (Zhu et al., WWW 2021) and CSGCL
-(Chen et al., IJCAI 2023) need. All follow PyG's return contract ``(augmented, mask)`` with ``mask`` ``True``
+(Chen et al., IJCAI 2023) need; :mod:`graphcl.functional.centrality` computes GCA's centrality-adaptive
+probabilities. All follow PyG's return contract ``(augmented, mask)`` with ``mask`` ``True``
 where an element is kept.
 """
 from __future__ import annotations
 
 from torch_geometric.utils import dropout_edge, mask_feature
 
+from graphcl.functional.centrality import (
+    adaptive_drop_probability,
+    centrality_drop_weights,
+    degree_centrality,
+    eigenvector_centrality,
+    feature_centrality,
+    node_centrality,
+    pagerank_centrality,
+)
 from graphcl.functional.community import (
     attribute_voting_probability,
     communal_edge_weight,
@@ -25,6 +35,13 @@ from graphcl.functional.knn import knn_graph
 
 __all__ = [
     "AddInfluence",
+    "adaptive_drop_probability",
+    "centrality_drop_weights",
+    "degree_centrality",
+    "eigenvector_centrality",
+    "feature_centrality",
+    "node_centrality",
+    "pagerank_centrality",
     "attribute_voting_probability",
     "communal_edge_weight",
     "community_strength",

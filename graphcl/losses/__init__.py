@@ -7,8 +7,10 @@
 - :class:`WeightedInfoNCE` + :class:`ProtoNCE` — MEOW's cluster-weighted InfoNCE and PCL's ProtoNCE
   (:func:`cluster_prototypes` builds the per-epoch clusterings).
 - :class:`LearnedNegativeWeights` — AdaMEOW's InfoNCE with learned soft negative weights.
+- :class:`BootstrapLoss` — BYOL / BGRL's ``2 − 2·cos`` regression onto stop-gradient targets (no negatives).
 """
 from graphcl.losses.adameow import LearnedNegativeWeights
+from graphcl.losses.bootstrap import BootstrapLoss
 from graphcl.losses.infonce import InfoNCE, grace_info_nce
 from graphcl.losses.meow import (
     ClusterPrototypes,
@@ -23,3 +25,4 @@ from graphcl.losses.teamup import TeamUpInfoNCE, team_up_gamma
 __all__ = ["InfoNCE", "TeamUpInfoNCE", "grace_info_nce", "team_up_gamma"]
 __all__ += ["NContrastLoss", "PamCLoss", "meta_node_info_nce", "ncontrast_loss", "pamc_loss"]
 __all__ += ["ClusterPrototypes", "LearnedNegativeWeights", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes"]
+__all__ += ["BootstrapLoss"]

@@ -2,6 +2,7 @@
 
 The GRACE augmentations (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020,
 `arXiv:2006.04131 <https://arxiv.org/abs/2006.04131>`_) — :class:`DropEdge` and :class:`MaskFeature` —
+GCA's centrality-adaptive :class:`AddCentrality`, :class:`AdaptiveDropEdge` and :class:`AdaptiveMaskFeature`,
 plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`, CSGCL's community-aware
 :class:`AddCommunities`, :class:`CommunalEdgeDropping` (CED) and :class:`CommunalAttributeVoting` (CAV), and MEOW's
 meta-path views :class:`MetaPathViews` and contexts :class:`MetaPathContexts` (on ``HeteroData`` with declared
@@ -20,6 +21,7 @@ The tensor-level kernels (including the weighted GCA / CSGCL variants) live in :
 """
 from __future__ import annotations
 
+from graphcl.transforms.centrality import AdaptiveDropEdge, AdaptiveMaskFeature, AddCentrality
 from graphcl.transforms.community import (
     AddCommunities,
     CommunalAttributeVoting,
@@ -32,6 +34,9 @@ from graphcl.transforms.random_apply import RandomApply
 from graphcl.transforms.random_choice import RandomChoice
 
 __all__ = [
+    "AdaptiveDropEdge",
+    "AdaptiveMaskFeature",
+    "AddCentrality",
     "AddCommunities",
     "CommunalAttributeVoting",
     "CommunalEdgeDropping",
