@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch_geometric.data import Data, HeteroData
 
 from graphcl.config import split_config
@@ -132,20 +131,25 @@ def train_model(
     run_dir: Path | None = None,
     show_progress: bool = True,
     resume: bool = False,
-) -> nn.Module:
-    """Seed everything, build the model and train it full-batch on ``data``.
+) -> GraphModel:
+    """Seed everything, build the model, prepare ``data`` for it once and train it full-batch.
 
-    With ``resume``, training continues from ``run_dir/last.pt`` when that file exists (model, optimiser,
-    epoch counter and every RNG state are restored, so the result equals an uninterrupted run).
+    The preparation (:meth:`~graphcl.models.base.GraphModel.prepare`: communities, an influence graph, meta-path
+    views, autoencoder pre-training, ...) runs right after the model is built, so it draws from the same seeded
+    random streams on every run. With ``resume``, training continues from ``run_dir/last.pt`` when that file
+    exists (model, optimiser, epoch counter and every RNG state are restored, so the result equals an
+    uninterrupted run); the preparation is made again first, and what of it lives in the model's weights is then
+    replaced by the checkpoint.
     """
     _, train_kw, _ = split_config(cfg)
     seed_everything(seed)
     # Heterogeneous models read their feature sizes and meta-paths from the graph itself.
     model = build_model(cfg, data if isinstance(data, HeteroData) else data.num_features).to(device)
+    prepared = model.prepare(data.to(device))
     checkpoint = None if run_dir is None else run_dir / "last.pt"
     fit(
         model,
-        data.to(device),
+        prepared,
         epochs=train_kw["epochs"],
         lr=train_kw["lr"],
         weight_decay=train_kw["weight_decay"],

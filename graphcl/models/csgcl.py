@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import Compose
 
-from graphcl.errors import ConfigError
+from graphcl.errors import ConfigError, DataError
 from graphcl.losses.pamc import meta_node_info_nce
 from graphcl.losses.teamup import TeamUpInfoNCE
 from graphcl.models.grace import GRACE, Augmentation, encode
@@ -42,10 +42,10 @@ class CSGCL(GRACE):
     with ``ℓ_γ`` the Team-up InfoNCE and ``γ(t) = min(max(0, (t - t₀)/100), γ_max)``. Downstream tasks use
     ``f(G)`` on the clean graph (no projection head), as in GRACE.
 
-    Communities are computed the first time a graph is seen (by ``communities``, seeded and cached on disk) and
-    reused for every later step on the same graph; a graph that already carries ``community_strength`` is used
-    as is. For link prediction the experiment passes the training graph (held-out edges removed), so the
-    communities never see test edges.
+    Communities are detected once per graph by :meth:`prepare` (with ``communities``: seeded, and cached on disk
+    so that every training seed reuses one partition); a graph that already carries ``community`` and
+    ``community_strength`` is used as is. For link prediction the experiment prepares the training graph
+    (held-out edges removed), so the communities never see test edges.
 
     Decisions on the authors' code quirks (spec ``csgcl.md`` §8): Leiden is seeded (``community_seed``) and cached
     instead of unseeded; evaluation uses the library's seeded splits, never the training RNG; the random draws of
@@ -80,8 +80,9 @@ class CSGCL(GRACE):
 
     Examples:
         >>> model = CSGCL.build(in_channels=1433, hidden_channels=128, proj_channels=128, t0=100)
+        >>> data = model.prepare(data)    # communities, once per graph
         >>> model.set_epoch(150)          # called by graphcl.train.fit every epoch
-        >>> loss = model(data)            # training step; communities detected on the first call
+        >>> loss = model(data)            # training step
         >>> z = model.embed(data)
     """
 
@@ -109,8 +110,6 @@ class CSGCL(GRACE):
             raise ConfigError(f"meta_nodes must be 'communities' or 'kmeans', got {meta_nodes!r}")
         self.meta_nodes = meta_nodes
         self.communities = communities if communities is not None else AddCommunities()
-        self._graph: tuple | None = None
-        self._prepared: Data | None = None
 
     @classmethod
     def build(  # type: ignore[override]
@@ -212,32 +211,25 @@ class CSGCL(GRACE):
             set_epoch(epoch)
 
     def prepare(self, data: Data) -> Data:
-        """``data`` with ``community`` and ``community_strength``: detected once per graph and remembered.
+        """``data`` with ``community`` and ``community_strength`` (a shallow copy; ``data`` is not modified).
 
-        A graph that already has both attributes is used as is. The remembered result is reused while the same
-        ``edge_index`` / ``x`` tensors (unmodified) come in, e.g. every epoch of :func:`graphcl.train.fit`.
+        A graph that already has both attributes is returned as is. Also starts the k-means meta-node assignment
+        afresh (see :meth:`GRACE.prepare`).
         """
+        data = super().prepare(data)
         if "community_strength" in data and "community" in data:
             return data
-        x = getattr(data, "x", None)
-        inputs = (data.edge_index,) + ((x,) if isinstance(x, Tensor) else ())
-        key = (inputs, tuple(t._version for t in inputs), int(data.num_nodes))
-        cached = self._graph
-        hit = (
-            cached is not None
-            and self._prepared is not None
-            and len(cached[0]) == len(inputs)
-            and all(a is b for a, b in zip(cached[0], inputs))
-            and cached[1:] == key[1:]
-        )
-        if not hit:
-            self._prepared = self.communities(data)
-            self._graph = key
-        return self._prepared
+        return self.communities(data)
 
     def forward(self, data: Data) -> Tensor:
-        """Training loss on two freshly drawn CED/CAV views of ``data``."""
-        data = self.prepare(data)
+        """Training loss on two freshly drawn CED/CAV views of the prepared graph ``data``.
+
+        Raises:
+            DataError: ``data`` has no communities: call ``data = model.prepare(data)`` once before training.
+        """
+        if "community_strength" not in data or "community" not in data:
+            raise DataError("CSGCL trains on a graph with its communities: call data = model.prepare(data) once "
+                            "before training")
         view1, view2 = self.augment1(data), self.augment2(data)
         u = self.project(encode(self.encoder, view1))
         v = self.project(encode(self.encoder, view2))
@@ -249,8 +241,3 @@ class CSGCL(GRACE):
                 bias = (gamma / tau) * data.community_strength.detach().to(device=u.device, dtype=u.dtype)
             return meta_node_info_nce(u, v, labels, tau, num_clusters=int(labels.max()) + 1, node_bias=bias)
         return self.loss(u, v, data.community_strength)
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_graph"], state["_prepared"] = None, None  # never copy / pickle a graph along with the model
-        return state

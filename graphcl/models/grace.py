@@ -68,7 +68,8 @@ class GRACE(GraphModel):
             nodes are grouped into ``num_meta_nodes`` clusters and node-pair negatives are replaced by
             cluster-pair blocks (:func:`graphcl.losses.meta_node_info_nce`), ``O(N d + K² d)`` per step.
             Clusters are ``data.community`` when the graph carries it (e.g. CSGCL's communities), else a
-            spherical k-means of the first view's projections, refreshed every ``meta_refresh`` steps.
+            spherical k-means of the first view's projections, refreshed every ``meta_refresh`` steps (the
+            assignment starts afresh for every graph :meth:`prepare` is called with).
         num_meta_nodes: ``K`` for the k-means meta-nodes.
         meta_refresh: Steps between two k-means refreshes of the meta-node assignment.
 
@@ -147,6 +148,11 @@ class GRACE(GraphModel):
         reset(self.encoder)
         reset(self.projection_head)
 
+    def prepare(self, data: Data) -> Data:
+        """Start the k-means meta-node assignment of ``negatives="pamc"`` afresh for ``data``; returns ``data``."""
+        self._meta_labels, self._meta_step = None, 0
+        return data
+
     def project(self, z: Tensor) -> Tensor:
         """Projection ``g(z)`` used by the loss."""
         return self.projection_head(z)
@@ -163,16 +169,22 @@ class GRACE(GraphModel):
 
     def meta_node_labels(self, data: Data, z: Tensor, use_community: bool = True) -> Tensor:
         """Meta-node assignment for ``negatives="pamc"``: ``data.community`` if present (and ``use_community``),
-        else a spherical k-means of ``z`` (detached), recomputed every ``meta_refresh`` calls and when the node
-        count changes."""
+        else a spherical k-means of ``z`` (detached), recomputed every ``meta_refresh`` calls.
+
+        Raises:
+            DataError: The k-means assignment was made for a graph with another node count (call
+                ``model.prepare(data)`` for the new graph), or ``num_meta_nodes`` exceeds the node count.
+        """
         community = getattr(data, "community", None) if use_community else None
         if community is not None:
             return community.to(z.device).long()
         n = z.size(0)
         if self.num_meta_nodes > n:
             raise DataError(f"num_meta_nodes={self.num_meta_nodes} is larger than the number of nodes ({n})")
-        stale = self._meta_labels is None or self._meta_labels.numel() != n
-        if stale or self._meta_step % self.meta_refresh == 0:
+        if self._meta_labels is not None and self._meta_labels.numel() != n:
+            raise DataError(f"the meta-node assignment holds {self._meta_labels.numel()} nodes, this graph {n}: call "
+                            f"data = model.prepare(data) when training on another graph")
+        if self._meta_labels is None or self._meta_step % self.meta_refresh == 0:
             seed = int(torch.randint(2**31 - 1, (1,)))
             self._meta_labels = kmeans(z.detach(), self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).labels
         self._meta_step += 1

@@ -11,7 +11,7 @@ and on a masked copy of the graph, fused by semantic attention), after one share
 - **AdaMEOW**: anchors :math:`p(z^f)`, samples :math:`p(z^c)`; learned soft weights
   :math:`\\sigma(\\mathrm{MLP}(a_i + e_j))` (:mod:`graphcl.losses.adameow`).
 
-The downstream embedding is :math:`z^f` (before the projection head). Two embedding modes (spec §7.12):
+The downstream embedding is :math:`z^f` (before the projection head). Two embedding modes:
 
 - ``"faithful"``: the reference code's — :math:`z^f` of the **last training-mode forward pass** (dropout on);
   it exists only for the graph of that pass, so :meth:`~_MetaPathContrast.embed` of any other graph (another
@@ -19,8 +19,9 @@ The downstream embedding is :math:`z^f` (before the projection head). Two embedd
 - ``"clean"``: :math:`z^f` of an eval-mode forward (no dropout) with the weights the trainer ends with (the
   experiment runner restores the lowest-loss weights when early stopping is on).
 
-The graph views (PathSim top-k, masks, contexts) are built once, on the first forward, from torch's global RNG
-(so they follow the training seed), and cached for the graph (see :class:`_GraphKey`).
+The graph views (PathSim top-k, masks, contexts) are built once per training run by
+:meth:`~_MetaPathContrast.prepare`, from torch's global RNG (so they follow the training seed); every training step
+uses them. ``forward`` refuses a graph other than the prepared one (see :class:`_GraphKey`).
 """
 from __future__ import annotations
 
@@ -86,10 +87,10 @@ def _graph_tensors(data: HeteroData) -> tuple[Tensor, ...]:
 
 
 class _GraphKey:
-    """Identity of a graph for the per-graph caches: the data object, its feature / edge tensors (as objects) and
-    their version counters. Another object, a replaced or added tensor, or an in-place edit is a different graph;
-    ``data.to(device)`` on a graph already there (what the experiment runner does) is the same one. Costs a walk
-    over the stores, no tensor data is read."""
+    """Identity of a graph, to check that a call gets the graph the views (or the faithful :math:`z^f`) were made
+    for: the data object, its feature / edge tensors (as objects) and their version counters. Another object, a
+    replaced or added tensor, or an in-place edit is a different graph; ``data.to(device)`` on a graph already there
+    (what the experiment runner does) is the same one. Costs a walk over the stores, no tensor data is read."""
 
     def __init__(self, data: HeteroData) -> None:
         self.data = data
@@ -108,7 +109,7 @@ class _GraphKey:
 
 
 class _MetaPathContrast(GraphModel):
-    """Shared machinery: view preparation (cached per graph), encoding, embeddings."""
+    """Shared machinery: view preparation, encoding, embeddings."""
 
     heterogeneous = True  # built from the HeteroData, evaluated with the DMGI / HeCo protocol
 
@@ -126,17 +127,43 @@ class _MetaPathContrast(GraphModel):
         self._last_fine: Tensor | None = None
         self._last_fine_graph: _GraphKey | None = None
 
-    def prepare(self, data: HeteroData) -> MetaPathInputs:
-        """The view tensors of ``data`` (built once per graph, on its device; see :class:`_GraphKey`)."""
-        if self._prepared is not None and self._prepared[0].matches(data):
-            return self._prepared[1]
-        key = _GraphKey(data)
+    def build_inputs(self, data: HeteroData) -> MetaPathInputs:
+        """Fresh view tensors of ``data`` (PathSim top-k graphs, masked copy, contexts), on its device; draws the
+        masks from torch's global RNG."""
         view = self.contexts(self.views(data))
         inputs = MetaPathInputs.from_data(view)
         inputs.x = {t: _maybe_sparse(x) for t, x in inputs.x.items()}
         inputs.x_masked = _maybe_sparse(inputs.x_masked)
-        self._prepared = (key, inputs)
         return inputs
+
+    def prepare(self, data: HeteroData) -> HeteroData:
+        """Build the views of ``data`` that every training step uses; returns ``data`` itself.
+
+        The views are kept on the model (:attr:`inputs`) with the identity of ``data``: training steps on this
+        graph use them, another graph (or this one edited in place) must be prepared again.
+        """
+        self._prepared = (_GraphKey(data), self.build_inputs(data))
+        return data
+
+    @property
+    def inputs(self) -> MetaPathInputs | None:
+        """The view tensors made by the last :meth:`prepare` (``None`` before it)."""
+        return None if self._prepared is None else self._prepared[1]
+
+    def _prepared_inputs(self, data: HeteroData) -> MetaPathInputs:
+        """The prepared views, checked to belong to ``data``.
+
+        Raises:
+            DataError: :meth:`prepare` was not called, or was called for another graph (or for this one before
+                an in-place edit of its features / edges).
+        """
+        if self._prepared is None:
+            raise DataError(f"{type(self).__name__} trains on views prepared for the graph: call "
+                            f"data = model.prepare(data) once before training")
+        if not self._prepared[0].matches(data):
+            raise DataError(f"{type(self).__name__} was prepared for another graph (or this graph's features / edges "
+                            f"changed since): call data = model.prepare(data) for this one")
+        return self._prepared[1]
 
     def _remember_fine(self, fine: Tensor) -> None:
         """Keep :math:`z^f` of a training-mode forward pass (the ``"faithful"`` embedding) with its graph."""
@@ -144,15 +171,17 @@ class _MetaPathContrast(GraphModel):
             self._last_fine, self._last_fine_graph = fine.detach(), self._prepared[0]
 
     def encode(self, data: HeteroData) -> dict[str, Tensor]:
-        """Coarse and fine embeddings (:math:`z^c`, :math:`z^f`) and the attention weights."""
-        return self.encoder(self.prepare(data))
+        """Coarse and fine embeddings (:math:`z^c`, :math:`z^f`) and the attention weights of the prepared graph
+        ``data``."""
+        return self.encoder(self._prepared_inputs(data))
 
     def embed(self, data: HeteroData) -> Tensor:
         """:math:`z^f` for downstream tasks, per :attr:`embedding` (see the module docstring), detached.
 
         In ``"faithful"`` mode this is the :math:`z^f` of the last training step, returned only for the graph of
         that step: the same ``HeteroData`` object with the same (unmodified) feature and edge tensors, as the
-        experiment runner passes it. Before any training step, both modes compute an eval-mode pass.
+        experiment runner passes it. Before any training step, both modes compute an eval-mode pass: on the
+        prepared views when ``data`` is the prepared graph, else on views built for ``data`` here (not kept).
 
         Raises:
             DataError: In ``"faithful"`` mode, ``data`` is not the graph of the last training step (another
@@ -174,11 +203,13 @@ class _MetaPathContrast(GraphModel):
                     f"but {differs}: embed the graph the model was trained on, or use embedding='clean'"
                 )
             return self._last_fine
+        prepared = self._prepared is not None and self._prepared[0].matches(data)
+        inputs = self._prepared[1] if prepared else self.build_inputs(data)
         was_training = self.training
         self.eval()
         try:
             with torch.no_grad():
-                return self.encode(data)["fine"]
+                return self.encoder(inputs)["fine"]
         finally:
             self.train(was_training)
 

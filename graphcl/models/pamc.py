@@ -5,13 +5,13 @@
 Both are deep-clustering models without any GNN layer: the graph enters only through the loss.
 
 * Encoder: the SDCN MLP ``F → 500 → 500 → 2000 → 10`` (:class:`~graphcl.nn.autoencoder.MLPAutoEncoder`),
-  pre-trained as an autoencoder (reconstruction MSE, Adam 1e-3, batch 256) on the first training step; the
-  decoder is then unused. (The authors load SDCN's pre-trained ``.pkl`` weights, which are not available.)
+  pre-trained as an autoencoder (reconstruction MSE, Adam 1e-3, batch 256) by :meth:`PamC.prepare`, before
+  training; the decoder is then unused. (The authors load SDCN's pre-trained ``.pkl`` weights, which are not available.)
 * Clustering head: DEC's Student-t soft assignment ``Q`` with centroids initialised by k-means on the
   pre-trained embeddings (:class:`~graphcl.nn.dec.StudentTClustering`); target ``P`` recomputed every epoch
   (update interval 1) from the current model, held constant.
 * Positives: the sparse influence matrix :math:`\\hat{A}_r = \\sum_{t \\le r} (D^{-1}(A+I))^t`
-  (:func:`graphcl.functional.influence_matrix`), computed once per graph.
+  (:func:`graphcl.functional.influence_matrix`), computed once per graph by :meth:`PamC.prepare`.
 * Loss per epoch (full batch):
 
 .. math::
@@ -33,6 +33,7 @@ in both losses by default (``self_similarity``); decoupled averaging for PamC by
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -48,7 +49,6 @@ from graphcl.models.base import GraphModel
 from graphcl.nn.autoencoder import SDCN_HIDDEN, MLPAutoEncoder, pretrain_autoencoder
 from graphcl.nn.dec import StudentTClustering
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
-from graphcl.transforms.community import _PerGraphCache
 
 INPUT_SCALINGS = ("none", "binarize", "standardize")
 
@@ -68,7 +68,7 @@ class PamC(GraphModel):
         alpha: Weight of the contrastive term.
         beta: Weight of the KL clustering term.
         order: Hops ``r`` of the influence matrix.
-        pretrain_epochs: Autoencoder pre-training epochs, run on the first training step (``0``: none).
+        pretrain_epochs: Autoencoder pre-training epochs, run by :meth:`prepare` (``0``: none).
         pretrain_lr: Pre-training learning rate.
         pretrain_batch_size: Pre-training batch size.
         kmeans_n_init: k-means restarts for the centroid initialisation.
@@ -81,6 +81,7 @@ class PamC(GraphModel):
 
     Examples:
         >>> model = PamC.build(in_channels=334, num_clusters=4, alpha=2.0, beta=2.0, tau=1.0)
+        >>> data = model.prepare(data)            # influence graph, pre-training, k-means init
         >>> parts = model(data)                   # {"contrastive": ..., "kl": ...}, one epoch
         >>> labels = model.predict_clusters(data)  # argmax Q
     """
@@ -133,8 +134,6 @@ class PamC(GraphModel):
         self.cluster_history: list[Tensor] = []
         self.nonempty_history: list[int] = []
         self.pretrain_losses: list[float] = []
-        self._influence_cache = _PerGraphCache()
-        self._influence_shape: tuple[int, int] | None = None
 
     @classmethod
     def build(
@@ -204,25 +203,33 @@ class PamC(GraphModel):
 
     # ------------------------------------------------------------------ helpers
     def influence(self, data: Data) -> tuple[Tensor, Tensor]:
-        """The positive graph :math:`\\hat{A}_r`: ``data.influence_index/weight`` if present, else computed once.
+        """The positive graph :math:`\\hat{A}_r` of ``data`` as ``(index, weight)``: ``data.influence_index`` /
+        ``data.influence_weight`` if the graph carries them, else computed from its edges.
 
-        The computed matrix is reused while the same ``edge_index`` / ``edge_weight`` tensors (same objects, not
-        modified in place), node count and ``order`` come in, e.g. every epoch of :func:`graphcl.train.fit`.
+        Raises:
+            DataError: The graph has no edges (no positives).
         """
         if getattr(data, "influence_index", None) is not None:
             return data.influence_index, data.influence_weight
-        edge_index, edge_weight = data.edge_index, getattr(data, "edge_weight", None)
-        num_nodes = int(data.num_nodes)
-        if self._influence_shape != (num_nodes, self.order):
-            self._influence_cache, self._influence_shape = _PerGraphCache(), (num_nodes, self.order)
+        if data.edge_index.numel() == 0:
+            raise DataError(f"{type(self).__name__} needs a graph with edges (the positives); this one has none")
+        return influence_matrix(data.edge_index, int(data.num_nodes), self.order,
+                                edge_weight=getattr(data, "edge_weight", None))
 
-        def compute() -> tuple[Tensor, Tensor]:
-            if edge_index.numel() == 0:
-                raise DataError(f"{type(self).__name__} needs a graph with edges (the positives); this one has none")
-            return influence_matrix(edge_index, num_nodes, self.order, edge_weight=edge_weight)
+    def prepare(self, data: Data) -> Data:
+        """A shallow copy of ``data`` with its influence graph (``influence_index`` / ``influence_weight``), and,
+        unless the model is initialised already (e.g. loaded from a checkpoint), :meth:`initialize` on it.
 
-        inputs = (edge_index,) + ((edge_weight,) if isinstance(edge_weight, Tensor) else ())
-        return self._influence_cache.get(inputs, compute)
+        Raises:
+            DataError: No node features, NaN / inf features, fewer nodes than clusters, or no edges.
+        """
+        self._features(data)  # checked before the (longer) steps below
+        index, weight = self.influence(data)
+        prepared = copy.copy(data)
+        prepared.influence_index, prepared.influence_weight = index, weight
+        if not bool(self.initialized):
+            self.initialize(prepared)
+        return prepared
 
     def _features(self, data: Data) -> Tensor:
         """``data.x`` checked (present, finite, at least ``K`` rows) and scaled per :attr:`input_scaling`."""
@@ -262,9 +269,15 @@ class PamC(GraphModel):
 
     # ------------------------------------------------------------------ model API
     def forward(self, data: Data) -> dict[str, Tensor]:
-        """One full-batch epoch: ``{"contrastive": α·L_contrast, "kl": β·KL(P‖Q)}``."""
-        if not bool(self.initialized):
-            self.initialize(data)
+        """One full-batch epoch on the prepared graph ``data``: ``{"contrastive": α·L_contrast, "kl": β·KL(P‖Q)}``.
+
+        Raises:
+            DataError: The model is not initialised or ``data`` carries no influence graph: call
+                ``data = model.prepare(data)`` once before training.
+        """
+        if not bool(self.initialized) or getattr(data, "influence_index", None) is None:
+            raise DataError(f"{type(self).__name__} trains on a prepared graph (influence graph, pre-trained "
+                            f"autoencoder, k-means centroids): call data = model.prepare(data) once before training")
         x = self._features(data)
         z = self.autoencoder.encode(x)
         q = self.clustering(z)

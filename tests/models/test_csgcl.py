@@ -8,6 +8,7 @@ import graphcl.transforms.community as tmod
 from graphcl.cli import main
 from graphcl.config import resolve_config
 from graphcl.data.generated import make_community_graph
+from graphcl.errors import DataError
 from graphcl.experiment import evaluate_seed
 from graphcl.losses import TeamUpInfoNCE
 from graphcl.models import CSGCL, GRACE, MODELS
@@ -50,7 +51,7 @@ def test_forward_backward_and_embed(graph):
     torch.manual_seed(0)
     model = _small(graph.num_features)
     model.set_epoch(1)
-    loss = model(graph)
+    loss = model(model.prepare(graph))
     assert loss.dim() == 0 and torch.isfinite(loss)
     loss.backward()
     assert all(p.grad is not None for p in model.encoder.parameters())
@@ -80,7 +81,7 @@ def test_set_epoch_drives_gamma(graph):
     assert model.loss.gamma == pytest.approx(0.25)
 
 
-def test_communities_detected_once_per_graph(graph, monkeypatch):
+def test_communities_come_from_the_explicit_prepare_step(graph, monkeypatch):
     calls = []
     original = AddCommunities.forward
 
@@ -90,15 +91,18 @@ def test_communities_detected_once_per_graph(graph, monkeypatch):
 
     monkeypatch.setattr(AddCommunities, "forward", counting)
     model = _small(graph.num_features)
-    fit(model, graph, epochs=4, lr=0.01, show_progress=False)
-    assert len(calls) == 1
-    model(graph.clone())  # another graph object: prepared again (the partition itself comes from the cache)
+    with pytest.raises(DataError, match=r"call data = model.prepare\(data\)"):
+        model(graph)  # no communities: never detected inside forward
+    prepared = model.prepare(graph)
+    fit(model, prepared, epochs=4, lr=0.01, show_progress=False)
+    assert len(calls) == 1  # once per graph, however many epochs
+    given = AddCommunities(backend="louvain")(graph)
     assert len(calls) == 2
-    prepared = AddCommunities(backend="louvain")(graph)
-    model(prepared)  # already carries communities: used as is
-    assert len(calls) == 3  # (the explicit call above)
-    copy = pickle.loads(pickle.dumps(model))
-    assert copy._prepared is None
+    assert model.prepare(given) is given  # already carries communities: used as is
+    model(given)
+    assert len(calls) == 2
+    copy = pickle.loads(pickle.dumps(model))  # the model holds no graph
+    assert not any(isinstance(v, Data) for v in vars(copy).values())
 
 
 def test_planted_communities_are_replaced_by_detected_ones(graph):
@@ -132,9 +136,10 @@ def test_isolated_nodes_and_no_edges():
     data = Data(x=torch.rand(12, 5), edge_index=torch.tensor([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]]))
     model = _small(5)
     model.set_epoch(10)
-    assert torch.isfinite(model(data))
+    assert torch.isfinite(model(model.prepare(data)))
     empty = Data(x=torch.rand(6, 5), edge_index=torch.zeros((2, 0), dtype=torch.long))
-    assert torch.isfinite(_small(5)(empty))
+    model = _small(5)
+    assert torch.isfinite(model(model.prepare(empty)))
 
 
 @pytest.mark.data

@@ -80,7 +80,7 @@ def test_csgcl_pamc_negatives_use_its_communities_and_team_up_weights(graph):
     assert model.loss.gamma == 0.5
     prepared = model.prepare(graph)
     torch.manual_seed(3)
-    loss = model(graph)
+    loss = model(prepared)
     torch.manual_seed(3)
     view1, view2 = model.augment1(prepared), model.augment2(prepared)
     u, v = model.project(encode(model.encoder, view1)), model.project(encode(model.encoder, view2))
@@ -97,7 +97,7 @@ def test_csgcl_pamc_negatives_use_its_communities_and_team_up_weights(graph):
 def test_csgcl_pamc_kmeans_meta_nodes_and_bad_option(graph):
     torch.manual_seed(0)
     model = _small_csgcl(graph.num_features, negatives="pamc", meta_nodes="kmeans", num_meta_nodes=6, meta_refresh=2)
-    result = fit(model, graph, epochs=3, lr=0.01, show_progress=False)
+    result = fit(model, model.prepare(graph), epochs=3, lr=0.01, show_progress=False)
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in result.history)
     assert model._meta_step == 3 and int(model._meta_labels.max()) < 6  # k-means labels, not the communities
     assert _small_csgcl(graph.num_features).negatives == "infonce"  # default unchanged

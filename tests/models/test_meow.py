@@ -22,6 +22,7 @@ def test_meow_trains_and_its_embeddings_separate_the_planted_classes() -> None:
     data = planted_hetero_graph()
     model = MEOW.build(data, **SMALL, tau=0.5, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5,
                        feature_mask=0.2)
+    data = model.prepare(data)  # the views, once
     parts = model(data)
     assert set(parts) == {"nce", "proto"} and parts["nce"].requires_grad
     result = fit(model, data, epochs=12, lr=1e-2, show_progress=False, restore_best=False)
@@ -43,9 +44,9 @@ def test_uniform_baseline_and_adameow_learned_weights() -> None:
     torch.manual_seed(1)
     data = planted_hetero_graph()
     baseline = MEOW.build(data, **SMALL, negative_weights="uniform", lam_proto=0.0)
-    assert set(baseline(data)) == {"nce"}
+    assert set(baseline(baseline.prepare(data))) == {"nce"}
     ada = AdaMEOW.build(data, **SMALL, chunk_size=16)
-    fit(ada, data, epochs=3, lr=1e-3, show_progress=False)
+    fit(ada, ada.prepare(data), epochs=3, lr=1e-3, show_progress=False)
     assert len(ada.mean_weight_history) == 3 and all(0 < w < 1 for w in ada.mean_weight_history)
     with pytest.raises(ConfigError, match="negative_weights"):
         MEOW.build(data, **SMALL, num_clusters=[4], negative_weights="hard")
@@ -83,9 +84,9 @@ def test_nodes_without_metapath_neighbours_get_finite_embeddings() -> None:
     data["author", "to", "paper"].edge_index = data["paper", "to", "author"].edge_index.flip(0)
     del data["paper", "PAP", "paper"]
     model = MEOW.build(data, **SMALL, num_clusters=[4], kmeans_n_init=1)
-    parts = model(data)
+    parts = model(model.prepare(data))
     assert all(torch.isfinite(v) for v in parts.values())
-    view = model.prepare(data)
+    view = model.inputs
     assert view.contexts[0]["PAP_ctx1"][0].matrix.to_dense()[0].abs().sum() == 0  # zero context
     assert torch.isfinite(model.embed(data)).all()
 
@@ -96,7 +97,7 @@ def test_faithful_embedding_of_another_graph_size_raises_instead_of_returning_th
     torch.manual_seed(0)
     data, other = planted_hetero_graph(), planted_hetero_graph(num_papers=90, seed=1)
     model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5)
-    model(data)
+    model(model.prepare(data))
     assert model.embed(data).shape == (60, 16)
     with pytest.raises(DataError, match="faithful.*90"):
         model.embed(other)  # was: graph `data`'s cached [60, 16] z^f, silently
@@ -118,15 +119,22 @@ def test_faithful_embedding_of_another_graph_of_the_same_size_or_an_edited_one_r
     torch.manual_seed(0)
     data, other = planted_hetero_graph(), planted_hetero_graph(seed=1)  # both 60 papers
     model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5)
-    model(data)
+    with pytest.raises(DataError, match=r"call data = model.prepare\(data\)"):
+        model(data)  # no views yet
+    model(model.prepare(data))
     assert torch.equal(model.embed(data.to("cpu")), model._last_fine)  # the runner's call: same graph, cached
     with pytest.raises(DataError, match="faithful.*another graph"):
         model.embed(other)  # was: graph `data`'s cached z^f, silently
-    views = model.prepare(data)
+    with pytest.raises(DataError, match="prepared for another graph"):
+        model(other)  # never trains on another graph's views
+    views = model.inputs
     data["paper"].x[0] = data["paper"].x[1]  # in place: the views and z^f of the training step are stale
     with pytest.raises(DataError, match="faithful.*another graph"):
         model.embed(data)
-    assert model.prepare(data) is not views  # rebuilt for the edited features
+    with pytest.raises(DataError, match="prepared for another graph"):
+        model(data)
+    model(model.prepare(data))  # prepared again for the edited features
+    assert model.inputs is not views
     model.embedding = "clean"
     assert model.embed(other).shape == (60, 16)
 

@@ -33,11 +33,15 @@ def test_training_improves_clustering_over_the_kmeans_start(graph, cls):
 
     torch.manual_seed(0)
     model = cls.build(graph.num_features, num_clusters=4, input_scaling="standardize", **SMALL)
-    parts = model(graph)
-    assert set(parts) == {"contrastive", "kl"} and bool(model.initialized)
+    with pytest.raises(DataError, match=r"call data = model.prepare\(data\)"):
+        model(graph)
+    prepared = model.prepare(graph)
+    assert bool(model.initialized) and "influence_index" not in graph  # the caller's graph is left alone
+    parts = model(prepared)
+    assert set(parts) == {"contrastive", "kl"}
     assert len(model.pretrain_losses) == 3 and model.pretrain_losses[-1] < model.pretrain_losses[0]
     start = clustering_scores(graph.y, model.predict_clusters(graph))["nmi"]
-    result = fit(model, graph, epochs=40, lr=1e-3, show_progress=False)
+    result = fit(model, prepared, epochs=40, lr=1e-3, show_progress=False)
     assert len(model.cluster_history) == 41  # the first call above + 40 epochs
     end = clustering_scores(graph.y, model.predict_clusters(graph))["nmi"]
     assert result.history[-1]["loss"] < result.history[0]["loss"]
@@ -70,12 +74,12 @@ def test_shipped_configs_resolve():
 
 def test_resume_does_not_pretrain_again(graph):
     model = PamC.build(graph.num_features, num_clusters=4, **SMALL)
-    model(graph)
+    model(model.prepare(graph))
     state = model.state_dict()
     other = PamC.build(graph.num_features, num_clusters=4, **SMALL)
     other.load_state_dict(state)
     assert bool(other.initialized)
-    other(graph)
+    other(other.prepare(graph))
     assert other.pretrain_losses == []
 
 
@@ -94,14 +98,15 @@ def test_bad_input():
 
     model = PamC.build(4, num_clusters=3, **SMALL)
     x = torch.rand(5, 4)
-    with pytest.raises(DataError, match="no"):
-        model(Data(x=x, edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=5))
+    with pytest.raises(DataError, match="has none"):
+        model.prepare(Data(x=x, edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=5))
     with pytest.raises(DataError, match="larger than the number of nodes"):
-        PamC.build(4, num_clusters=7, **SMALL)(Data(x=x, edge_index=torch.tensor([[0], [1]]), num_nodes=5))
+        PamC.build(4, num_clusters=7, **SMALL).prepare(Data(x=x, edge_index=torch.tensor([[0], [1]]), num_nodes=5))
     bad = x.clone()
     bad[0, 0] = float("nan")
     with pytest.raises(DataError, match="NaN"):
-        model(Data(x=bad, edge_index=torch.tensor([[0], [1]]), num_nodes=5))
+        model.prepare(Data(x=bad, edge_index=torch.tensor([[0], [1]]), num_nodes=5))
+    assert not bool(model.initialized)  # bad input fails before any pre-training
 
 
 def test_nan_weights_and_non_int_counts_name_the_field() -> None:
@@ -139,30 +144,20 @@ def _small_pamc_and_graph():
     return model, Data(x=torch.randn(5, 8), edge_index=edge_index)
 
 
-def test_influence_is_recomputed_after_an_in_place_edit_of_edge_index():
+def test_prepare_computes_the_influence_graph_of_the_graph_it_is_given():
     from graphcl.functional import influence_matrix
 
     model, data = _small_pamc_and_graph()
-    first, _ = model.influence(data)
-    assert model.influence(data)[0] is first  # same unmodified graph: cached
-    data.edge_index[1, 4] = 0  # edge 3-4 becomes 3-0 / 0-3, same storage and shape
-    data.edge_index[0, 5] = 0
-    index, weight = model.influence(data)
+    prepared = model.prepare(data)
     expected_index, expected_weight = influence_matrix(data.edge_index, 5, 1)
-    assert torch.equal(index, expected_index) and torch.allclose(weight, expected_weight)
-
-
-def test_influence_cache_key_includes_edge_weight():
-    from graphcl.functional import influence_matrix
-
-    model, data = _small_pamc_and_graph()
-    _, plain = model.influence(data)
+    assert torch.equal(prepared.influence_index, expected_index)
+    assert torch.allclose(prepared.influence_weight, expected_weight)
+    assert model.influence(prepared)[0] is prepared.influence_index  # training steps read the prepared graph
     data.edge_weight = torch.tensor([1.0, 1.0, 1.0, 1.0, 5.0, 5.0])
-    _, weighted = model.influence(data)
-    assert torch.allclose(weighted, influence_matrix(data.edge_index, 5, 1, edge_weight=data.edge_weight)[1])
-    assert not torch.equal(plain, weighted)
-    data.edge_weight[4:] = 1.0  # in place back to uniform weights
-    assert torch.allclose(model.influence(data)[1], plain)
+    weighted = model.prepare(data)  # another graph: prepared again, nothing remembered from the first
+    assert torch.allclose(weighted.influence_weight,
+                          influence_matrix(data.edge_index, 5, 1, edge_weight=data.edge_weight)[1])
+    assert not torch.equal(prepared.influence_weight, weighted.influence_weight)
 
 
 def test_max_epoch_metrics_include_the_final_model() -> None:
