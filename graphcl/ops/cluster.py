@@ -137,7 +137,7 @@ def kmeans(
     for _ in range(n_init):
         centroids = _kmeans_pp(x, k, spherical, generator, chunk_size)
         n_iter = 0
-        for n_iter in range(1, max_iter + 1):
+        for n_iter in range(1, max_iter + 1):  # noqa: B007 - read after the loop
             labels, cost = _assign(x, centroids, spherical, chunk_size)
             counts = torch.bincount(labels, minlength=k)
             sums = segment_sum(x, labels, k)

@@ -112,7 +112,6 @@ def _chain_folder(tmp_path: Path) -> tuple[HecoDescription, Path]:
     rng = np.random.default_rng(1)
     folder = tmp_path / "mini"
     folder.mkdir()
-    sizes = {"author": 10, "paper": 25, "conference": 3, "term": 6}
     np.savetxt(folder / "pa.txt", _random_edges(rng, 25, 10, 40), fmt="%d")
     np.savetxt(folder / "pc.txt", np.stack([np.arange(25), rng.integers(0, 3, 25)], 1), fmt="%d")
     np.savetxt(folder / "pt.txt", _random_edges(rng, 25, 6, 50), fmt="%d")
