@@ -143,11 +143,10 @@ def _load_with_pyg(
         ) from None
 
 
-def _download_raw_files(entry: DatasetEntry, pyg_root: Path, missing: list[Path], download: bool) -> None:
-    """Fetch missing raw files from ``entry.source_url`` without parsing them (they are verified first)."""
-    from torch_geometric.data import download_url
-
-    raw_dir = missing[0].parent
+def _download_target(entry: DatasetEntry, pyg_root: Path, missing: list[Path], download: bool) -> tuple[Path, Path]:
+    """``(raw_dir, its nearest existing ancestor)`` of a download, or the missing-files error when downloading is
+    off or the folder is not writable (the ancestor bounds the clean-up of empty folders after a failure)."""
+    raw_dir = (pyg_root / entry.raw_files[0]).parent
     if not download:
         raise _missing_files_error(entry, pyg_root, missing, "download=False was given")
     if not is_writable(raw_dir):
@@ -155,6 +154,14 @@ def _download_raw_files(entry: DatasetEntry, pyg_root: Path, missing: list[Path]
     existing_ancestor = raw_dir
     while not existing_ancestor.exists():
         existing_ancestor = existing_ancestor.parent
+    return raw_dir, existing_ancestor
+
+
+def _download_raw_files(entry: DatasetEntry, pyg_root: Path, missing: list[Path], download: bool) -> None:
+    """Fetch missing raw files from ``entry.source_url`` without parsing them (they are verified first)."""
+    from torch_geometric.data import download_url
+
+    raw_dir, existing_ancestor = _download_target(entry, pyg_root, missing, download)
     try:
         for path in missing:
             download_url(f"{entry.source_url}/{path.name}", str(path.parent), log=False)
@@ -174,15 +181,7 @@ def _download_and_load(
     dataset_class: Callable[..., Any],
     arguments: dict[str, Any],
 ) -> Data:
-    raw_dir = (pyg_root / entry.raw_files[0]).parent
-    if not download:
-        raise _missing_files_error(entry, pyg_root, missing, "download=False was given")
-    if not is_writable(raw_dir):
-        raise _missing_files_error(entry, pyg_root, missing, f"{pyg_root} is not writable")
-
-    existing_ancestor = raw_dir
-    while not existing_ancestor.exists():
-        existing_ancestor = existing_ancestor.parent
+    raw_dir, existing_ancestor = _download_target(entry, pyg_root, missing, download)
     try:
         return dataset_class(root=str(pyg_root), **arguments)[0]
     except Exception as exc:  # noqa: BLE001 - network errors come as URLError, OSError, aiohttp errors, ...
