@@ -142,8 +142,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from graphcl.eval.summary import summarize
-    from graphcl.train.device import resolve_device
     from graphcl.train import find_run_record, git_commit, load_checkpoint, peak_memory_mb, write_results
+    from graphcl.train.device import resolve_device
     from recsys.config import resolve_config
     from recsys.data import leave_one_out
     from recsys.eval import RankingProtocol, evaluate_ranking
