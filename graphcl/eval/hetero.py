@@ -7,7 +7,7 @@ embeddings is trained with Adam (``lr``, ``weight_decay``), full batch, cross-en
 after every step the validation and test predictions are scored and the test score is read at the step with the
 best validation score — Macro-F1 at the best val Macro-F1, Micro-F1 at the best val Micro-F1, and AUC
 (one-vs-rest, macro over classes, softmax probabilities) at the best val **Micro-F1** step (the reference code's
-choice, spec §7.16). ``repeats`` fresh classifiers are trained (all at once, batched: they are independent);
+choice). ``repeats`` fresh classifiers are trained (all at once, batched: they are independent);
 each metric is reported as a fraction in [0, 1] with its mean over the repeats. Metric names: ``macro_f1@<r>``,
 ``micro_f1@<r>``, ``auc@<r>``.
 

@@ -47,15 +47,8 @@ class CSGCL(GRACE):
     ``community_strength`` is used as is. For link prediction the experiment prepares the training graph
     (held-out edges removed), so the communities never see test edges.
 
-    Decisions on the authors' code quirks (spec ``csgcl.md`` §8): Leiden is seeded (``community_seed``) and cached
-    instead of unseeded; evaluation uses the library's seeded splits, never the training RNG; the random draws of
-    one epoch come in the order CED₁, CAV₁, CED₂, CAV₂ (the authors: CED₁, CED₂, CAV₁, CAV₂ — same distribution,
-    different stream); CED keeps the authors' "weakest edge always dropped" at ``threshold = 1``; CAV never yields
-    NaN (see :class:`~graphcl.transforms.CommunalAttributeVoting`) and its probabilities, like CED's, are computed
-    once per graph; ``cav``/``cav_dense`` are one implementation; the Team-up ``γ·S_i`` of the anchor cancels and is
-    computed in log space; the ramp of ``γ`` keeps the hard-coded 100 epochs per unit; the authors' batched loss
-    for Coauthor-CS is the same maths as our chunked loss; ``prelu`` is one slope shared by all layers and
-    ``rrelu`` the fixed slope ``F.rrelu`` computes in eval mode (:func:`graphcl.nn.make_activation`).
+    Deliberate differences from the authors' code (seeded, cached Leiden; order of the random draws; NaN-free
+    CAV; the Team-up loss in log space; shared ``prelu`` slope) are listed, with reasons, in ``DEVIATIONS.md``.
 
     Args:
         encoder: Module called as ``encoder(x, edge_index[, edge_weight]) -> [N, H]``.

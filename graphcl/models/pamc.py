@@ -26,10 +26,8 @@ epoch, exactly where the authors evaluate), so that the experiment runner can re
 honest one (final model) and the authors' "maximum over epochs of each metric separately", which selects
 epochs with the labels.
 
-Decisions on the spec's quirks: τ multiplies the cosine; meta-nodes are sums (scatter, ``num_classes = K``,
-empty clusters masked); hard detached assignment recomputed every epoch; diagonal zeroed (``exp(0) = 1`` kept)
-in both losses by default (``self_similarity``); decoupled averaging for PamC by default (``weighting``);
-``P`` from the current weights at every step; centroids trainable with the same Adam; full batch.
+The details of the losses that the paper leaves open (τ multiplies the cosine, meta-nodes are sums, the diagonal is
+zeroed, ...) and the pre-training that replaces the authors' pre-trained weights are listed in ``DEVIATIONS.md``.
 """
 from __future__ import annotations
 

@@ -283,7 +283,9 @@ class MetaPathInputs:
         return cls(
             target=target,
             metapaths=names,
-            x={t: data[t].x for t in types},
+            # Sorted: the encoder projects (with dropout) in this order, so a set's hash order would change the
+            # random stream, and the results, from one process to the next.
+            x={t: data[t].x for t in sorted(types)},
             x_masked=data[target].x_masked,
             views=[SparseAdjacency(data[target, f"{name}_view", target].adj_t) for name in names],
             augmented=[SparseAdjacency(data[target, f"{name}_aug", target].adj_t) for name in names],

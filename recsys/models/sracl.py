@@ -23,25 +23,10 @@ NT-Xent is :func:`recsys.losses.nt_xent` (raw dot product, ``τ = 1``, ``2N − 
 ``2N`` rows), as in the reference code. Defaults are the reference's Beauty script: α = β = 0.1, ``p`` = 0.2,
 ``k`` = 10, ``max_len`` 20 with left padding, synthesiser attention dropout 0.5.
 
-Scale caveat (measured, ``benchmarks/sracl_compare.py`` on ML-100K): with raw dot products at τ = 1 the two CL
-terms depend on the backbone's output norm. The SASRec encoder ends in LayerNorm, ``‖h‖ ≈ √d = 8``, so the
-logits reach ±64: L_CS started at ≈ 19 and rose to ≈ 39 within 10 steps (α·L_CS ≈ 3.9 against CE ≈ 7.1).
-GRU4Rec's outputs have ``‖h‖ ≈ 0.4``, the logits are ≈ 0 and both terms stay at ``ln(2N − 1)`` (6.24 for
-``N`` = 256) with almost no gradient, so on that backbone SRA-CL is close to the plain backbone.
-
-Choices recorded (spec §3.13):
-
-* candidate pool = training windows only, same-user windows allowed (``pool``, ``exclude_same_user``); the
-  reference also retrieves validation/test input windows, which leak validation targets;
-* self, padding and items without side information are excluded by index, never by rank;
-* :math:`h_u` reuses the recommendation pass (the reference runs a separate forward pass with fresh dropout),
-  saving one of the reference's 14 encoder passes per batch (1 + 2 views + ``k`` = 10 neighbour windows here);
-* anchors are found by exact ``(user, window)`` content (:meth:`SemanticIndex.anchor_rows`); an anchor without
-  neighbours (or a batch row that is no training window) simply has no L_CS term;
-* semantics are offline substitutes when no LLM is configured (text of the item, attribute TF-IDF, spec §3.11);
-* :math:`\\mathcal{L}_{rec}` is :meth:`SequentialRecommender.recommendation_loss`: the softmax runs over all
-  ``num_items + 1`` columns, padding column 0 included (RecBole / MCLRec). The reference TransRec scores rows
-  ``1..n`` only (label ``item − 1``), so here the padding row adds one more term to the softmax denominator.
+With raw dot products at τ = 1 the two contrastive terms depend on the backbone's output norm (large for the
+LayerNorm-ed SASRec output, near zero for GRU4Rec's); deliberate differences from the reference code (candidate
+pool of training windows only, exclusions by index, :math:`h_u` from the recommendation pass, offline semantics,
+softmax over all columns) are listed, with reasons, in ``DEVIATIONS.md``.
 
 Plug-and-play: ``encoder`` is any module with ``forward(item_seq, item_seq_len) -> [B, d]``,
 ``score_all(h)``, ``num_items`` and ``padding`` — :class:`recsys.nn.SASRecEncoder` or

@@ -148,3 +148,31 @@ def test_experiment_runner_gets_the_faithful_embedding_of_the_training_graph(tmp
     results, _ = run_experiment(cfg, data, seeds=[0], run_dir=tmp_path / "run", show_progress=False)
     assert results["protocol"]["embedding_mode"] == "faithful"  # embed() found the training graph: no DataError
     assert 0 <= results["metrics"]["nmi"]["mean"] <= 1
+
+
+def test_training_does_not_depend_on_the_python_hash_seed() -> None:
+    """Same seed, same numbers in every process: nothing iterates a set of strings (hash-ordered) while drawing
+    random numbers."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from graphcl.models import MEOW\n"
+        "from graphcl.train import fit\n"
+        "from tests.hetero_graphs import planted_hetero_graph\n"
+        "torch.manual_seed(0)\n"
+        "data = planted_hetero_graph()\n"
+        "model = MEOW.build(data, hidden_channels=8, embed_channels=8, proj_channels=8, topk=[5], edge_mask=[0.2],"
+        " num_clusters=[4], kmeans_n_init=1, kmeans_iter=3)\n"
+        "fit(model, model.prepare(data), epochs=2, lr=1e-2, show_progress=False)\n"
+        "print(float(model.embed(data).double().sum()))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(h), "OMP_NUM_THREADS": "1"}).stdout
+        for h in (1, 2, 3, 4)
+    }
+    assert len(outputs) == 1, outputs
