@@ -180,7 +180,7 @@ def _embed_checkpoint(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any
     root = args.root if args.root is not None else ((run[1].get("data") or {}).get("root") if run else None)
     data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files)
     check_model_data(cfg, data)
-    hetero = isinstance(data, HeteroData)  # MEOW / AdaMEOW read their sizes and meta-paths from the graph
+    hetero = isinstance(data, HeteroData)  # heterogeneous models read their sizes and meta-paths from the graph
     model = build_model(cfg, data if hetero else data.num_features)
     load_checkpoint(ckpt_path, model)
     z = model.to(device).embed(data.to(device)).cpu()

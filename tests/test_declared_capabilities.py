@@ -22,6 +22,7 @@ RECSYS = Path(recsys.__file__).parent
 GENERIC = sorted(
     [GRAPHCL / "experiment.py", GRAPHCL / "cli.py", GRAPHCL / "commandline.py", RECSYS / "train.py",
      RECSYS / "eval.py", RECSYS / "cli.py"]
+    + list(GRAPHCL.glob("bench*.py")) + list(GRAPHCL.glob("plot*.py"))
     + list((GRAPHCL / "eval").glob("*.py")) + list((GRAPHCL / "train").glob("*.py"))
 )
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from graphcl.data import load_dataset
-from graphcl.errors import ConfigError
+from graphcl.errors import ConfigError, DataError
 from graphcl.losses import grace_info_nce, meta_node_info_nce
 from graphcl.models import GRACE
 from graphcl.train import fit
@@ -28,6 +28,11 @@ def test_pamc_negatives_train_and_refresh_kmeans_meta_nodes(graph):
     assert int(model._meta_labels.max()) < 8
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in result.history)
     assert model.embed(data).shape == (200, 16)
+    smaller = data.subgraph(torch.arange(150))
+    with pytest.raises(DataError, match=r"call data = model.prepare\(data\)"):
+        model(smaller)  # the k-means assignment belongs to the 200-node graph
+    model(model.prepare(smaller))  # prepared: the assignment starts afresh
+    assert model._meta_step == 1 and model._meta_labels.shape == (150,)
 
 
 def test_communities_on_the_graph_are_used_as_meta_nodes(graph):
