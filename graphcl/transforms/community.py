@@ -24,7 +24,7 @@ import os
 import tempfile
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from numbers import Real
 from pathlib import Path
 
@@ -222,32 +222,6 @@ class AddCommunities(BaseTransform):
         return f"{type(self).__name__}(backend={self.backend!r}, seed={self.seed}, resolution={self.resolution:g})"
 
 
-class _PerGraphCache:
-    """Remembers one value computed from a few tensors; recomputes when any of them is another object or was
-    modified in place (tensor version counter)."""
-
-    def __init__(self) -> None:
-        self._inputs: tuple[Tensor, ...] = ()
-        self._versions: tuple[int, ...] = ()
-        self._value: Tensor | None = None
-
-    def get(self, inputs: tuple[Tensor, ...], compute: Callable[[], Tensor]) -> Tensor:
-        versions = tuple(t._version for t in inputs)
-        hit = (
-            self._value is not None
-            and len(inputs) == len(self._inputs)
-            and all(a is b for a, b in zip(inputs, self._inputs))
-            and versions == self._versions
-        )
-        if not hit:
-            self._value = compute()
-            self._inputs, self._versions = inputs, versions
-        return self._value
-
-    def __getstate__(self) -> dict:
-        return {"_inputs": (), "_versions": (), "_value": None}  # never pickle a graph along with a model
-
-
 def _community_tensors(data: Data, owner: str) -> tuple[Tensor, Tensor]:
     """``(community, community_strength)`` of ``data``, checked against the node count."""
     if "community" not in data or "community_strength" not in data:
@@ -278,8 +252,8 @@ class CommunalEdgeDropping(BaseTransform):
 
     with :math:`w` the min–max normalisation of :math:`w^{\text{raw}}` over all edges, so the mean keep
     probability is :math:`1 - p` before clipping (clipping at 1 makes the realised drop rate somewhat larger).
-    The keep probabilities are computed once per graph (cached on the transform, recomputed when another
-    graph comes in); every call draws one Bernoulli per edge. Edge attributes stay aligned.
+    Every call computes the keep probabilities (``O(E)``, deterministic, small next to the encoder) and draws one
+    Bernoulli per edge; the transform keeps no state between graphs. Edge attributes stay aligned.
 
     Decisions (spec quirks): with the authors' ``threshold = 1`` the weakest edge(s) get keep probability 0 and
     are always dropped — kept as is; a graph whose edges all have the same raw weight falls back to uniform
@@ -298,19 +272,13 @@ class CommunalEdgeDropping(BaseTransform):
         self.p = check_probability(p, "p", name, ConfigError)
         self.threshold = check_probability(threshold, "threshold", name, ConfigError)
         self.force_undirected = bool(force_undirected)
-        self._cache = _PerGraphCache()
 
     def keep_probability(self, data: Data) -> Tensor:
-        """``[E]`` keep probability of every edge of ``data`` (cached per graph)."""
+        """``[E]`` keep probability of every edge of ``data``."""
         data = _check_data(data, type(self).__name__)
         community, strength = _community_tensors(data, type(self).__name__)
-        edge_index = data.edge_index
-        return self._cache.get(
-            (edge_index, community, strength),
-            lambda: edge_keep_probability(
-                communal_edge_weight(edge_index, community, strength), self.p, self.threshold
-            ),
-        )
+        weight = communal_edge_weight(data.edge_index, community, strength)
+        return edge_keep_probability(weight, self.p, self.threshold)
 
     def forward(self, data: Data) -> Data:
         """Drops edges of ``data`` (a shallow copy made by ``__call__``)."""
@@ -337,8 +305,8 @@ class CommunalAttributeVoting(BaseTransform):
         \omega_f = \frac{\max_g \log v_g - \log v_f}{\max_g \log v_g - \min_g \log v_g},\quad
         P(\text{mask } f) = \operatorname{clip}\Big(\frac{\omega_f}{\bar\omega}\,p,\ 0,\ t\Big).
 
-    One Bernoulli per feature column per call, shared by all nodes (like GRACE's feature masking). The
-    probabilities are computed once per graph (cached on the transform). Guards against the authors' NaN on
+    One Bernoulli per feature column per call, shared by all nodes (like GRACE's feature masking); the
+    probabilities are computed on every call (``O(N F)``, deterministic), the transform keeps no state. Guards against the authors' NaN on
     zero or negative votes (an all-zero feature is never masked; a non-positive vote is raised to the smallest
     positive one; no positive vote at all gives uniform masking with ``p``) are described in
     :func:`graphcl.functional.community.attribute_voting_probability`. The authors' ``cav`` and ``cav_dense``
@@ -356,10 +324,9 @@ class CommunalAttributeVoting(BaseTransform):
         name = type(self).__name__
         self.p = check_probability(p, "p", name, ConfigError)
         self.threshold = check_probability(threshold, "threshold", name, ConfigError)
-        self._cache = _PerGraphCache()
 
     def drop_probability(self, data: Data) -> Tensor:
-        """``[F]`` drop probability of every feature column of ``data`` (cached per graph)."""
+        """``[F]`` drop probability of every feature column of ``data``."""
         name = type(self).__name__
         data = _check_data(data, name)
         x = getattr(data, "x", None)
@@ -367,11 +334,8 @@ class CommunalAttributeVoting(BaseTransform):
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise DataError(f"{name} needs node features 'data.x' of shape [N, F], got {shape}")
         _, strength = _community_tensors(data, name)
-        return self._cache.get(
-            (x, strength),
-            lambda: attribute_voting_probability(x, strength, self.p, self.threshold).to(
-                x.dtype if x.is_floating_point() else torch.get_default_dtype()
-            ),
+        return attribute_voting_probability(x, strength, self.p, self.threshold).to(
+            x.dtype if x.is_floating_point() else torch.get_default_dtype()
         )
 
     def forward(self, data: Data) -> Data:
