@@ -135,9 +135,35 @@ def plots() -> list[str]:
     return out
 
 
+def gradient_table(kernels: list[dict]) -> list[str]:
+    """Gradient ratios of the contrastive recommenders' loss parts (``python -m recsys.diagnostics``)."""
+    rows = [k for k in kernels if k["benchmark"] == "gradient_ratio"]
+    if not rows:
+        return []
+    out = ["### Loss-part gradients on the encoder, first training steps (`gradient-ratio-*.json`)", "",
+           "Per step, the L2 norm of each weighted loss part's gradient on the encoder divided by the cross-entropy's, "
+           "and the cosine between the two; means over the first and the last fifth of the steps.", "",
+           "| model | data | steps | part | ratio, first fifth | ratio, last fifth | cosine, first | cosine, last |",
+           "|---|---|---|---|---|---|---|---|"]
+    for k in rows:
+        summary = k["summary"]
+        for key in summary:
+            if key.endswith("_ratio"):
+                part = key.removesuffix("_ratio")
+                cos = summary.get(f"{part}_cos", {})
+                out.append(f"| {k['model']} | {k['dataset']} | {k['batches']} | {part} | "
+                           f"{summary[key]['first_fifth_mean']:.2f} | {summary[key]['last_fifth_mean']:.2f} | "
+                           f"{cos.get('first_fifth_mean', float('nan')):.3f} | {cos.get('last_fifth_mean', float('nan')):.3f} |")
+    out.append("")
+    out += [f"- `{k['command']}`" for k in rows]
+    return out + [""]
+
+
 def kernel_tables(kernels: list[dict]) -> list[str]:
-    out = []
+    out = gradient_table(kernels)
     for k in kernels:
+        if k["benchmark"] == "gradient_ratio":
+            continue
         if k["benchmark"] == "sracl_semantic_build":
             out += _sracl_build_table(k)
             continue
