@@ -178,8 +178,10 @@ def evaluate_seed(
     run_dir: Path | None,
     show_progress: bool,
     resume: bool = False,
+    run_info: dict[str, Any] | None = None,
 ) -> dict[str, MetricSummary]:
-    """Train and evaluate one seed on every requested task."""
+    """Train and evaluate one seed on every requested task; ``run_info``, when given, receives the trained
+    model's :meth:`~graphcl.models.base.GraphModel.run_info`."""
     _, _, ev = split_config(cfg)
     tasks = ev["tasks"]
     metrics: dict[str, MetricSummary] = {}
@@ -208,6 +210,8 @@ def evaluate_seed(
             else:
                 metrics.update(kmeans_clustering(z, y, repeats=ev["cluster_repeats"], seed=seed))
         metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
+        if run_info is not None:
+            run_info.update(model.run_info())
     if "link" in tasks:
         # Held-out edges are removed before training so the encoder never sees them.
         train_data, val_data, test_data = split_edges(
@@ -335,16 +339,21 @@ def run_experiment(
         torch.cuda.reset_peak_memory_stats(dev)
     out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
                        data_source=data_source)
-    per_seed = []
+    per_seed, infos = [], []
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)
+        info: dict[str, Any] = {}
         per_seed.append(
             evaluate_seed(
-                cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume
+                cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume,
+                run_info=info,
             )
         )
+        infos.append({"seed": seed, **info})
+    extra = {"runs": infos} if any(len(info) > 1 for info in infos) else {}
     results = results_record(
-        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start, device=dev
+        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start, device=dev,
+        **extra,
     )
     write_results(out_dir, results)
     return results, out_dir

@@ -62,6 +62,11 @@ class GraphModel(TrainingHooks, nn.Module):
         """
         return data
 
+    def run_info(self) -> dict[str, Any]:
+        """What the results record about how this model ran, per seed, beyond its config (e.g. the community
+        detection backend that actually ran when the configured one was unavailable). Empty by default."""
+        return {}
+
     def embed(self, data: Any) -> Tensor:
         """``[N, d]`` embeddings of ``data`` for downstream tasks, detached."""
         raise NotImplementedError(f"{type(self).__name__} does not define embed()")

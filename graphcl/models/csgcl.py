@@ -17,6 +17,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import Compose
 
 from graphcl.errors import ConfigError, DataError
+from graphcl.functional.community import resolve_backend
 from graphcl.losses.pamc import meta_node_info_nce
 from graphcl.losses.teamup import TeamUpInfoNCE
 from graphcl.models.grace import GRACE, Augmentation, encode
@@ -103,6 +104,7 @@ class CSGCL(GRACE):
             raise ConfigError(f"meta_nodes must be 'communities' or 'kmeans', got {meta_nodes!r}")
         self.meta_nodes = meta_nodes
         self.communities = communities if communities is not None else AddCommunities()
+        self._community_source: str | None = None  # what prepare() ran, for run_info()
 
     @classmethod
     def build(  # type: ignore[override]
@@ -211,8 +213,18 @@ class CSGCL(GRACE):
         """
         data = super().prepare(data)
         if "community_strength" in data and "community" in data:
+            self._community_source = "given: the graph's own community attribute"
             return data
+        partition = self.communities.partition
+        self._community_source = (resolve_backend(self.communities.backend) if partition is None
+                                  else f"given: partition={partition!r}" if isinstance(partition, str)
+                                  else "given: an explicit partition")
         return self.communities(data)
+
+    def run_info(self) -> dict[str, Any]:
+        """``{"community_backend": ...}``: the detection that actually ran in :meth:`prepare` (``"louvain"`` when
+        Leiden was configured but ``leidenalg`` is missing), or where given communities came from."""
+        return {} if self._community_source is None else {"community_backend": self._community_source}
 
     def forward(self, data: Data) -> Tensor:
         """Training loss on two freshly drawn CED/CAV views of the prepared graph ``data``.

@@ -148,3 +148,18 @@ def test_cli_on_cora(planetoid_root, tmp_path, capsys):
                  str(tmp_path / "r"), "--quiet", "epochs=2", "tasks=[node]", "probe_repeats=1"])
     assert code == 0
     assert "csgcl on cora" in capsys.readouterr().out
+
+
+def test_results_record_the_community_detection_that_ran(tmp_path) -> None:
+    """The configured backend is not what ran when leidenalg is missing: the results say which one did."""
+    import json
+
+    from graphcl.cli import main
+    from graphcl.functional.community import resolve_backend
+
+    assert main(["train", "--model", "csgcl", "--run-dir", str(tmp_path / "run"), "--quiet", "epochs=1",
+                 "tasks=[node]", "probe_repeats=1", "community_backend=leiden"]) == 0
+    runs = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
+    assert [r["seed"] for r in runs] == [0]
+    # leiden with the community extra installed, louvain (networkx) without it
+    assert runs[0]["community_backend"] == resolve_backend("leiden")
