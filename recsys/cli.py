@@ -34,10 +34,12 @@ from graphcl.errors import GraphCLError
 log = logging.getLogger("recsys")
 FIRST_SEED = 2020  # MCLRec's
 DEFAULT_MODEL, DEFAULT_DATA = "sasrec", "generated"
+#: The model names, for ``--help`` without importing the models (checked against MODELS by the tests).
+MODEL_NAMES = ("sasrec", "cl4srec", "mclrec", "sracl", "gru4rec", "duorec", "bert4rec")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="sasrec | cl4srec | mclrec | sracl (default: sasrec)")
+    p.add_argument("--model", default=None, help=f"{' | '.join(MODEL_NAMES)} (default: {DEFAULT_MODEL})")
     p.add_argument("--data", "--dataset", dest="data", default=None,
                    help=".txt / .inter file, dataset name under --root, or 'generated' (default; with --resume, "
                         "the run's own)")

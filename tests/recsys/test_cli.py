@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from recsys.cli import main
@@ -96,3 +97,13 @@ def test_eval_run_dir_of_an_sracl_run(tmp_path, capsys):
     assert "synthesizer.weight" in capsys.readouterr().out
     again = json.loads((run / "eval" / "results.json").read_text())
     assert again["metrics"]["ndcg@10"]["mean"] == results["metrics"]["ndcg@10"]["mean"]
+
+
+def test_help_lists_every_registered_model(capsys):
+    from recsys.cli import MODEL_NAMES
+    from recsys.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)  # the --help text cannot go stale
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert " | ".join(MODEL_NAMES) in " ".join(capsys.readouterr().out.split())
