@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from graphcl.errors import ConfigError, GraphCLError
-
-#: Settings a resumed run may change: they extend or checkpoint the same training, they do not alter it.
-RESUMABLE_KEYS = ("epochs", "checkpoint_every", "logger")
+from graphcl.train.run import RESUMABLE_KEYS
 
 Resolver = Callable[[str, str, "str | Path | None", Mapping[str, Any]], dict[str, Any]]
 

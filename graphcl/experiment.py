@@ -40,6 +40,7 @@ from graphcl.models import MODELS
 from graphcl.models.base import GraphModel
 from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.train.device import resolve_device
+from graphcl.train.run import RESUMABLE_KEYS
 from graphcl.utils import seed_everything
 
 logger = logging.getLogger("graphcl")
@@ -79,10 +80,6 @@ def check_model_data(cfg: Mapping[str, Any], data: Data | HeteroData) -> None:
         )
 
 
-#: Keys that may change when a run is resumed (everything else that shapes training must stay as it was).
-_RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "logger")
-
-
 def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
     """Refuse to resume ``run_dir`` with model or training settings other than those it was started with.
 
@@ -105,14 +102,14 @@ def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
     current = yaml_safe({**model_kw, **train_kw}, "config")
     changed = [
         f"{key}: {stored[key]!r} -> {value!r}" for key, value in current.items()
-        if key in stored and key not in _RESUMABLE_CHANGES and stored[key] != value
+        if key in stored and key not in RESUMABLE_KEYS and stored[key] != value
     ]
     if stored.get("model", cfg["model"]) != cfg["model"]:
         changed.insert(0, f"model: {stored['model']!r} -> {cfg['model']!r}")
     if changed:
         raise ConfigError(
             f"cannot resume {run_dir} with other settings than it was started with ({path}): "
-            f"{'; '.join(changed)}. Only {' and '.join(_RESUMABLE_CHANGES)} may change."
+            f"{'; '.join(changed)}. Only {' and '.join(RESUMABLE_KEYS)} may change."
         )
 
 

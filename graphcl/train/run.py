@@ -29,6 +29,8 @@ from graphcl.train.checkpoint import library_versions
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
 RUN_RECORD = "run.json"
+#: Settings a resumed run may change: they extend, checkpoint or log the same training, they do not alter it.
+RESUMABLE_KEYS = ("epochs", "checkpoint_every", "logger")
 #: Files and folders whose presence makes a folder a run folder (what ``overwrite`` may remove).
 _RUN_ENTRIES = ("config.yaml", RUN_RECORD, "env.txt", "results.json", "last.pt", "best.pt", "metrics.csv",
                 "events.jsonl", "tensorboard", "link", "eval", "embeddings.pt")
