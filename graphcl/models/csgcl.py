@@ -20,9 +20,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.functional.community import resolve_backend
 from graphcl.losses.pamc import meta_node_info_nce
 from graphcl.losses.teamup import TeamUpInfoNCE
-from graphcl.models.grace import GRACE, Augmentation, encode
-from graphcl.nn.encoders import GCNEncoder
-from graphcl.nn.heads import ProjectionHead
+from graphcl.models.grace import GRACE, Augmentation, encode, grace_architecture
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import (
     AddCommunities,
@@ -174,8 +172,7 @@ class CSGCL(GRACE):
         """
         if unused:
             raise TypeError(f"CSGCL.build() got unexpected arguments: {sorted(unused)}")
-        encoder = GCNEncoder(in_channels, hidden_channels, num_layers=num_layers, activation=activation)
-        head = ProjectionHead(hidden_channels, proj_channels, hidden_channels, activation="elu")
+        encoder, head = grace_architecture(in_channels, hidden_channels, proj_channels, num_layers, activation)
 
         def view(edge_p: float, feature_p: float) -> Compose:
             edges = CommunalEdgeDropping(edge_p, threshold=ced_threshold) if ced else DropEdge(edge_p)

@@ -15,9 +15,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import Compose
 
-from graphcl.models.grace import GRACE, Augmentation, encode
-from graphcl.nn.encoders import GCNEncoder
-from graphcl.nn.heads import ProjectionHead
+from graphcl.models.grace import GRACE, Augmentation, encode, grace_architecture
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import AdaptiveDropEdge, AdaptiveMaskFeature, AddCentrality
 from graphcl.transforms.centrality import EDGE_WEIGHTS, FEATURE_WEIGHTS
@@ -117,8 +115,7 @@ class GCA(GRACE):
         """
         if unused:
             raise TypeError(f"GCA.build() got unexpected arguments: {sorted(unused)}")
-        encoder = GCNEncoder(in_channels, hidden_channels, num_layers=num_layers, activation=activation)
-        head = ProjectionHead(hidden_channels, proj_channels, hidden_channels, activation="elu")
+        encoder, head = grace_architecture(in_channels, hidden_channels, proj_channels, num_layers, activation)
 
         def view(edge_p: float, feature_p: float) -> Compose:
             return Compose([AdaptiveDropEdge(edge_p, drop_threshold), AdaptiveMaskFeature(feature_p, drop_threshold)])

@@ -44,6 +44,18 @@ def encode(encoder: nn.Module, data: Data) -> Tensor:
     return encoder(data.x, data.edge_index, edge_weight)
 
 
+def grace_architecture(
+    in_channels: int, hidden_channels: int, proj_channels: int, num_layers: int, activation: str,
+) -> tuple[GCNEncoder, ProjectionHead]:
+    """GRACE's encoder ``f`` and projection head ``g``, shared by the models built on it (CSGCL, GCA).
+
+    ``f`` is a ``GCNEncoder`` (first layer ``2H`` wide, activation after every layer); ``g`` the ELU head
+    ``H → P → H``. Built in this order, so a seeded build draws the same initial weights in every model.
+    """
+    encoder = GCNEncoder(in_channels, hidden_channels, num_layers=num_layers, activation=activation)
+    return encoder, ProjectionHead(hidden_channels, proj_channels, hidden_channels, activation="elu")
+
+
 class GRACE(GraphModel):
     """GRACE (Zhu et al., 2020): node-level contrast between two augmented views of one graph.
 
@@ -135,8 +147,7 @@ class GRACE(GraphModel):
         """
         if unused:
             raise TypeError(f"GRACE.build() got unexpected arguments: {sorted(unused)}")
-        encoder = GCNEncoder(in_channels, hidden_channels, num_layers=num_layers, activation=activation)
-        head = ProjectionHead(hidden_channels, proj_channels, hidden_channels, activation="elu")
+        encoder, head = grace_architecture(in_channels, hidden_channels, proj_channels, num_layers, activation)
         aug1 = Compose([DropEdge(drop_edge_1), MaskFeature(drop_feature_1)])
         aug2 = Compose([DropEdge(drop_edge_2), MaskFeature(drop_feature_2)])
         return cls(
