@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from graphcl.ops.similarity import (
     DEFAULT_CHUNK_SIZE,
     check_chunk_size,
+    check_stabilizer,
     weighted_logsumexp,
 )
 
@@ -61,6 +62,7 @@ def grace_info_nce(
     normalize: bool = True,
     node_bias: Tensor | None = None,
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+    stabilizer: str = "fixed_shift",
 ) -> Tensor:
     """GRACE's InfoNCE (Zhu et al., 2020, arXiv:2006.04131), functional form of :class:`InfoNCE`; see the module
     docstring for the maths.
@@ -77,6 +79,9 @@ def grace_info_nce(
             Team-up objective weights negatives by community strength (``b_j = γ·CS_j/τ``); ``None`` = GRACE.
         chunk_size: Anchor rows per chunk of the streaming log-sum-exp; ``None`` computes the dense matrix with
             plain autograd (the reference path).
+        stabilizer: ``"fixed_shift"`` or ``"running_max"``: how the symmetric intra-view log-sum-exp keeps its
+            exponentials in range (:func:`graphcl.ops.weighted_logsumexp`); same loss up to rounding, the running
+            maximum is the slower reference form. (default: ``"fixed_shift"``)
 
     Returns:
         Scalar loss (mean over anchors).
@@ -102,7 +107,8 @@ def grace_info_nce(
         exclude = torch.arange(num_anchors, device=z1.device)  # each anchor's own row in `keys`
         weight = anchors.new_full((num_anchors,), 1.0 / num_anchors)
         lse = weighted_logsumexp(
-            anchors, keys, scale=scale, bias=bias, exclude=exclude, row_weight=weight, chunk_size=chunk_size
+            anchors, keys, scale=scale, bias=bias, exclude=exclude, row_weight=weight, chunk_size=chunk_size,
+            stabilizer=stabilizer,
         )
         return lse - positive.mean()
 
@@ -133,6 +139,8 @@ class InfoNCE(nn.Module):
         symmetric: Average over both anchor views (default: ``True``).
         normalize: Cosine similarity; ``False`` for raw dot products (default: ``True``).
         chunk_size: Anchors per chunk, or ``None`` for the dense reference computation (default: ``1024``).
+        stabilizer: ``"fixed_shift"`` or ``"running_max"`` (the slower reference form of the streaming
+            log-sum-exp; :func:`graphcl.ops.weighted_logsumexp`). (default: ``"fixed_shift"``)
         gather_distributed: In a ``torch.distributed`` run, contrast this rank's anchors with the rows of *every*
             rank (gathered with gradients, :func:`graphcl.train.distributed.gather_with_grad`), so ``W`` ranks with
             ``n`` rows each optimise the loss of one process with ``W n`` rows (DDP averages the ranks' losses).
@@ -157,6 +165,7 @@ class InfoNCE(nn.Module):
         normalize: bool = True,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
         gather_distributed: bool = False,
+        stabilizer: str = "fixed_shift",
     ) -> None:
         super().__init__()
         self.tau = check_temperature(tau, minimum=1e-8)
@@ -169,6 +178,7 @@ class InfoNCE(nn.Module):
         self.normalize = normalize
         self.chunk_size = chunk_size
         self.gather_distributed = bool(gather_distributed)
+        self.stabilizer = check_stabilizer(stabilizer)
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two aligned views ``[N, d]``."""
@@ -184,12 +194,14 @@ class InfoNCE(nn.Module):
             symmetric=self.symmetric,
             normalize=self.normalize,
             chunk_size=self.chunk_size,
+            stabilizer=self.stabilizer,
         )
 
     def extra_repr(self) -> str:
         return (
             f"tau={self.tau}, intra_view_negatives={self.intra_view_negatives}, symmetric={self.symmetric}, "
-            f"normalize={self.normalize}, chunk_size={self.chunk_size}, gather_distributed={self.gather_distributed}"
+            f"normalize={self.normalize}, chunk_size={self.chunk_size}, gather_distributed={self.gather_distributed}, "
+            f"stabilizer={self.stabilizer!r}"
         )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from graphcl.losses.infonce import check_temperature, grace_info_nce
-from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size
+from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size, check_stabilizer
 
 
 def team_up_gamma(epoch: int, t0: int, gamma_max: float, ramp_epochs: int = 100) -> float:
@@ -51,6 +51,8 @@ class TeamUpInfoNCE(nn.Module):
         gamma_max: Final ``γ``; ``0`` turns Team-up off. (default: ``1.0``)
         ramp_epochs: Epochs per unit of ``γ`` — the authors hard-code 100. (default: ``100``)
         chunk_size: Anchors per chunk of the streaming log-sum-exp; ``None`` = dense. (default: ``1024``)
+        stabilizer: ``"fixed_shift"`` or ``"running_max"`` (the slower reference form of the streaming
+            log-sum-exp; :func:`graphcl.ops.weighted_logsumexp`). (default: ``"fixed_shift"``)
 
     Shape:
         - z1, z2: ``[N, d]`` projected views, rows aligned.
@@ -70,6 +72,7 @@ class TeamUpInfoNCE(nn.Module):
         gamma_max: float = 1.0,
         ramp_epochs: int = 100,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+        stabilizer: str = "fixed_shift",
     ) -> None:
         super().__init__()
         tau = check_temperature(tau, minimum=1e-8)
@@ -85,6 +88,7 @@ class TeamUpInfoNCE(nn.Module):
         self.gamma_max = float(gamma_max)
         self.ramp_epochs = ramp_epochs
         self.chunk_size = chunk_size
+        self.stabilizer = check_stabilizer(stabilizer)
         self.gamma = 0.0
 
     def set_epoch(self, epoch: int) -> None:
@@ -100,10 +104,10 @@ class TeamUpInfoNCE(nn.Module):
         bias = None
         if self.gamma != 0.0:
             bias = (self.gamma / self.tau) * strength.detach().to(device=z1.device, dtype=z1.dtype)
-        return grace_info_nce(z1, z2, self.tau, node_bias=bias, chunk_size=self.chunk_size)
+        return grace_info_nce(z1, z2, self.tau, node_bias=bias, chunk_size=self.chunk_size, stabilizer=self.stabilizer)
 
     def extra_repr(self) -> str:
         return (
             f"tau={self.tau}, t0={self.t0}, gamma_max={self.gamma_max}, ramp_epochs={self.ramp_epochs}, "
-            f"chunk_size={self.chunk_size}, gamma={self.gamma}"
+            f"chunk_size={self.chunk_size}, stabilizer={self.stabilizer!r}, gamma={self.gamma}"
         )

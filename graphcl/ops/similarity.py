@@ -33,6 +33,7 @@ from graphcl.utils.checks import check_positive_int
 
 DEFAULT_CHUNK_SIZE = 1024
 DEFAULT_CACHE_MB = 128.0
+STABILIZERS = ("fixed_shift", "running_max")
 
 
 def _check_qk(query: Tensor, key: Tensor) -> None:
@@ -76,6 +77,13 @@ def check_chunk_size(chunk_size: int | None, allow_none: bool = False) -> int | 
     if chunk_size is None and allow_none:
         return None
     return check_positive_int(chunk_size, "chunk_size")
+
+
+def check_stabilizer(stabilizer: str) -> str:
+    """Validate a ``stabilizer`` argument of :func:`weighted_logsumexp` (``"fixed_shift"`` / ``"running_max"``)."""
+    if stabilizer not in STABILIZERS:
+        raise ValueError(f"stabilizer must be one of {', '.join(STABILIZERS)}, got {stabilizer!r}")
+    return stabilizer
 
 
 def _bias_and_exclude_(
@@ -171,8 +179,8 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
     The raw similarity ``G = s·XXᵀ`` is symmetric, so only the blocks ``(a, b)`` with ``a <= b`` are computed,
     each serving two orientations: rows of ``a`` against keys of ``b`` and rows of ``b`` against keys of ``a``.
     :func:`_symmetric_shifted` (one exponential per entry, sums as matrix-vector products, blocks kept between
-    the passes within a memory budget) is used when it applies; :func:`_symmetric_exact` (a running maximum per
-    row) otherwise.
+    the passes within a memory budget) is used when it applies and ``fixed_shift`` is set;
+    :func:`_symmetric_exact` (a running maximum per row) otherwise.
     """
 
     @staticmethod
@@ -185,10 +193,11 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
         exclude: Tensor | None,
         chunk_size: int,
         cache_bytes: int,
+        fixed_shift: bool,
     ) -> Tensor:
         need_x, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1] and bias is not None
         args = (x, bias, row_weight, scale, exclude, chunk_size, need_x, need_b)
-        result = _symmetric_shifted(*args, cache_bytes=cache_bytes)
+        result = _symmetric_shifted(*args, cache_bytes=cache_bytes) if fixed_shift else None
         total, grad_x, grad_b = result if result is not None else _symmetric_exact(*args)
         ctx.save_for_backward(*(g if g is not None else torch.empty(0) for g in (grad_x, grad_b)))
         ctx.has = (grad_x is not None, grad_b is not None)
@@ -196,7 +205,7 @@ class _SymmetricWeightedLogSumExp(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        return _scale_saved_grads(ctx, grad_out, num_inputs=7)
+        return _scale_saved_grads(ctx, grad_out, num_inputs=8)
 
 
 def _is_involution(exclude: Tensor) -> bool:
@@ -393,6 +402,7 @@ def weighted_logsumexp(
     row_weight: Tensor | None = None,
     chunk_size: int | None = DEFAULT_CHUNK_SIZE,
     cache_mb: float = DEFAULT_CACHE_MB,
+    stabilizer: str = "fixed_shift",
 ) -> Tensor:
     """Weighted sum of row-wise log-sum-exps of a scaled similarity matrix, chunked and differentiable.
 
@@ -419,6 +429,13 @@ def weighted_logsumexp(
         chunk_size: Rows per chunk; ``None`` for the dense path.
         cache_mb: Memory for similarity blocks kept between the two passes of the symmetric case (``0`` =
             recompute every block); results do not depend on it.
+        stabilizer: How the chunked symmetric case keeps its exponentials in range. ``"fixed_shift"``: one shift
+            per entry from the Cauchy–Schwarz bound ``s⟨x_i, x_j⟩ ≤ h_i + h_j``, ``h_i = |s|·|x_i|²/2``, so each
+            entry costs one exponential and the row sums are matrix-vector products (where that form does not
+            apply — other dtypes, non-symmetric exclusions, rows near underflow — the running maximum is used).
+            ``"running_max"``: the textbook streaming log-sum-exp with a running maximum per row, always (slower;
+            the reference form, and the alternative path of speed comparisons). Results agree to rounding; the
+            other cases ignore it. (default: ``"fixed_shift"``)
 
     Under :func:`torch.autocast`, and for ``bfloat16`` / ``float16`` inputs, the chunked path computes in float32
     (autocast off inside) and returns the result in the query's dtype.
@@ -427,6 +444,7 @@ def weighted_logsumexp(
         A scalar tensor.
     """
     exclude = _check_bias_exclude(query, key, bias, exclude)
+    check_stabilizer(stabilizer)
     n = query.size(0)
     if row_weight is None:
         row_weight = query.new_ones(n)
@@ -448,7 +466,7 @@ def weighted_logsumexp(
             out = weighted_logsumexp(
                 q32, q32 if key is query else key.float(), scale=scale,
                 bias=None if bias is None else bias.float(), exclude=exclude, row_weight=row_weight.float(),
-                chunk_size=chunk_size, cache_mb=cache_mb,
+                chunk_size=chunk_size, cache_mb=cache_mb, stabilizer=stabilizer,
             )
         return out.to(query.dtype)
     if query is key:
@@ -456,7 +474,7 @@ def weighted_logsumexp(
             raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")
         cache_bytes = int(cache_mb * 2**20)
         return _SymmetricWeightedLogSumExp.apply(
-            query, bias, row_weight, float(scale), exclude, chunk_size, cache_bytes
+            query, bias, row_weight, float(scale), exclude, chunk_size, cache_bytes, stabilizer == "fixed_shift"
         )
     return _WeightedLogSumExp.apply(query, key, bias, row_weight, float(scale), exclude, chunk_size)
 

@@ -107,6 +107,9 @@ class AddCommunities(BaseTransform):
             (default: ``None``)
         cache: Read and write the on-disk cache. (default: ``True``)
         cache_dir: Folder of the on-disk cache. (default: ``None`` = :func:`default_cache_dir`)
+        memory_cache: Also keep detected partitions in the process-level cache (the last 32). ``False`` goes to the
+            on-disk cache (or the detection) on every call, e.g. to time cold and cached preparation.
+            (default: ``True``)
 
     Example:
         >>> data = AddCommunities(backend="louvain", seed=0)(data)  # doctest: +SKIP
@@ -121,6 +124,7 @@ class AddCommunities(BaseTransform):
         partition: Tensor | Sequence[int] | np.ndarray | str | None = None,
         cache: bool = True,
         cache_dir: str | os.PathLike[str] | None = None,
+        memory_cache: bool = True,
     ) -> None:
         name = type(self).__name__
         if backend not in BACKENDS:
@@ -135,6 +139,7 @@ class AddCommunities(BaseTransform):
         self.partition = partition
         self.cache = bool(cache)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.memory_cache = bool(memory_cache)
 
     def forward(self, data: Data) -> Data:
         """Adds ``community`` and ``community_strength`` to ``data`` (a shallow copy made by ``__call__``)."""
@@ -166,7 +171,7 @@ class AddCommunities(BaseTransform):
     def _detect(self, edge_index: Tensor, num_nodes: int) -> Tensor:
         backend = resolve_backend(self.backend)
         key = (graph_hash(edge_index, num_nodes), backend, self.seed, self.resolution)
-        if key in _MEMORY_CACHE:
+        if self.memory_cache and key in _MEMORY_CACHE:
             _MEMORY_CACHE.move_to_end(key)
             return _MEMORY_CACHE[key]
         path = self._cache_path(key)
@@ -180,9 +185,10 @@ class AddCommunities(BaseTransform):
             )
             if path is not None:
                 self._write(path, community)
-        _MEMORY_CACHE[key] = community
-        while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
-            _MEMORY_CACHE.popitem(last=False)
+        if self.memory_cache:
+            _MEMORY_CACHE[key] = community
+            while len(_MEMORY_CACHE) > _MEMORY_CACHE_SIZE:
+                _MEMORY_CACHE.popitem(last=False)
         return community
 
     def _cache_path(self, key: tuple) -> Path | None:

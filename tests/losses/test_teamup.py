@@ -106,3 +106,18 @@ def test_non_tensor_strength_names_the_field():
         TeamUpInfoNCE()(torch.randn(5, 3), torch.randn(5, 3), [0.1] * 5)
     with pytest.raises(ValueError, match="tau"):
         TeamUpInfoNCE(tau=float("nan"))
+
+
+def test_running_max_stabilizer_gives_the_same_loss():
+    torch.manual_seed(2)
+    z1, z2, strength = torch.randn(40, 8), torch.randn(40, 8), torch.rand(40)
+    values = []
+    for stabilizer in ("fixed_shift", "running_max"):
+        loss_fn = TeamUpInfoNCE(0.4, t0=0, gamma_max=1.0, chunk_size=16, stabilizer=stabilizer)
+        loss_fn.set_epoch(100)
+        values.append(loss_fn(z1, z2, strength))
+    assert values[0].item() == pytest.approx(values[1].item(), rel=1e-6)
+    assert InfoNCE(0.4, chunk_size=16, stabilizer="running_max")(z1, z2).item() == pytest.approx(
+        InfoNCE(0.4, chunk_size=16)(z1, z2).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="stabilizer"):
+        TeamUpInfoNCE(stabilizer="none")

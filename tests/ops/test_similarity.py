@@ -207,3 +207,24 @@ def test_topk_similarity_validates_exclude_key_mask_and_k():
         topk_similarity(q, k, 2, key_mask=torch.ones(6, dtype=torch.long))  # ~mask of ints is not a negation
     with pytest.raises(ValueError, match="k must be in"):
         topk_similarity(q, k, 2.0)
+
+
+def test_stabilizer_switch_selects_the_running_max_form_with_equal_results():
+    from unittest import mock
+
+    from graphcl.ops import similarity
+
+    torch.manual_seed(7)
+    x = torch.nn.functional.normalize(torch.randn(30, 8), dim=1).requires_grad_(True)
+    w = torch.rand(30)
+    exclude = torch.arange(30).roll(15)
+    results = {}
+    for stabilizer in ("fixed_shift", "running_max"):
+        with mock.patch.object(similarity, "_symmetric_exact", wraps=similarity._symmetric_exact) as exact:
+            out = weighted_logsumexp(x, x, scale=2.5, exclude=exclude, row_weight=w, chunk_size=7,
+                                     stabilizer=stabilizer)
+        assert exact.called == (stabilizer == "running_max")
+        results[stabilizer] = (out, torch.autograd.grad(out, x)[0])
+    torch.testing.assert_close(results["fixed_shift"], results["running_max"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="stabilizer"):
+        weighted_logsumexp(x, x, stabilizer="max")

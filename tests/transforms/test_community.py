@@ -67,6 +67,18 @@ def test_disk_cache_reproduces_the_partition(monkeypatch, tmp_path):
     assert len(list((tmp_path / "c").glob("*.pt"))) == 2
 
 
+def test_memory_cache_off_reads_the_disk_cache_on_every_call(monkeypatch, tmp_path):
+    data = _sbm_graph()
+    transform = AddCommunities(backend="louvain", seed=3, cache_dir=tmp_path / "c", memory_cache=False)
+    first = transform(data).community
+    assert len(tmod._MEMORY_CACHE) == 0
+    read = []
+    original = AddCommunities._read
+    monkeypatch.setattr(AddCommunities, "_read", staticmethod(lambda *a: read.append(1) or original(*a)))
+    assert torch.equal(transform(data).community, first)
+    assert read == [1]
+
+
 def test_cache_disabled_writes_nothing(tmp_path):
     AddCommunities(backend="louvain", cache=False, cache_dir=tmp_path / "c")(_sbm_graph())
     assert not (tmp_path / "c").exists()
