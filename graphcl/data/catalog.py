@@ -45,7 +45,8 @@ class DatasetEntry:
             ``"sdcn"``).
         pyg_class: Name of the class in :mod:`torch_geometric.datasets` that reads it (``None`` for the
             generated graph and for the formats this library reads itself, ``"heco"`` and ``"sdcn"``).
-        pyg_kwargs: Constructor arguments besides ``root``.
+        pyg_kwargs: Constructor arguments besides ``root``; for the ``"generated"`` format, the arguments of
+            :func:`~graphcl.data.generated.make_community_graph` (a caller's own arguments take precedence).
         subdir: Folder under the default data root that is passed to PyG as ``root`` when the user
             gives none (keeps e.g. WikiCS's ``raw/`` apart from the others).
         raw_files: Files PyG expects, relative to its ``root``.
@@ -301,6 +302,22 @@ _ENTRIES: tuple[DatasetEntry, ...] = (
         description="Planted communities of different strengths, labels on groups of communities "
                     "(statistics for the defaults, seed 0)",
         aliases=("community", "synthetic"),
+    ),
+    DatasetEntry(
+        name="generated-uneven",
+        format="generated",
+        pyg_class=None,
+        pyg_kwargs=MappingProxyType({"density_ratio": 10.0}),
+        subdir=None,
+        raw_files=(),
+        source_url="graphcl.data.generated.make_community_graph(density_ratio=10) (built in memory, no files)",
+        license="MIT (this library)",
+        paper=("Planted communities of varying strength in the spirit of Lancichinetti, Fortunato & "
+               "Radicchi, Phys. Rev. E 78, 2008 (LFR)"),
+        stats=DatasetStats(3000, 23752, 500, 6),
+        description="The generated graph with communities of different densities (the strongest 10x denser "
+                    "than the weakest): strongly uneven community strengths, where CSGCL's Team-up weights vary "
+                    "(statistics for seed 0)",
     ),
     *_HECO_ENTRIES,
     *_SDCN_ENTRIES,

@@ -25,6 +25,7 @@ def make_community_graph(
     *,
     avg_degree: float = 6.0,
     mixing_range: tuple[float, float] = (0.05, 0.9),
+    density_ratio: float = 1.0,
     size_spread: float = 1.0,
     min_community_size: int = 10,
     class_vocab_size: int = 30,
@@ -47,6 +48,13 @@ def make_community_graph(
 
     i.e. internal density follows the strength and inter-community edges follow a Chung-Lu model over
     the communities' external degrees, so a weak community is barely denser than the background.
+
+    With ``density_ratio`` :math:`r > 1` the communities also differ in density: community :math:`k` gets its
+    own expected degree :math:`d_k = d\, r^{u_k - 1/2}` in place of :math:`d` above, where :math:`u_k \in [0, 1)`
+    is its position in the strength range (:math:`\mu_k = \mu_{low} + (\mu_{high} - \mu_{low}) u_k`). The
+    strongest community is then :math:`r` times denser than the weakest, :math:`d` is the geometric centre of
+    the degrees, and the spread of CSGCL's community strengths (each community's modularity term) grows with
+    :math:`r`: dense strong communities hold a large share of the edges, weak sparse ones almost none.
     Edge counts per block are Binomial and endpoints are drawn uniformly inside the block (linear in
     the number of edges, never an :math:`N \times N` matrix); the rare duplicate pair is merged.
 
@@ -74,6 +82,9 @@ def make_community_graph(
         avg_degree: Expected average degree :math:`d`. (default: ``6.0``)
         mixing_range: Range ``(low, high)`` of community strengths :math:`\mu_k`, within ``[0, 1]``.
             (default: ``(0.05, 0.9)``)
+        density_ratio: Expected degree of the strongest community over that of the weakest, ``>= 1``;
+            ``1`` gives every community the degree ``avg_degree`` (same graph as before this option).
+            (default: ``1.0``)
         size_spread: Log-scale of the log-normal community-size weights; ``0`` gives near-equal
             sizes. (default: ``1.0``)
         min_community_size: Smallest community size; lowered to ``num_nodes // num_communities``
@@ -96,7 +107,7 @@ def make_community_graph(
     _check_arguments(
         num_nodes=num_nodes, num_communities=num_communities, num_classes=num_classes,
         num_features=num_features, seed=seed, avg_degree=avg_degree, mixing_range=mixing_range,
-        size_spread=size_spread, min_community_size=min_community_size,
+        density_ratio=density_ratio, size_spread=size_spread, min_community_size=min_community_size,
         class_vocab_size=class_vocab_size, community_vocab_size=community_vocab_size,
         probabilities={"class_word_prob": class_word_prob,
                        "community_word_prob": community_word_prob,
@@ -109,10 +120,11 @@ def make_community_graph(
     low, high = mixing_range
     slices = (rng.permutation(num_communities) + rng.random(num_communities)) / num_communities
     strength = low + (high - low) * slices
+    degree = avg_degree * density_ratio ** (slices - 0.5)  # all avg_degree when density_ratio == 1
 
     # Nodes are laid out community by community, then relabelled by a random permutation at the end.
     community_sorted = np.repeat(np.arange(num_communities), sizes)
-    src, dst = _sample_edges(rng, sizes, strength, avg_degree)
+    src, dst = _sample_edges(rng, sizes, strength, degree)
 
     class_of_community = rng.permutation(num_communities) % num_classes
     labels_sorted = class_of_community[community_sorted]
@@ -143,6 +155,7 @@ def _check_arguments(
     seed: int,
     avg_degree: float,
     mixing_range: tuple[float, float],
+    density_ratio: float,
     size_spread: float,
     min_community_size: int,
     class_vocab_size: int,
@@ -196,6 +209,8 @@ def _check_arguments(
             f"make_community_graph: mixing_range must be (low, high) with 0 <= low <= high <= 1, "
             f"got {mixing_range!r}"
         )
+    if not np.isfinite(density_ratio) or density_ratio < 1:
+        raise ValueError(f"make_community_graph: density_ratio must be a finite number >= 1, got {density_ratio}")
     if not np.isfinite(size_spread) or size_spread < 0:
         raise ValueError(f"make_community_graph: size_spread must be >= 0, got {size_spread}")
     for key, value in probabilities.items():
@@ -213,18 +228,19 @@ def _community_sizes(
 
 
 def _sample_edges(
-    rng: np.random.Generator, sizes: np.ndarray, strength: np.ndarray, avg_degree: float,
+    rng: np.random.Generator, sizes: np.ndarray, strength: np.ndarray, degree: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One direction of every sampled edge (``src``, ``dst`` in community-sorted ids)."""
+    """One direction of every sampled edge (``src``, ``dst`` in community-sorted ids); ``degree[k]`` is
+    community k's expected node degree."""
     num_communities = sizes.size
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
 
     inner_pairs = sizes * (sizes - 1) // 2
-    p_inner = np.minimum(strength * avg_degree / (sizes - 1), 1.0)
+    p_inner = np.minimum(strength * degree / (sizes - 1), 1.0)
     inner_counts = rng.binomial(inner_pairs, p_inner)
 
     # Chung-Lu over communities: block (k, l) gets E_k E_l / sum(E) expected edges.
-    external = (1.0 - strength) * avg_degree * sizes
+    external = (1.0 - strength) * degree * sizes
     block_a, block_b = np.triu_indices(num_communities, k=1)
     outer_pairs = sizes[block_a] * sizes[block_b]
     expected = external[block_a] * external[block_b] / max(external.sum(), 1e-12)

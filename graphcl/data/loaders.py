@@ -93,7 +93,7 @@ def load_dataset(
     if entry.format == "generated":
         _check_kwargs(entry.name, make_community_graph, kwargs, reserved=())
         try:
-            data = make_community_graph(**kwargs)
+            data = make_community_graph(**{**entry.pyg_kwargs, **kwargs})
         except (TypeError, ValueError) as exc:  # the message names the argument
             raise ConfigError(f"Dataset {entry.name!r}: {exc}") from None
     else:

@@ -57,9 +57,10 @@ def test_unknown_name_suggests_the_closest_and_lists_all() -> None:
         get_entry("zzzz")
 
 
-def test_generated_stats_match_the_defaults() -> None:
-    data = make_community_graph()
-    stats = DATASETS["generated"].stats
+@pytest.mark.parametrize("name", ["generated", "generated-uneven"])
+def test_generated_stats_match_the_defaults(name: str) -> None:
+    data = make_community_graph(**DATASETS[name].pyg_kwargs)
+    stats = DATASETS[name].stats
     assert (data.num_nodes, data.edge_index.size(1), data.x.size(1), int(data.y.max()) + 1) == (
         stats.num_nodes, stats.num_edges, stats.num_features, stats.num_classes)
 

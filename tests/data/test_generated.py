@@ -88,6 +88,26 @@ def test_community_strengths_really_differ(graph) -> None:
     assert float(ratio.min()) < 10 and float(ratio.max()) > 100  # weak ones near the background
 
 
+def test_density_ratio_makes_strong_communities_denser_and_strengths_more_uneven(graph) -> None:
+    from graphcl.functional.community import community_strength
+
+    def mean_degree_and_strength(data):
+        degree = torch.bincount(data.edge_index[0], minlength=data.num_nodes).double()
+        count = torch.bincount(data.community).double()
+        per_community = torch.zeros_like(count).index_add_(0, data.community, degree) / count
+        return per_community, community_strength(data.edge_index, data.community, data.num_nodes)
+
+    uneven = make_community_graph(density_ratio=10.0)
+    assert torch.equal(make_community_graph(density_ratio=1.0).edge_index, graph.edge_index)
+    flat_degree, flat_strength = mean_degree_and_strength(graph)
+    degree, strength = mean_degree_and_strength(uneven)
+    assert float(flat_degree.max() / flat_degree.min()) < 2.5
+    assert float(degree.max() / degree.min()) > 5
+    # The densest communities are the strongest ones (same stratified position in both ranges).
+    assert int(strength.argmax()) in set(degree.topk(5).indices.tolist())
+    assert float(strength.max() - strength.min()) > 1.5 * float(flat_strength.max() - flat_strength.min())
+
+
 def test_features_alone_are_mediocre_and_structure_helps(graph) -> None:
     x, labels = graph.x.numpy(), graph.y.numpy()
     raw = _probe_accuracy(x, labels)
@@ -113,6 +133,7 @@ def test_default_size_is_fast() -> None:
     ({"seed": -1}, "seed must be >= 0"),
     ({"mixing_range": (0.9, 0.1)}, "mixing_range"),
     ({"avg_degree": 0.0}, "avg_degree must be > 0"),
+    ({"density_ratio": 0.5}, "density_ratio must be a finite number >= 1"),
     ({"class_vocab_size": 501}, "class_vocab_size must be between"),
     ({"noise_word_prob": 1.5}, "noise_word_prob must be in"),
 ])

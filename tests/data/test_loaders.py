@@ -206,6 +206,14 @@ def test_generated_goes_through_the_loader(cache_root: Path) -> None:
     assert not cache_root.exists()  # needs no files
 
 
+def test_generated_variant_passes_its_catalog_arguments(cache_root: Path) -> None:
+    uneven = load_dataset("generated-uneven", num_nodes=600, num_communities=12)
+    explicit = load_dataset("generated", num_nodes=600, num_communities=12, density_ratio=10.0)
+    assert torch.equal(uneven.edge_index, explicit.edge_index)
+    overridden = load_dataset("generated-uneven", num_nodes=600, num_communities=12, density_ratio=1.0)
+    assert torch.equal(overridden.edge_index, load_dataset("generated", num_nodes=600, num_communities=12).edge_index)
+
+
 def test_loader_validates_the_graph(cache_root: Path) -> None:
     with pytest.raises(DataError, match="no edges"):
         load_dataset("generated", num_nodes=200, num_communities=5, num_classes=3, avg_degree=1e-9)
