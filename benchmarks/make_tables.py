@@ -3,7 +3,8 @@
 Two kinds of files are read:
 
 * experiment results (the ``results.json`` schema of ``graphcl train``, plus ``command`` and ``paper``);
-* kernel benchmarks with ``"benchmark": "<name>"`` (e.g. ``infonce_scaling.json``).
+* benchmark files with ``"benchmark": "<name>"``: the perf suite's ``perf-<name>.json`` (rendered by
+  :func:`benchmarks.perf.harness.render_markdown`) and a few diagnostics with their own tables.
 
 Usage::
 
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the perf suite's renderer: benchmarks.perf.harness
 RESULTS = HERE / "results"
 README = HERE.parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -86,7 +88,7 @@ def headline_rows(experiments: list[dict]) -> list[str]:
 
 
 SUITE_ORDER = ["graph-cora", "graph-baselines", "graph-generated", "graph-clustering", "hetero", "recsys-beauty-full",
-               "recsys-baselines", "recsys-reduced", "sracl"]
+               "recsys-ml100k-sracl", "recsys-baselines", "recsys-reduced"]
 
 
 def reference_sources(experiments: list[dict]) -> list[str]:
@@ -122,9 +124,29 @@ def suite_details(experiments: list[dict]) -> list[str]:
         for res in rows:
             if res.get("note") or res.get("command"):
                 out.append(f"- `{res['_file'].removesuffix('.json')}`: `{res.get('command', '?')}`"
-                           + (f" — {res['note']}" if res.get("note") else ""))
+                           + (f" — {res['note']}" if res.get("note") else "") + _run_info_cell(res))
         out.append("")
     return out
+
+
+#: Per-seed keys every training run records; the others in ``runs`` come from the model's ``run_info``.
+_TRAINING_KEYS = {"seed", "best_epoch", "epochs_run", "stopped_early", "mean_epoch_time_s"}
+
+
+def _run_info_cell(res: dict) -> str:
+    """`` — recorded: key value, ...``: the plain values a model's ``run_info`` recorded per seed (one value when
+    every seed agrees, else one per seed), e.g. SRA-CL's ``neighbour_grad`` and ``same_user_neighbour_share``."""
+    runs = [run for run in res.get("runs") or [] if isinstance(run, dict)]
+    keys = [key for key in (runs[0] if runs else {}) if key not in _TRAINING_KEYS
+            and all(isinstance(run.get(key), (bool, int, float, str)) for run in runs)]
+    if not keys:
+        return ""
+    parts = []
+    for key in keys:
+        values = [run[key] for run in runs]
+        shown = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+        parts.append(f"{key} {shown[0] if len(set(shown)) == 1 else ' / '.join(shown)}")
+    return " — recorded: " + ", ".join(parts)
 
 
 def plots() -> list[str]:
@@ -164,9 +186,6 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
     for k in kernels:
         if k["benchmark"] == "gradient_ratio":
             continue
-        if k["benchmark"] == "sracl_semantic_build":
-            out += _sracl_build_table(k)
-            continue
         if k["benchmark"] == "recsys_speed":
             ours, ref, authors = k["rows"]["ours"], k["rows"]["reference_full_window"], k["authors"]
             out += [
@@ -195,111 +214,8 @@ def kernel_tables(kernels: list[dict]) -> list[str]:
                 "",
             ]
             continue
-        if k["benchmark"] == "csgcl_speed":
-            sw, pre, ep = k["strength_weights"], k["preprocessing"], k["epoch"]
-            g = sw["graph"]
-            out += [
-                "### CSGCL speed (`csgcl_speed.json`)",
-                "",
-                f"- command: `{k['command']}`; strength/preprocessing times are the minimum over repeats, "
-                f"epochs the median (shared machine); reference: {k['reference']['source']}",
-                "",
-                "| what | ours | reference | ratio |",
-                "|---|---|---|---|",
-                f"| community strength + CED edge weights, {g['directed_edges']:,} edges, {g['communities']} "
-                f"communities, {sw.get('threads', '?')} thread(s) | {1000 * sw['vectorised_s']:.1f} ms "
-                f"| per-edge Python loop {sw['loop_s']:.2f} s "
-                f"| {sw['speedup']:.0f}× faster |",
-                f"| Cora preprocessing ({pre['backend']}, seed {pre['seed']}, {pre['communities']} communities), "
-                f"{pre.get('threads', '?')} thread(s), cold | {pre['cold_s']:.3f} s "
-                f"| authors {pre['reference_s']:.2f} s (unseeded) "
-                f"| {pre['cold_s'] / pre['reference_s']:.2f}× |",
-                f"| Cora preprocessing, cached | {pre['cached_s']:.3f} s | authors {pre['reference_s']:.2f} s "
-                f"| {pre['cached_s'] / pre['reference_s']:.2f}× |",
-                f"| CSGCL epoch on Cora (γ = 1), {ep.get('threads', '?')} thread(s) "
-                f"| {ep['median_epoch_ms']['csgcl']:.0f} ms | GRACE, same run: "
-                f"{ep['median_epoch_ms']['grace']:.0f} ms | {ep['ratio_csgcl_to_grace']:.2f}× |",
-                *([f"| CSGCL epoch vs the library's previous code path, same run "
-                   f"| {ep['median_epoch_ms']['csgcl']:.0f} ms | {ep['median_epoch_ms']['csgcl_previous']:.0f} ms "
-                   f"| {ep['ratio_csgcl_to_previous_code']:.2f}× |"] if "csgcl_previous" in ep["median_epoch_ms"] else []),
-                f"| CSGCL epoch vs the authors' CSGCL | {ep['median_epoch_ms']['csgcl']:.0f} ms "
-                f"| {k['reference']['csgcl_epoch_ms']:.0f} ms | {ep['ratio_to_authors_csgcl']['time']:.2f}× |",
-                f"| CSGCL peak RSS vs the authors' | {ep['peak_rss_gb']['csgcl']:.2f} GB "
-                f"| {k['reference']['csgcl_peak_rss_gb']:.2f} GB | {ep['ratio_to_authors_csgcl']['memory']:.2f}× |",
-                "",
-                k.get("note", ""),
-                "",
-            ]
-            continue
-        if k["benchmark"] == "grace_epoch_time":
-            ref = k["reference"]
-            out += [
-                "### GRACE training epoch on Cora, CSGCL-harness settings (`grace_epoch_time.json`)",
-                "",
-                f"- command: `{k['command']}`; {k['machine']['threads']} threads; settings: {k['settings']}",
-                f"- reference: {ref['source']}: {ref['epoch_ms']:.0f} ms, {ref['peak_rss_gb']:.2f} GB",
-                "",
-                "| median epoch | ratio to reference | peak RSS | ratio to reference |",
-                "|---|---|---|---|",
-                f"| {k['median_epoch_ms']:.0f} ms | {k['ratio_time']:.2f}× | {k['peak_rss_gb']:.2f} GB "
-                f"| {k['ratio_memory']:.2f}× |",
-                "",
-            ]
-            continue
-        if k["benchmark"] == "meow_dblp_perf":
-            out += [
-                "### MEOW on DBLP: epoch time and memory (`meow_dblp_perf.json`)",
-                "",
-                f"- command: `{k['command']}` on the run `{k['run_command']}`; {k['machine']['note']}",
-                "",
-                "| median epoch | first epoch | peak memory | propagation operators (sparse) | same, dense as the "
-                "reference code | ratio |",
-                "|---|---|---|---|---|---|",
-                f"| {k['median_epoch_s']:.1f} s | {k['first_epoch_s']:.1f} s | {k['peak_mem_mb']:.0f} MB "
-                f"| {k['nnz_propagation']:,} nnz, {k['sparse_propagation_mb']:.0f} MB "
-                f"| {k['dense_reference_propagation_mb']:.0f} MB | {k['ratio_sparse_to_dense']:.2f}× |",
-                "",
-            ]
-            continue
-        if k["benchmark"] in ("pamc_scaling", "grace_pamc_epoch_time"):
-            out += _pamc_tables(k)
-            continue
-        if k["benchmark"] != "infonce_scaling":
-            continue
-        rows = {(r["impl"], r["n"]): r for r in k["rows"]}
-        sizes = sorted({n for _, n in rows})
-        impls = ["naive", "dense", "chunked"]
-        out += [
-            "### GRACE InfoNCE, forward + backward, d = 128 (`infonce_scaling.json`)",
-            "",
-            f"- command: `{k['command']}`; {k['machine']['threads']} threads; {k['machine']['platform']}",
-            "- naive = the GRACE authors' formulation (exp of two N×N matrices per direction); dense = our loss "
-            "with `chunk_size=None`; chunked = our default (`chunk_size=1024`, fused streaming log-sum-exp).",
-            "- memory = peak RSS minus RSS after the inputs were allocated, each run in a fresh process.",
-            f"- chunked vs dense at N = {k['equality']['n']}: |Δloss| = {k['equality']['abs_loss_diff']:.1e}, "
-            f"max |Δgrad| = {k['equality']['max_abs_grad_diff']:.1e}",
-            "",
-            "| N | " + " | ".join(f"{i} time / mem" for i in impls) + " |",
-            "|---|" + "---|" * len(impls),
-        ]
-        for n in sizes:
-            cells = [_timing_cell(rows.get((impl, n)), lambda r: f"{r['time_s']:.2f} s / {r['peak_extra_mb']:.0f} MB")
-                     for impl in impls]
-            out.append(f"| {n:,} | " + " | ".join(cells) + " |")
-        out += ["", f"{k.get('note', '')}", ""]
+        # perf-*.json (schema perf/1) are rendered by perf_tables; other kernel files are not shown.
     return out
-
-
-def _timing_cell(row: dict | None, fmt) -> str:
-    """One cell of a scaling table: ``not run`` / ``failed`` / the row formatted by ``fmt``."""
-    if row is None:
-        return "not run"
-    return "failed" if "error" in row else fmt(row)
-
-
-def _pamc_cell(r: dict) -> str:
-    cpu = f" ({r['cpu_s']:.3g} s)" if "cpu_s" in r else ""
-    return f"{r['time_s']:.3g} s{cpu} / {r['peak_mem_mb']:.0f} MB"
 
 
 def selection_tables() -> list[str]:
@@ -320,68 +236,17 @@ def selection_tables() -> list[str]:
     return out
 
 
-def _sracl_build_table(k: dict) -> list[str]:
-    """SRA-CL's one-off semantic preprocessing (``sracl_semantic_build.json``), reported apart from training."""
-    out = [
-        "### SRA-CL semantic index build (`sracl_semantic_build.json`)",
-        "",
-        "- command: `OMP_NUM_THREADS=1 python benchmarks/sracl_semantics.py --datasets <dataset> --threads 1` "
-        f"(each row's exact command is in the file); {k.get('note', '')}",
-        "",
-        "| dataset | source | item vectors | item neighbours | window vectors | window neighbours | anchors "
-        "| same-user neighbours |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in k["rows"]:
-        t, st = r["timings"], r["statistics"]
-        out.append(
-            f"| {r['dataset']} | {r['source']}{' (same user excluded)' if r.get('exclude_same_user') else ''} "
-            f"| {t['item_vectors_s']:.1f} s | {t['item_neighbours_s']:.1f} s "
-            f"| {t['window_vectors_s']:.1f} s | {t['window_neighbours_s']:.0f} s | {st['anchors']:,} "
-            f"| {100 * st['same_user_neighbour_share']:.0f} % |"
-        )
-    return out + [""]
+def perf_tables(kernels: list[dict]) -> list[str]:
+    """The perf suite's files (``perf-<name>.json``, schema ``perf/1``), each in the suite's one table format."""
+    from benchmarks.perf.harness import SCHEMA, render_markdown
 
-
-def _pamc_tables(k: dict) -> list[str]:
-    """PamC kernel benchmarks: loss scaling (``pamc_scaling.json``) and GRACE epoch times (``grace-pamc_...``)."""
-    if k["benchmark"] == "grace_pamc_epoch_time":
-        out = [
-            "### GRACE epoch: exact InfoNCE vs PamC meta-node negatives (`grace-pamc_epoch_time.json`)",
-            "",
-            f"- command: `{k['command']}`; settings: {k['settings']}",
-            "",
-            "| graph | N | InfoNCE epoch | PamC negatives epoch | speed-up |",
-            "|---|---|---|---|---|",
-        ]
-        for name, r in k["rows"].items():
-            med = r["epoch_time_s_median"]
-            out.append(f"| {name} | {r['num_nodes']:,} | {1000 * med['infonce']:.0f} ms | {1000 * med['pamc']:.0f} ms "
-                       f"| {r['speedup_pamc_over_infonce']:.2f}× |")
-        return out + [""]
-    rows = {(r["impl"], r["n"]): r for r in k["rows"]}
-    impls = [i for i in ("pamc", "pamc_size", "pamc_local", "chunked", "dense") if any(i == a for a, _ in rows)]
-    out = [
-        "### PamC loss vs the exact loss, forward + backward, d = 64, K = 100 (`pamc_scaling.json`)",
-        "",
-        f"- command: `{k['command']}`; settings: {k['settings']}",
-        "- pamc = authors' meta-node form; pamc_size = cluster-size-weighted form; pamc_local = pamc on the same "
-        "graph renumbered community by community (memory-locality probe); chunked = exact loss with the "
-        "streaming log-sum-exp; dense = exact loss on the materialised N×N matrix. Time = wall (process CPU "
-        "time in brackets where recorded); memory = peak RSS during the passes minus the RSS before them, each "
-        "run in a fresh process.",
-        "- summary: " + ", ".join(f"{key} = {value:.3g}" for key, value in k["summary"].items() if value is not None),
-        *([f"- note: {k['note']}"] if k.get("note") else []),
-        "",
-        "| N | nnz | " + " | ".join(f"{i} time / mem" for i in impls) + " |",
-        "|---|---|" + "---|" * len(impls),
-    ]
-    for n in sorted({n for _, n in rows}):
-        found = [r for r in (rows.get((impl, n)) for impl in impls) if r is not None and "error" not in r]
-        nnz = f"{found[-1]['nnz']:,}" if found else "—"
-        cells = [_timing_cell(rows.get((impl, n)), _pamc_cell) for impl in impls]
-        out.append(f"| {n:,} | {nnz} | " + " | ".join(cells) + " |")
-    return out + [""]
+    out = ["Regenerated by `python -m benchmarks.perf NAME` (the command in each file; `python -m benchmarks.perf` "
+           "lists them). Ratios compare variants timed alternately in one process; absolute times depend on the "
+           "machine's load, which each section states.", ""]
+    for k in kernels:
+        if k.get("schema") == SCHEMA:
+            out += render_markdown(k, k["_file"])
+    return out
 
 
 def render() -> tuple[str, str]:
@@ -418,8 +283,9 @@ def render() -> tuple[str, str]:
             "## Model selection on validation",
             "",
             *selection_tables(),
-            "## Kernels",
+            "## Performance",
             "",
+            *perf_tables(kernels),
             *kernel_tables(kernels),
         ]
     ).rstrip() + "\n"

@@ -148,9 +148,19 @@ def growth_exponent(points: Sequence[tuple[float, float]], *, from_x: float = 1e
 
 
 def plot_scaling(perf_file: str | Path, path: str | Path, *, x: str = "n", y: str = "time_s",
-                 group: str = "impl", title: str | None = None) -> Path:
-    """Log-log scaling curves of a perf benchmark file (``rows`` with ``n``, ``time_s`` and an ``impl`` column),
-    with each curve's growth exponent (:func:`growth_exponent`, from ``n = 10^4`` on) in the legend."""
+                 group: str = "variant", title: str | None = None) -> Path:
+    """Log-log scaling curves of a perf suite file (``benchmarks/results/perf-<name>.json``: ``rows`` with ``n``,
+    ``time_s`` and a ``variant`` column), one curve per variant with its growth exponent (:func:`growth_exponent`,
+    from ``n = 10^4`` on) in the legend.
+
+    Args:
+        perf_file: The perf results file.
+        path: Output PNG.
+        x: Row key of the size axis (default: ``"n"``).
+        y: Row key to plot (default: ``"time_s"``; e.g. ``"cpu_s"`` or ``"peak_mem_mb"``).
+        group: Row key naming the curve (default: ``"variant"``).
+        title: Figure title (default: the file's ``title``).
+    """
     plt = _pyplot()
     content = json.loads(Path(perf_file).read_text(encoding="utf-8"))
     rows = content.get("rows")
@@ -158,7 +168,7 @@ def plot_scaling(perf_file: str | Path, path: str | Path, *, x: str = "n", y: st
         raise DataError(f"{perf_file}: expected 'rows' with '{x}' and '{y}' columns")
     series: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
-        if row.get(x) and row.get(y):
+        if row.get(x) and row.get(y) and "error" not in row:
             series.setdefault(str(row.get(group, "")), []).append((float(row[x]), float(row[y])))
     figure, axis = plt.subplots(figsize=(6, 4.2))
     for name, pts in series.items():
@@ -168,7 +178,7 @@ def plot_scaling(perf_file: str | Path, path: str | Path, *, x: str = "n", y: st
         label = name if slope is None else f"{name} (slope {slope:.2f})"
         axis.plot(xs, ys, marker="o", label=label)
     axis.set(xscale="log", yscale="log", xlabel=x, ylabel=y,
-             title=title or content.get("benchmark", Path(perf_file).stem))
+             title=title or content.get("title") or content.get("benchmark", Path(perf_file).stem))
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3, which="both")
     return _save(figure, path)

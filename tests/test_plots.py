@@ -56,7 +56,7 @@ def test_tsne_of_a_checkpoint_from_the_cli(tmp_path: Path, capsys: pytest.Captur
 
 def test_scaling_plot_reads_perf_rows(tmp_path: Path) -> None:
     perf = tmp_path / "perf.json"
-    perf.write_text(json.dumps({"benchmark": "toy", "rows": [{"impl": "x", "n": n, "time_s": n / 1e4}
+    perf.write_text(json.dumps({"benchmark": "toy", "rows": [{"variant": "x", "n": n, "time_s": n / 1e4}
                                                              for n in (1e3, 1e4, 1e5)]}))
     assert plot_scaling(perf, tmp_path / "p.png").read_bytes().startswith(PNG)
     perf.write_text(json.dumps({"benchmark": "toy", "rows": [{"size": 1}]}))

@@ -26,7 +26,7 @@ with :math:`w` the min–max normalised :math:`w^{\\text{raw}}`, and
     p^{\\text{drop}}_f = \\operatorname{clip}\\Big(\\frac{\\omega_f}{\\bar\\omega}\\, p,\\, 0,\\, t\\Big).
 
 Everything is vectorised over edges and features (``scatter`` / ``degree``); the authors' per-edge Python loops
-take seconds on 10^5 edges (see ``benchmarks/csgcl_speed.py``).
+take seconds on 10^5 edges (``python -m benchmarks.perf csgcl-speed`` measures both).
 """
 from __future__ import annotations
 
