@@ -39,7 +39,8 @@ log = logging.getLogger("graphcl")
 
 
 #: The model names, for ``--help`` without importing the models (checked against MODELS by the tests).
-MODEL_NAMES = ("grace", "csgcl", "pamc", "scgc", "meow", "adameow", "gca", "dgi", "bgrl", "mvgrl", "supervised")
+MODEL_NAMES = ("grace", "csgcl", "pamc", "scgc", "meow", "adameow", "heco", "dmgi", "gca", "dgi", "bgrl", "mvgrl",
+               "supervised")
 DEFAULT_MODEL, DEFAULT_DATASET = "grace", "generated"
 
 

@@ -252,7 +252,7 @@ def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
     if model_cls.heterogeneous:
         from graphcl.eval.hetero import hetero_protocol
 
-        return {"seeds": list(seeds), **hetero_protocol(cfg)}
+        return {"seeds": list(seeds), **hetero_protocol(cfg, model_cls.embedding_summary)}
     out: dict[str, Any] = {
         "seeds": list(seeds),
         "training": (

@@ -8,6 +8,9 @@ A HeCo dataset folder holds, for one *target* node type with labels:
 - ``<xy>.txt``: a relation as an edge list, two integer columns of 0-based local ids (column 0 of type ``x``).
 - ``labels.npy`` (class ids of the target nodes, any integer or float values; remapped to ``0..C-1``) and
   ``{train,val,test}_{20,40,60}.npy`` (index arrays; ``train_r`` holds ``r`` labelled nodes per class).
+- optionally ``pos.npz``: HeCo's positive pairs, a ``scipy.sparse.save_npz`` ``N × N`` matrix over the target nodes
+  whose non-zero ``(i, j)`` says that ``j`` is a positive of ``i`` (the top meta-path-count neighbours, HeCo's
+  ``data/pos.py``); read, when the folder has it, into ``data[target].positive_index`` (``[2, P]``).
 
 Meta-path matrices are **computed** from the relation edge lists, never read: for a meta-path
 ``t_0 - t_1 - ... - t_L`` with binary incidence matrices :math:`R_{\\ell}` between consecutive types,
@@ -158,6 +161,7 @@ class HecoDescription:
         metapaths: The meta-paths (graphs over the target type) with their context positions.
         labels: Label file name.
         label_rates: Labelled nodes per class of the shipped splits (``train_<r>.npy`` ...).
+        positives: The optional file of HeCo's positive pairs (read when present).
         paper: Where the dataset comes from.
     """
 
@@ -168,6 +172,7 @@ class HecoDescription:
     metapaths: tuple[MetaPath, ...]
     labels: str = "labels.npy"
     label_rates: tuple[int, ...] = (20, 40, 60)
+    positives: str = "pos.npz"
     paper: str = field(default="Wang et al., Self-supervised Heterogeneous Graph Neural Network with "
                                 "Co-contrastive Learning, KDD 2021, https://arxiv.org/abs/2105.09111")
 
@@ -300,7 +305,8 @@ def load_heco(
     Returns:
         A ``HeteroData`` with, per node type, ``x`` and ``num_nodes``; per relation file both directions
         ``(src, "to", dst)`` and ``(dst, "to", src)``; for the target type ``y`` (``0..C-1``) and index tensors
-        ``train_idx_<r>``, ``val_idx_<r>``, ``test_idx_<r>`` (duplicates kept as shipped); the meta-path graphs
+        ``train_idx_<r>``, ``val_idx_<r>``, ``test_idx_<r>`` (duplicates kept as shipped) and, when the folder
+        has ``pos.npz``, ``positive_index`` (``[2, P]``, HeCo's positive pairs, row-major); the meta-path graphs
         (see ``compute_metapaths``); and the attributes ``target_type``, ``metapath_specs`` (the
         :class:`MetaPath` tuple), ``label_rates``, ``dataset_name``.
 
@@ -357,6 +363,9 @@ def _parse(description: HecoDescription, folder: Path, compute_metapaths: bool, 
         data[relation.dst, "to", relation.src].edge_index = edge_index.flip(0)
 
     _read_labels_and_splits(data, description, folder, counts[description.target])
+    if (folder / description.positives).is_file():
+        data[description.target].positive_index = _read_positives(folder / description.positives,
+                                                                  counts[description.target])
     if compute_metapaths:
         for metapath in description.metapaths:
             metapath_adjacency(data, metapath)
@@ -394,7 +403,8 @@ def _check_files(description: HecoDescription, folder: Path) -> list[str]:
     required += [f"{part}_{rate}.npy" for rate in description.label_rates for part in ("train", "val", "test")]
     missing = [name for name in required if not (folder / name).is_file()]
     if not missing:
-        return required
+        optional = [description.positives] if (folder / description.positives).is_file() else []
+        return required + optional
     raise DataError(
         f"HeCo dataset {description.name!r}: {len(missing)} file(s) missing in {folder}: "
         f"{', '.join(missing)}. Expected the HeCo layout (https://github.com/liun-online/HeCo, data/"
@@ -675,6 +685,21 @@ def _read_labels_and_splits(data: HeteroData, description: HecoDescription, fold
                 raise DataError(f"{split_path}: entry {int(bad[0])} = {int(index[bad[0]])} is out of range "
                                 f"[0, {n}) for the {description.target} nodes")
             target[f"{part}_idx_{rate}"] = torch.from_numpy(index)
+
+
+def _read_positives(path: Path, n: int) -> torch.Tensor:
+    """HeCo's ``pos.npz`` as ``[2, P]`` (row, column) pairs sorted by row then column."""
+    try:
+        matrix = sp.load_npz(path).tocoo()
+    except Exception as exc:  # numpy / scipy raise several types for garbage
+        raise DataError(f"{path}: not a scipy.sparse.save_npz file ({type(exc).__name__}: {exc})") from exc
+    if matrix.shape != (n, n):
+        raise DataError(f"{path}: expected an {n} x {n} matrix of positive pairs over the target nodes, got "
+                        f"{matrix.shape[0]} x {matrix.shape[1]}")
+    keep = matrix.data != 0
+    row, col = matrix.row[keep].astype(np.int64), matrix.col[keep].astype(np.int64)
+    pairs = np.unique(np.stack([row, col], axis=1), axis=0)
+    return torch.from_numpy(np.ascontiguousarray(pairs.T))
 
 
 def _split_index(path: Path, index: np.ndarray) -> np.ndarray:

@@ -210,20 +210,29 @@ def evaluate_hetero(model: GraphModel, data: object, ev: Mapping[str, object], *
     return metrics
 
 
-def hetero_protocol(cfg: Mapping[str, object]) -> dict[str, object]:
-    """The ``protocol`` block of ``results.json`` for heterogeneous models (how every number was obtained)."""
+def hetero_protocol(cfg: Mapping[str, object], embedding_summary: str | None = None) -> dict[str, object]:
+    """The ``protocol`` block of ``results.json`` for heterogeneous models (how every number was obtained).
+
+    Args:
+        cfg: The run's configuration.
+        embedding_summary: What the model's ``embed`` returns, in words, for models without an ``embedding``
+            mode in their config (MEOW / AdaMEOW have one: ``faithful`` or ``clean``).
+    """
     patience = cfg.get("patience")
-    mode = cfg.get("embedding", "faithful")
     out: dict[str, object] = {
         "training": (f"full-batch Adam, {cfg['epochs']} epochs, final weights" if patience is None else
                      f"full-batch Adam, up to {cfg['epochs']} epochs, early stopping on the training loss "
                      f"(patience {patience})"),
-        "embedding_mode": mode,
-        "embeddings": ("z^f of the last training-mode forward pass (dropout on), as the reference code"
-                       if mode == "faithful" else
-                       "z^f of an eval-mode forward pass with the best-loss weights restored (final weights "
-                       "without early stopping)"),
     }
+    if "embedding" in cfg or embedding_summary is None:
+        mode = cfg.get("embedding", "faithful")
+        out["embedding_mode"] = mode
+        out["embeddings"] = ("z^f of the last training-mode forward pass (dropout on), as the reference code"
+                             if mode == "faithful" else
+                             "z^f of an eval-mode forward pass with the best-loss weights restored (final weights "
+                             "without early stopping)")
+    else:
+        out["embeddings"] = embedding_summary
     if "node" in cfg["tasks"]:
         out["node_classification"] = {
             "protocol": "DMGI / HeCo: Linear(d, C) on frozen embeddings, Adam "

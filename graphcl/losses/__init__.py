@@ -7,10 +7,12 @@
 - :class:`WeightedInfoNCE` + :class:`ProtoNCE` — MEOW's cluster-weighted InfoNCE and PCL's ProtoNCE
   (:func:`cluster_prototypes` builds the per-epoch clusterings).
 - :class:`LearnedNegativeWeights` — AdaMEOW's InfoNCE with learned soft negative weights.
+- :class:`CoContrastiveLoss` — HeCo's cross-view contrast with several (meta-path-count) positives per node.
 - :class:`BootstrapLoss` — BYOL / BGRL's ``2 − 2·cos`` regression onto stop-gradient targets (no negatives).
 """
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.bootstrap import BootstrapLoss
+from graphcl.losses.heco import CoContrastiveLoss, co_contrastive_loss
 from graphcl.losses.infonce import InfoNCE, grace_info_nce
 from graphcl.losses.meow import (
     ClusterPrototypes,
@@ -26,3 +28,4 @@ __all__ = ["InfoNCE", "TeamUpInfoNCE", "grace_info_nce", "team_up_gamma"]
 __all__ += ["NContrastLoss", "PamCLoss", "meta_node_info_nce", "ncontrast_loss", "pamc_loss"]
 __all__ += ["ClusterPrototypes", "LearnedNegativeWeights", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes"]
 __all__ += ["BootstrapLoss"]
+__all__ += ["CoContrastiveLoss", "co_contrastive_loss"]

@@ -43,6 +43,9 @@ class GraphModel(TrainingHooks, nn.Module):
     #: Names of the model-specific numbers :meth:`extra_metric_values` reports beside the task metrics (raw
     #: values, not fractions in [0, 1]).
     extra_metrics: ClassVar[tuple[str, ...]] = ()
+    #: What :meth:`embed` returns, in words, for the ``protocol`` block of the results (heterogeneous models whose
+    #: config has no ``embedding`` mode).
+    embedding_summary: ClassVar[str] = "encoder output on the clean graph, no projection head"
 
     #: One cluster prediction per training epoch (models with :attr:`predicts_clusters` may record them; the
     #: runner then also reports the maximum over epochs). Empty by default.

@@ -1,8 +1,8 @@
 """Neural-network building blocks: graph encoders, projection heads and the sparse GCN products.
 
 The model-specific blocks live in their modules: :mod:`graphcl.nn.metapath` (MEOW's meta-path encoder),
-:mod:`graphcl.nn.dec` (DEC's Student-t clustering head) and :mod:`graphcl.nn.autoencoder` (the SDCN autoencoder
-of PamC / SCGC).
+:mod:`graphcl.nn.heco` (HeCo's two view encoders), :mod:`graphcl.nn.dec` (DEC's Student-t clustering head) and
+:mod:`graphcl.nn.autoencoder` (the SDCN autoencoder of PamC / SCGC).
 """
 from graphcl.nn.encoders import RRELU_EVAL_SLOPE, GCNEncoder, PReLU, make_activation
 from graphcl.nn.heads import ProjectionHead
