@@ -8,6 +8,8 @@ Examples::
     graphcl train --run-dir runs/mine --resume      # continue a run with its own settings, seeds and data
     graphcl train --run-dir runs/mine --resume epochs=400   # ... and train it longer
     graphcl train --config runs/<run>/config.yaml   # re-run a run folder's configuration (its model and dataset)
+    graphcl train --dataset-option num_nodes=100000 batch_size=2048    # mini-batches on a larger generated graph
+    graphcl train --nproc 2 --run-dir runs/ddp batch_size=2048          # 2 processes (torchrun), DDP
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
     graphcl datasets                                # the dataset catalog
     graphcl bench benchmarks/suites/graph-cora.yaml # a benchmark suite; rerun to resume, --dry-run to list
@@ -88,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "else datasets/ of a source checkout, else ~/.cache/graphrec-cl/datasets)")
     train.add_argument("--device", default="auto",
                        help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
+    train.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="argument of the dataset's loader, repeatable: for 'generated' those of "
+                            "make_community_graph, e.g. --dataset-option num_nodes=1000000 --dataset-option "
+                            "avg_degree=10 (recorded in run.json, reused by --resume)")
+    train.add_argument("--nproc", type=int, default=1, metavar="N",
+                       help="train with N processes on this machine: relaunches the command under torchrun "
+                            "(gloo on CPU, NCCL on GPU); needs batch_size > 0 and --run-dir (default: 1)")
     _add_trust_option(train)
     add_run_options(train, first_seed=0)
 
@@ -135,8 +144,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.config import parse_overrides, resolve_config
     from graphcl.data import load_dataset
     from graphcl.experiment import format_summary, resolve_device, run_experiment
+    from graphcl.train.distributed import barrier, init_from_env, rank
 
-    resolve_device(args.device)  # a bad --device is reported before the dataset is loaded
+    init_from_env(resolve_device(args.device))  # under torchrun: join the process group (gloo / NCCL)
     model, dataset = _model_and_dataset(args)
     request = run_request(args, model=model, dataset=dataset, overrides=parse_overrides(args.overrides),
                           resolve=resolve_config, first_seed=0)
@@ -147,14 +157,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(format_summary(results))
         return 0
     root = args.root if args.root is not None else request.data.get("root")
-    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files)
-    if args.resume:
+    options = {**dict(request.data.get("options") or {}), **parse_overrides(args.dataset_option)}
+    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files, **options)
+    barrier()  # every rank has checked the run folder before rank 0 writes to it
+    main_rank = rank() == 0
+    if args.resume and main_rank:
         report_resume(args.run_dir, request.changes)
+    source = {"dataset": cfg["dataset"], "root": None if root is None else str(Path(root).absolute())}
     results, run_dir = run_experiment(
-        cfg, data, seeds=request.seeds, device=args.device, run_dir=args.run_dir, show_progress=not args.quiet,
-        resume=args.resume, overwrite=args.overwrite,
-        data_source={"dataset": cfg["dataset"], "root": None if root is None else str(Path(root).absolute())},
+        cfg, data, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
+        show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
+        data_source={**source, "options": options} if options else source,
     )
+    if not main_rank:
+        return 0
     print(format_summary(results))
     print(f"results: {run_dir / 'results.json'}")
     return 0
@@ -167,7 +183,7 @@ def _embed_checkpoint(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any
 
     from graphcl.config import resolve_config
     from graphcl.data import load_dataset
-    from graphcl.experiment import build_model, check_model_data, resolve_device
+    from graphcl.experiment import build_model, check_model_data, embed_all, resolve_device
     from graphcl.train import find_run_record, load_checkpoint
 
     ckpt_path = Path(args.checkpoint)
@@ -178,13 +194,16 @@ def _embed_checkpoint(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any
     overrides = {k: v for k, v in stored.items() if k not in ("model", "dataset")}
     cfg = resolve_config(stored["model"], stored["dataset"], overrides=overrides)
     run = find_run_record(ckpt_path.parent)
-    root = args.root if args.root is not None else ((run[1].get("data") or {}).get("root") if run else None)
-    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files)
+    source = (run[1].get("data") or {}) if run else {}
+    root = args.root if args.root is not None else source.get("root")
+    # The loader arguments the run was trained with (--dataset-option), e.g. the size of a generated graph.
+    data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files,
+                        **dict(source.get("options") or {}))
     check_model_data(cfg, data)
     hetero = isinstance(data, HeteroData)  # heterogeneous models read their sizes and meta-paths from the graph
     model = build_model(cfg, data if hetero else data.num_features)
     load_checkpoint(ckpt_path, model)
-    z = model.to(device).embed(data.to(device)).cpu()
+    z = embed_all(model.to(device), data.to(device), cfg).cpu()
     y = data[data.target_type].y if hetero else data.y
     return z, y.cpu(), cfg
 
@@ -244,9 +263,39 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
     return 0
 
 
+def _launch(nproc: int, argv: Sequence[str]) -> int:
+    """Run ``graphcl <argv>`` in ``nproc`` processes under ``torchrun`` (``torch.distributed.run``, standalone on
+    this machine); ``--nproc`` is removed from the relaunched command line."""
+    from torch.distributed.run import main as torchrun
+
+    words, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--nproc":
+            skip = True
+        elif not word.startswith("--nproc="):
+            words.append(word)
+    torchrun(["--standalone", "--nproc-per-node", str(nproc), "-m", "graphcl.cli", *words])
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphcl`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(build_parser(), argv)
+    if args.command == "train" and args.nproc != 1:
+        import os
+
+        if args.nproc < 1:
+            print(f"graphcl: error: --nproc must be >= 1, got {args.nproc}", file=sys.stderr)
+            return 2
+        if "WORLD_SIZE" not in os.environ:
+            if args.run_dir is None:
+                print("graphcl: error: --nproc needs --run-dir (every process writes to the same run)",
+                      file=sys.stderr)
+                return 2
+            return _launch(args.nproc, argv)
     handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets,
                 "bench": lambda a: run_bench(a, prog="graphcl", task="graph", main=main, first_seed=0),
                 "plot": _cmd_plot}

@@ -37,6 +37,11 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "grad_clip": None,
     "checkpoint_every": 50,  # also write last.pt every k epochs, for --resume (0 = only at the end)
     "logger": ["csv", "jsonl"],  # csv (metrics.csv), jsonl (events.jsonl), tensorboard; e.g. logger=csv,tensorboard
+    # Mini-batches for large graphs (models with supports_minibatch: grace, csgcl, pamc): random roots with their
+    # sampled neighbourhoods, the loss over the roots (graphcl.data.sampling). 0 = full batch, one step per epoch.
+    "batch_size": 0,
+    "num_neighbors": [10, 10],  # neighbours kept per node and hop (-1 = all); one entry per hop (= GCN layers)
+    "sampler": "auto",  # auto (PyG's NeighborLoader when pyg-lib / torch-sparse is installed, else k_hop) | pyg | k_hop
 }
 
 EVALUATION_DEFAULTS: dict[str, Any] = {
@@ -52,6 +57,9 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "probe_weight_decay": 0.0,
     "probe_iterations": 200,  # Adam steps; test read at the best validation step
     "tsne": False,  # also save a t-SNE PNG of the embeddings per seed (needs the plot extra)
+    # Rows per chunk of the layer-wise inference of all embeddings; None = one pass after full-batch training,
+    # 65536 rows after mini-batch training.
+    "inference_chunk_size": None,
 }
 
 RESERVED = ("model", "dataset")
@@ -213,6 +221,8 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "patience": (1, math.inf, False, True),
     "grad_clip": (0.0, math.inf, True, True),
     "checkpoint_every": (0, math.inf, False, True),
+    "batch_size": (0, math.inf, False, True),
+    "inference_chunk_size": (1, math.inf, False, True),
     "train_ratio": (0.0, 1.0, True, True),
     "val_ratio": (0.0, 1.0, False, True),
     "probe_repeats": (1, math.inf, False, True),
@@ -243,6 +253,15 @@ def check_ranges(cfg: Mapping[str, Any]) -> None:
         if too_low or too_high or math.isnan(value):
             bounds = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
             raise ConfigError(f"{key} must lie in {bounds}, got {value!r}")
+    chunk = cfg.get("inference_chunk_size")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int)):
+        raise ConfigError(f"inference_chunk_size must be a positive int or null, got {chunk!r}")
+    if "num_neighbors" in cfg:
+        from graphcl.data.sampling import check_num_neighbors
+
+        check_num_neighbors(cfg["num_neighbors"])
+    if cfg.get("sampler", "auto") not in ("auto", "pyg", "k_hop"):
+        raise ConfigError(f"sampler must be one of auto, pyg, k_hop, got {cfg['sampler']!r}")
     for a, b in (("train_ratio", "val_ratio"), ("link_val_ratio", "link_test_ratio")):
         if a in cfg and b in cfg and cfg[a] + cfg[b] >= 1.0:
             raise ConfigError(f"{a} + {b} must be < 1 so that a test split remains, got {cfg[a]} + {cfg[b]}")

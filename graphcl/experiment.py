@@ -129,7 +129,10 @@ def train_model(
     show_progress: bool = True,
     resume: bool = False,
 ) -> GraphModel:
-    """Seed everything, build the model, prepare ``data`` for it once and train it full-batch.
+    """Seed everything, build the model, prepare ``data`` for it once and train it: full-batch, or with
+    ``batch_size > 0`` on mini-batches of random roots with their sampled neighbourhoods
+    (:func:`graphcl.data.sampling.neighbor_loader`). In a ``torch.distributed`` run (``torchrun``) the model is
+    wrapped in ``DistributedDataParallel`` and every rank trains on its share of each global batch of roots.
 
     The preparation (:meth:`~graphcl.models.base.GraphModel.prepare`: communities, an influence graph, meta-path
     views, autoencoder pre-training, ...) runs right after the model is built, so it draws from the same seeded
@@ -144,9 +147,10 @@ def train_model(
     model = build_model(cfg, data if isinstance(data, HeteroData) else data.num_features).to(device)
     prepared = model.prepare(data.to(device))
     checkpoint = None if run_dir is None else run_dir / "last.pt"
+    train_data, trained = training_batches(cfg, model, prepared)
     fit(
-        model,
-        prepared,
+        trained,
+        train_data,
         epochs=train_kw["epochs"],
         lr=train_kw["lr"],
         weight_decay=train_kw["weight_decay"],
@@ -166,6 +170,46 @@ def train_model(
     return model
 
 
+def training_batches(cfg: Mapping[str, Any], model: GraphModel, prepared: Data) -> tuple[Any, torch.nn.Module]:
+    """What :func:`train_model` hands to :func:`~graphcl.train.fit`: ``(train_data, model)`` — the prepared graph
+    (full batch) or a loader of neighbourhood mini-batches, and the model, wrapped in ``DistributedDataParallel``
+    in a distributed run.
+
+    Raises:
+        ConfigError: ``batch_size > 0`` for a model without mini-batch training, or a distributed run without it.
+    """
+    from graphcl.data.sampling import neighbor_loader
+    from graphcl.train.distributed import is_distributed
+
+    _, train_kw, _ = split_config(cfg)
+    batch_size, distributed = train_kw["batch_size"], is_distributed()
+    if batch_size and not model.supports_minibatch:
+        names = [name for name, cls in MODELS.items() if cls.supports_minibatch]
+        raise ConfigError(f"model {cfg['model']!r} trains full-batch only (batch_size must be 0); mini-batches: "
+                          f"{', '.join(names)}")
+    if distributed and not batch_size:
+        raise ConfigError("distributed training of a graph model needs mini-batches: set batch_size (roots per "
+                          "global batch, a multiple of the number of processes)")
+    if not batch_size:
+        return prepared, model
+    if isinstance(prepared, HeteroData):
+        raise ConfigError("mini-batches are for homogeneous graphs")
+    loader = neighbor_loader(prepared, batch_size, train_kw["num_neighbors"], backend=train_kw["sampler"],
+                             shard=distributed)
+    if distributed:
+        # find_unused_parameters: e.g. PamC's decoder takes no part in the training loss.
+        return loader, torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    return loader, model
+
+
+def embed_all(model: GraphModel, data: Data, cfg: Mapping[str, Any]) -> torch.Tensor:
+    """Embeddings of every node: one pass, or layer-wise in ``inference_chunk_size`` rows (default after
+    mini-batch training: 65536) through :meth:`~graphcl.models.base.GraphModel.embed_chunked`."""
+    _, train_kw, ev = split_config(cfg)
+    chunk = ev["inference_chunk_size"] or (65536 if train_kw["batch_size"] else None)
+    return model.embed(data) if chunk is None else model.embed_chunked(data, chunk)
+
+
 def evaluate_seed(
     cfg: Mapping[str, Any],
     data: Data,
@@ -178,8 +222,12 @@ def evaluate_seed(
     run_info: dict[str, Any] | None = None,
 ) -> dict[str, MetricSummary]:
     """Train and evaluate one seed on every requested task; ``run_info``, when given, receives the trained
-    model's :meth:`~graphcl.models.base.GraphModel.run_info`."""
+    model's :meth:`~graphcl.models.base.GraphModel.run_info`. In a distributed run every rank trains and rank 0
+    alone evaluates (the others return no metrics)."""
+    from graphcl.train.distributed import rank
+
     _, _, ev = split_config(cfg)
+    main = rank() == 0
     tasks = ev["tasks"]
     metrics: dict[str, MetricSummary] = {}
     if isinstance(data, HeteroData):  # DMGI / HeCo protocol on the shipped label-rate splits
@@ -193,7 +241,8 @@ def evaluate_seed(
         model = train_model(
             cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
         )
-        z = model.embed(data.to(device)).cpu()
+    if ("node" in tasks or "clustering" in tasks) and main:
+        z = embed_all(model, data.to(device), cfg).cpu()
         y = data.y.cpu()
         if "node" in tasks:
             probe = linear_probe(
@@ -215,12 +264,15 @@ def evaluate_seed(
             data.cpu(), val_ratio=ev["link_val_ratio"], test_ratio=ev["link_test_ratio"], seed=seed
         )
         link_dir = None if run_dir is None else run_dir / "link"
-        logger.info("link prediction: training a separate %s on the %d edges left after holding out the val/test "
-                    "edges", cfg["model"], int(train_data.edge_index.size(1)))
+        if main:
+            logger.info("link prediction: training a separate %s on the %d edges left after holding out the "
+                        "val/test edges", cfg["model"], int(train_data.edge_index.size(1)))
         model = train_model(
             cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress, resume=resume
         )
-        z = model.embed(train_data.to(device)).cpu()
+        if not main:
+            return metrics
+        z = embed_all(model, train_data.to(device), cfg).cpu()
         scores = link_prediction(z, train_data.cpu(), val_data, test_data)
         metrics["auc"], metrics["ap"] = scores["auc"], scores["ap"]
     return metrics
@@ -253,12 +305,15 @@ def protocol(cfg: Mapping[str, Any], seeds: Sequence[int]) -> dict[str, Any]:
         from graphcl.eval.hetero import hetero_protocol
 
         return {"seeds": list(seeds), **hetero_protocol(cfg, model_cls.embedding_summary)}
+    batching = "full-batch" if not train_kw["batch_size"] else (
+        f"mini-batch ({train_kw['batch_size']} random roots per step with their neighbourhoods, "
+        f"{train_kw['num_neighbors']} neighbours per hop, loss over the roots)")
     out: dict[str, Any] = {
         "seeds": list(seeds),
         "training": (
-            f"full-batch Adam, {train_kw['epochs']} epochs, final weights (no model selection)"
+            f"{batching} Adam, {train_kw['epochs']} epochs, final weights (no model selection)"
             if train_kw["patience"] is None
-            else f"full-batch Adam, up to {train_kw['epochs']} epochs, early stopping on the training loss "
+            else f"{batching} Adam, up to {train_kw['epochs']} epochs, early stopping on the training loss "
             f"(patience {train_kw['patience']}), best-loss weights restored"
         ),
         "embeddings": "encoder output on the clean graph, no projection head",
@@ -327,6 +382,8 @@ def run_experiment(
     Returns:
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
     """
+    from graphcl.train.distributed import barrier, is_distributed, rank
+
     dev = resolve_device(device)
     check_model_data(cfg, data)
     if resume and run_dir is not None:
@@ -334,8 +391,13 @@ def run_experiment(
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                       data_source=data_source)
+    if is_distributed() and run_dir is None:
+        raise ConfigError("a distributed run needs its run folder named (--run-dir): every rank must use the same")
+    if rank() == 0:  # rank 0 alone writes; the others wait until the folder exists
+        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                           data_source=data_source)
+    barrier()
+    out_dir = Path(run_dir) if rank() != 0 else out_dir
     per_seed, infos = [], []
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)
@@ -352,7 +414,8 @@ def run_experiment(
         cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start, device=dev,
         **extra,
     )
-    write_results(out_dir, results)
+    if rank() == 0:
+        write_results(out_dir, results)
     return results, out_dir
 
 

@@ -43,6 +43,11 @@ class GraphModel(TrainingHooks, nn.Module):
     #: Names of the model-specific numbers :meth:`extra_metric_values` reports beside the task metrics (raw
     #: values, not fractions in [0, 1]).
     extra_metrics: ClassVar[tuple[str, ...]] = ()
+    #: Trains on mini-batches of a large graph (:func:`graphcl.data.sampling.neighbor_loader`): ``forward`` also
+    #: takes a batch whose first ``batch.batch_size`` nodes are its roots and computes the loss over the roots
+    #: (the other nodes are their receptive field), and :meth:`embed_chunked` embeds a whole graph in bounded memory.
+    supports_minibatch: ClassVar[bool] = False
+
     #: What :meth:`embed` returns, in words, for the ``protocol`` block of the results (heterogeneous models whose
     #: config has no ``embedding`` mode).
     embedding_summary: ClassVar[str] = "encoder output on the clean graph, no projection head"
@@ -73,6 +78,11 @@ class GraphModel(TrainingHooks, nn.Module):
     def embed(self, data: Any) -> Tensor:
         """``[N, d]`` embeddings of ``data`` for downstream tasks, detached."""
         raise NotImplementedError(f"{type(self).__name__} does not define embed()")
+
+    def embed_chunked(self, data: Any, chunk_size: int) -> Tensor:
+        """``[N, d]`` embeddings like :meth:`embed`, computed ``chunk_size`` rows at a time where the model can
+        (models with :attr:`supports_minibatch`); by default :meth:`embed` itself."""
+        return self.embed(data)
 
     def predict_clusters(self, data: Any) -> Tensor:
         """``[N]`` cluster of every node (only for models with :attr:`predicts_clusters`)."""

@@ -20,7 +20,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.functional.community import resolve_backend
 from graphcl.losses.pamc import meta_node_info_nce
 from graphcl.losses.teamup import TeamUpInfoNCE
-from graphcl.models.grace import GRACE, Augmentation, encode, grace_architecture
+from graphcl.models.grace import GRACE, Augmentation, grace_architecture
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import (
     AddCommunities,
@@ -160,7 +160,10 @@ class CSGCL(GRACE):
             ced: Communal edge dropping; ``False`` = uniform edge dropping.
             cav: Communal attribute voting; ``False`` = uniform feature masking.
             team_up: Team-up loss; ``False`` = GRACE's loss (``γ = 0`` throughout).
-            community_backend: ``leiden`` (Louvain fallback when ``leidenalg`` is missing) or ``louvain``.
+            community_backend: ``leiden`` (Louvain fallback when ``leidenalg`` is missing), ``louvain``, or
+                ``planted``: the graph's own ``community`` attribute (e.g. the generated graph's planted
+                communities; the practical choice at 10^6 nodes without ``leidenalg``, where networkx's Louvain
+                takes too long).
             community_seed: Seed of the community detection (fixed across training seeds, so one cached
                 partition serves all of them).
             community_resolution: Modularity resolution of the detection (``1`` = plain modularity).
@@ -180,7 +183,10 @@ class CSGCL(GRACE):
             return Compose([edges, features])
 
         loss = TeamUpInfoNCE(tau, t0=t0, gamma_max=gamma_max if team_up else 0.0, chunk_size=chunk_size)
-        communities = AddCommunities(community_backend, seed=community_seed, resolution=community_resolution)
+        if community_backend == "planted":  # the graph's own `community` attribute, e.g. the generated graph's
+            communities = AddCommunities(partition="community")
+        else:
+            communities = AddCommunities(community_backend, seed=community_seed, resolution=community_resolution)
         return cls(
             encoder,
             head,
@@ -224,7 +230,9 @@ class CSGCL(GRACE):
         return {} if self._community_source is None else {"community_backend": self._community_source}
 
     def forward(self, data: Data) -> Tensor:
-        """Training loss on two freshly drawn CED/CAV views of the prepared graph ``data``.
+        """Training loss on two freshly drawn CED/CAV views of the prepared graph ``data`` (over the roots of a
+        mini-batch: a batch of :func:`graphcl.data.sampling.neighbor_loader` carries the communities and strengths
+        computed on the whole graph by :meth:`prepare`; CED and CAV then draw from the batch subgraph).
 
         Raises:
             DataError: ``data`` has no communities: call ``data = model.prepare(data)`` once before training.
@@ -232,14 +240,13 @@ class CSGCL(GRACE):
         if "community_strength" not in data or "community" not in data:
             raise DataError("CSGCL trains on a graph with its communities: call data = model.prepare(data) once "
                             "before training")
-        view1, view2 = self.augment1(data), self.augment2(data)
-        u = self.project(encode(self.encoder, view1))
-        v = self.project(encode(self.encoder, view2))
+        u, v = self.views(data)  # of the roots only, for a mini-batch
+        strength = data.community_strength[:u.size(0)]
         if self.negatives == "pamc":
             labels = self.meta_node_labels(data, u, use_community=self.meta_nodes == "communities")
             gamma, tau = float(getattr(self.loss, "gamma", 0.0)), float(getattr(self.loss, "tau", self.tau))
             bias = None
             if gamma != 0.0:  # Team-up: candidate j weighted by exp(γ S_j / τ)
-                bias = (gamma / tau) * data.community_strength.detach().to(device=u.device, dtype=u.dtype)
+                bias = (gamma / tau) * strength.detach().to(device=u.device, dtype=u.dtype)
             return meta_node_info_nce(u, v, labels, tau, num_clusters=int(labels.max()) + 1, node_bias=bias)
-        return self.loss(u, v, data.community_strength)
+        return self.loss(u, v, strength)

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn.inits import reset
 from torch_geometric.transforms import Compose
 
+from graphcl.data.sampling import minibatch_roots
 from graphcl.errors import ConfigError, DataError
 from graphcl.losses.infonce import InfoNCE
 from graphcl.losses.pamc import meta_node_info_nce
@@ -84,12 +86,24 @@ class GRACE(GraphModel):
             assignment starts afresh for every graph :meth:`prepare` is called with).
         num_meta_nodes: ``K`` for the k-means meta-nodes.
         meta_refresh: Steps between two k-means refreshes of the meta-node assignment.
+        gather_distributed: Give the default loss ``InfoNCE(gather_distributed=True)``: in a ``torch.distributed``
+            run every rank's anchors are contrasted with the roots of every rank (see
+            :class:`~graphcl.losses.InfoNCE`). Nothing changes in one process.
+
+    Mini-batches (:attr:`supports_minibatch`): ``forward`` on a batch of :func:`graphcl.data.sampling.neighbor_loader`
+    (roots first, ``batch.batch_size`` of them) encodes the batch subgraph and computes the loss over the roots'
+    projections only — InfoNCE with the batch's roots as negatives, or with ``negatives="pamc"`` the meta-node
+    negatives of the roots: ``data.community`` of the roots when the graph carries it, else the nearest of
+    ``num_meta_nodes`` spherical k-means centroids, re-fitted on the batch's roots every ``meta_refresh`` steps.
+    :meth:`embed_chunked` streams the encoder layer by layer (:meth:`graphcl.nn.GCNEncoder.inference`).
 
     Examples:
         >>> model = GRACE.build(in_channels=1433, hidden_channels=128, proj_channels=128, tau=0.4)
         >>> loss = model(data)            # training step
         >>> z = model.embed(data)         # frozen embeddings for evaluation
     """
+
+    supports_minibatch = True
 
     def __init__(
         self,
@@ -103,6 +117,7 @@ class GRACE(GraphModel):
         negatives: str = "infonce",
         num_meta_nodes: int = 100,
         meta_refresh: int = 10,
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__()
         if negatives not in NEGATIVES:
@@ -114,12 +129,14 @@ class GRACE(GraphModel):
         self.negatives, self.num_meta_nodes, self.meta_refresh = negatives, num_meta_nodes, meta_refresh
         self.tau = float(tau)
         self._meta_labels: Tensor | None = None
+        self._meta_centroids: Tensor | None = None  # mini-batch k-means meta-nodes
         self._meta_step = 0
         self.encoder = encoder
         self.projection_head = projection_head
         self.augment1 = augment1
         self.augment2 = augment2
-        self.loss = loss if loss is not None else InfoNCE(tau, chunk_size=chunk_size)
+        self.loss = loss if loss is not None else InfoNCE(tau, chunk_size=chunk_size,
+                                                          gather_distributed=gather_distributed)
 
     @classmethod
     def build(
@@ -138,6 +155,7 @@ class GRACE(GraphModel):
         negatives: str = "infonce",
         num_meta_nodes: int = 100,
         meta_refresh: int = 10,
+        gather_distributed: bool = False,
         **unused: Any,
     ) -> GRACE:
         """GRACE with the paper's architecture: ``GCNEncoder`` (first layer ``2H`` wide, activation after every
@@ -152,7 +170,7 @@ class GRACE(GraphModel):
         aug2 = Compose([DropEdge(drop_edge_2), MaskFeature(drop_feature_2)])
         return cls(
             encoder, head, aug1, aug2, tau=tau, chunk_size=chunk_size, negatives=negatives,
-            num_meta_nodes=num_meta_nodes, meta_refresh=meta_refresh,
+            num_meta_nodes=num_meta_nodes, meta_refresh=meta_refresh, gather_distributed=gather_distributed,
         )
 
     def reset_parameters(self) -> None:
@@ -161,18 +179,26 @@ class GRACE(GraphModel):
 
     def prepare(self, data: Data) -> Data:
         """Start the k-means meta-node assignment of ``negatives="pamc"`` afresh for ``data``; returns ``data``."""
-        self._meta_labels, self._meta_step = None, 0
+        self._meta_labels, self._meta_centroids, self._meta_step = None, None, 0
         return data
 
     def project(self, z: Tensor) -> Tensor:
         """Projection ``g(z)`` used by the loss."""
         return self.projection_head(z)
 
-    def forward(self, data: Data) -> Tensor:
-        """Training loss on two freshly augmented views of ``data``."""
+    def views(self, data: Data) -> tuple[Tensor, Tensor]:
+        """Projections ``u, v`` of two freshly augmented views of ``data``: of every node, or of the roots of a
+        mini-batch (its first ``data.batch_size`` nodes)."""
+        roots = minibatch_roots(data)
         view1, view2 = self.augment1(data), self.augment2(data)
-        u = self.project(encode(self.encoder, view1))
-        v = self.project(encode(self.encoder, view2))
+        z1, z2 = encode(self.encoder, view1), encode(self.encoder, view2)
+        if roots is not None:
+            z1, z2 = z1[:roots], z2[:roots]
+        return self.project(z1), self.project(z2)
+
+    def forward(self, data: Data) -> Tensor:
+        """Training loss on two freshly augmented views of ``data`` (over the roots of a mini-batch)."""
+        u, v = self.views(data)
         if self.negatives == "pamc":
             labels = self.meta_node_labels(data, u)
             return meta_node_info_nce(u, v, labels, self.tau, num_clusters=int(labels.max()) + 1)
@@ -187,6 +213,9 @@ class GRACE(GraphModel):
                 ``model.prepare(data)`` for the new graph), or ``num_meta_nodes`` exceeds the node count.
         """
         community = getattr(data, "community", None) if use_community else None
+        roots = minibatch_roots(data)
+        if roots is not None:
+            return self._minibatch_meta_labels(community, z, roots)
         if community is not None:
             return community.to(z.device).long()
         n = z.size(0)
@@ -200,6 +229,33 @@ class GRACE(GraphModel):
             self._meta_labels = kmeans(z.detach(), self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).labels
         self._meta_step += 1
         return self._meta_labels.to(z.device)
+
+    def _minibatch_meta_labels(self, community: Tensor | None, z: Tensor, roots: int) -> Tensor:
+        """Meta-nodes of a mini-batch's roots: their communities (renumbered ``0 .. K-1`` within the batch), else
+        the nearest of the k-means centroids (cosine), re-fitted on the roots every ``meta_refresh`` steps."""
+        if community is not None:
+            return torch.unique(community[:roots].to(z.device), return_inverse=True)[1]
+        if self.num_meta_nodes > roots:
+            raise DataError(f"num_meta_nodes={self.num_meta_nodes} is larger than the {roots} roots of a batch: "
+                            f"raise batch_size or lower num_meta_nodes")
+        unit = F.normalize(z.detach(), dim=1)
+        if self._meta_centroids is None or self._meta_step % self.meta_refresh == 0:
+            seed = int(torch.randint(2**31 - 1, (1,)))
+            self._meta_centroids = kmeans(unit, self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).centroids
+        self._meta_step += 1
+        return (unit @ self._meta_centroids.to(unit).t()).argmax(1)
+
+    def embed_chunked(self, data: Data, chunk_size: int) -> Tensor:
+        """:meth:`embed` computed layer by layer in ``chunk_size`` rows (:meth:`GCNEncoder.inference`)."""
+        inference = self.encoder.inference if isinstance(self.encoder, GCNEncoder) else None
+        if inference is None:
+            return self.embed(data)
+        was_training = self.training
+        self.eval()
+        try:
+            return inference(data.x, data.edge_index, getattr(data, "edge_weight", None), chunk_size=chunk_size)
+        finally:
+            self.train(was_training)
 
     def embed(self, data: Data) -> Tensor:
         """Encoder output on the clean graph (no augmentation, no projection head), detached."""

@@ -39,6 +39,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
+from graphcl.data.sampling import minibatch_roots
 from graphcl.errors import ConfigError, DataError
 from graphcl.functional.influence import influence_matrix
 from graphcl.losses.ncontrast import NContrastLoss
@@ -85,6 +86,7 @@ class PamC(GraphModel):
     """
 
     predicts_clusters = True  # argmax Q; the runner scores it instead of k-means on the embeddings
+    supports_minibatch = True
     #: Non-empty clusters of ``argmax Q`` over training (the uniform meta-node term can empty clusters): at the
     #: first and the last training epoch, and the fewest at any epoch (see :meth:`extra_metric_values`).
     extra_metrics = ("nonempty_clusters", "nonempty_clusters_first", "nonempty_clusters_min")
@@ -273,6 +275,9 @@ class PamC(GraphModel):
             DataError: The model is not initialised or ``data`` carries no influence graph: call
                 ``data = model.prepare(data)`` once before training.
         """
+        roots = minibatch_roots(data)
+        if roots is not None:
+            return self._minibatch_forward(data, roots)
         if not bool(self.initialized) or getattr(data, "influence_index", None) is None:
             raise DataError(f"{type(self).__name__} trains on a prepared graph (influence graph, pre-trained "
                             f"autoencoder, k-means centroids): call data = model.prepare(data) once before training")
@@ -289,6 +294,39 @@ class PamC(GraphModel):
         parts = {"contrastive": self.alpha * self.contrastive_loss(z, q, data)}
         parts["kl"] = self.beta * StudentTClustering.kl_loss(q, p)
         return parts
+
+    def _minibatch_forward(self, batch: Data, roots: int) -> dict[str, Tensor]:
+        """The loss of one mini-batch (:func:`graphcl.data.sampling.neighbor_loader`) over its ``roots``.
+
+        Positives: the influence graph of the batch subgraph, rows of the roots only (exact for ``order = 1``
+        when the batch holds every neighbour of its roots, ``num_neighbors=[-1]``; fan-outs sample them).
+        Negatives: the meta-nodes of ``argmax Q`` over every node of the batch. KL: the roots' ``Q`` against the
+        target ``P`` of the batch. No per-epoch cluster history is recorded (a batch holds a subset of the nodes).
+        """
+        if not bool(self.initialized):
+            raise DataError(f"{type(self).__name__} trains on a prepared model (pre-trained autoencoder, k-means "
+                            f"centroids): call data = model.prepare(data) on the whole graph before training")
+        x = self._features(batch)
+        z = self.autoencoder.encode(x)
+        q = self.clustering(z)
+        p = StudentTClustering.target_distribution(q)
+        index, weight = influence_matrix(batch.edge_index, int(batch.num_nodes), self.order,
+                                         edge_weight=getattr(batch, "edge_weight", None))
+        anchor = index[0] < roots
+        index, weight = index[:, anchor], weight[anchor]
+        if isinstance(self.loss, PamCLoss):
+            contrastive = self.loss(z, index, q, weight)
+        else:
+            contrastive = self.loss(z, index, weight)
+        return {"contrastive": self.alpha * contrastive,
+                "kl": self.beta * StudentTClustering.kl_loss(q[:roots], p[:roots])}
+
+    def embed_chunked(self, data: Data, chunk_size: int) -> Tensor:
+        """:meth:`embed` in ``chunk_size`` rows at a time."""
+        x = self._features(data)
+        with torch.no_grad():
+            return torch.cat([self.autoencoder.encode(x[start:start + chunk_size])
+                              for start in range(0, x.size(0), chunk_size)])
 
     def extra_metric_values(self) -> dict[str, float]:
         """Non-empty clusters of ``argmax Q`` (made with the weights at the start of each training epoch):
