@@ -437,8 +437,8 @@ def weighted_logsumexp(
             the reference form, and the alternative path of speed comparisons). Results agree to rounding; the
             other cases ignore it. (default: ``"fixed_shift"``)
 
-    Under :func:`torch.autocast`, and for ``bfloat16`` / ``float16`` inputs, the chunked path computes in float32
-    (autocast off inside) and returns the result in the query's dtype.
+    Under :func:`torch.autocast`, and for ``bfloat16`` / ``float16`` inputs, both paths compute in float32
+    (autocast off inside) and return the result in the query's dtype.
 
     Returns:
         A scalar tensor.
@@ -452,15 +452,12 @@ def weighted_logsumexp(
         raise ValueError(f"row_weight must have shape [{n}], got {tuple(row_weight.shape)}")
     row_weight = row_weight.detach().to(query.dtype)
 
-    if chunk_size is None:
-        # In-place edits of the mm output are safe for autograd: mm's backward needs its inputs, not its output.
-        block = _similarity_block(query, key, float(scale), bias, exclude)
-        return torch.dot(row_weight, torch.logsumexp(block, dim=1))
-    check_chunk_size(chunk_size)
+    if chunk_size is not None:
+        check_chunk_size(chunk_size)
     if _needs_float32(query):
         # The fused kernels accumulate sums and gradients in place in the input dtype: under autocast their matrix
-        # products would come out in bfloat16 / float16 and mix dtypes. They run in float32 with autocast off,
-        # and the result is cast back (autograd casts the gradients back to the inputs' dtype).
+        # products would come out in bfloat16 / float16 and mix dtypes. Both paths run in float32 with autocast
+        # off, and the result is cast back (autograd casts the gradients back to the inputs' dtype).
         with torch.autocast(query.device.type, enabled=False):
             q32 = query.float()
             out = weighted_logsumexp(
@@ -469,6 +466,10 @@ def weighted_logsumexp(
                 chunk_size=chunk_size, cache_mb=cache_mb, stabilizer=stabilizer,
             )
         return out.to(query.dtype)
+    if chunk_size is None:
+        # In-place edits of the mm output are safe for autograd: mm's backward needs its inputs, not its output.
+        block = _similarity_block(query, key, float(scale), bias, exclude)
+        return torch.dot(row_weight, torch.logsumexp(block, dim=1))
     if query is key:
         if not cache_mb >= 0:
             raise ValueError(f"cache_mb must be >= 0, got {cache_mb}")

@@ -141,14 +141,13 @@ class MCLRec(SequentialRecommender):
         lens = [batch.item_seq_len, l1, l2] if with_original else [l1, l2]
         return list(self.encoder(torch.cat(seqs), torch.cat(lens)).chunk(len(seqs)))
 
-    def contrastive_terms(self, h1: Tensor, h2: Tensor) -> dict[str, Tensor]:
-        """``L_cl1``, ``L_cl2`` and ``R_sum`` from the two views' encoder representations."""
+    def contrastive_terms(self, h1: Tensor, h2: Tensor, with_cl1: bool = True) -> dict[str, Tensor]:
+        """``L_cl1`` (when ``with_cl1``), ``L_cl2`` and ``R_sum`` from the two views' encoder representations."""
         z1, z2 = self.augmenter1(h1), self.augmenter2(h2)
         pairs = ((h1, z2), (h2, z1), (z1, z2))
-        out = {
-            "cl1": nt_xent(h1, h2, self.tau, similarity=self.similarity),
-            "cl2": sum(nt_xent(a, b, self.tau, similarity=self.similarity) for a, b in pairs),
-        }
+        out = {"cl2": sum(nt_xent(a, b, self.tau, similarity=self.similarity) for a, b in pairs)}
+        if with_cl1:
+            out["cl1"] = nt_xent(h1, h2, self.tau, similarity=self.similarity)
         out["reg"] = (sum(self.regularizer(a, b) for a, b in pairs) if self.reg_weight > 0
                       else torch.zeros((), device=h1.device))
         return out
@@ -156,7 +155,7 @@ class MCLRec(SequentialRecommender):
     def encoder_objective(self, batch: SequenceBatch, views) -> dict[str, Tensor]:
         """Weighted parts of ``L_θ``: ``rec``, ``cl1`` (×λ), ``cl2`` (×β), ``reg`` (×0.1β)."""
         h, h1, h2 = self._encode(batch, views)
-        terms = self.contrastive_terms(h1, h2)
+        terms = self.contrastive_terms(h1, h2, with_cl1=self.lmd > 0)
         parts = {"rec": self.recommendation_loss(h, batch.target), "cl2": self.beta * terms["cl2"]}
         if self.lmd > 0:
             parts["cl1"] = self.lmd * terms["cl1"]
@@ -168,7 +167,7 @@ class MCLRec(SequentialRecommender):
         """``L_φ = L_cl2 + 0.1 R_sum`` with the encoder's outputs treated as constants."""
         with torch.no_grad():
             h1, h2 = self._encode(batch, views, with_original=False)
-        terms = self.contrastive_terms(h1, h2)
+        terms = self.contrastive_terms(h1, h2, with_cl1=False)
         return terms["cl2"] + self.reg_weight * terms["reg"]
 
     def calculate_loss(self, batch: SequenceBatch) -> dict[str, Tensor]:

@@ -62,6 +62,31 @@ from graphcl.errors import ConfigError
 MASK_VALUE = -10000.0
 
 
+class Dropout(nn.Dropout):
+    """Inverted dropout whose mask is drawn as ``U(0, 1) ≥ p`` from :func:`torch.rand_like`.
+
+    The same Bernoulli(1 − p) keep mask and ``1 / (1 − p)`` scale as :class:`torch.nn.Dropout` (hence the same
+    distribution of outputs), drawn with the vectorised uniform generator: on CPU, ``bernoulli_`` draws each
+    element separately and costs about three times as much, which made mask generation a sixth of a SASRec
+    training step. Only the random stream differs, so seeded runs are not bitwise those of ``nn.Dropout``.
+    The module has no parameters; checkpoints are unaffected. ``uniform = False`` draws the mask as
+    :class:`torch.nn.Dropout` does (see :attr:`SASRecEncoder.uniform_dropout`).
+    """
+
+    uniform: bool = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return dropout(x, self.p, self.training) if self.uniform else super().forward(x)
+
+
+def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Functional form of :class:`Dropout` (identity when ``not training`` or ``p == 0``)."""
+    if not training or p == 0.0:
+        return x
+    keep = torch.rand_like(x) >= p
+    return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
+
+
 def length_buckets(item_seq_len: Tensor, width: int) -> list[tuple[int, Tensor]]:
     """The rows of a batch grouped by window cut: ``[(size, rows)]`` with ``size`` the next power of two ≥ the
     row's length, clamped to ``[4, width]`` (see "Length buckets" in the module docstring)."""
@@ -79,23 +104,39 @@ class MultiHeadAttention(nn.Module):
             raise ConfigError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
         self.num_heads = num_heads
         self.attn_dropout = attn_dropout
+        self.uniform_dropout = True
         self.query = nn.Linear(hidden_size, hidden_size)
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
         self.dense = nn.Linear(hidden_size, hidden_size)
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.out_dropout = nn.Dropout(hidden_dropout)
+        self.out_dropout = Dropout(hidden_dropout)
 
-    def context(self, x: Tensor, mask: Tensor) -> Tensor:
-        """``softmax(QKᵀ/√d_h + M) V`` with the heads concatenated, ``[B, L, d]`` (before ``W_O``)."""
-        b, length, d = x.shape
+    def context(self, x: Tensor, mask: Tensor, queries: Tensor | None = None) -> Tensor:
+        """``softmax(QKᵀ/√d_h + M) V`` with the heads concatenated, ``[B, Q, d]`` (before ``W_O``).
+
+        Args:
+            x: ``[B, L, d]`` layer input (keys and values; also the queries when ``queries`` is None).
+            mask: Additive ``[B, 1, L, L]`` mask, or ``[B, 1, Q, L]`` matching ``queries``.
+            queries: Optional ``[B, Q, d]`` query rows (default: every position of ``x``).
+
+        In training with attention dropout, the product is written out (scores, softmax, :func:`dropout` on
+        the probabilities, weighted sum): the same computation as ``scaled_dot_product_attention``, whose CPU
+        training path draws its dropout mask with the slower ``bernoulli_`` (used when ``uniform_dropout`` is
+        off).
+        """
+        b, _, d = x.shape
+        queries = x if queries is None else queries
         def heads(t: Tensor) -> Tensor:
-            return t.view(b, length, self.num_heads, d // self.num_heads).transpose(1, 2)
-        context = F.scaled_dot_product_attention(
-            heads(self.query(x)), heads(self.key(x)), heads(self.value(x)), attn_mask=mask,
-            dropout_p=self.attn_dropout if self.training else 0.0,
-        )
-        return context.transpose(1, 2).reshape(b, length, d)
+            return t.view(b, t.size(1), self.num_heads, d // self.num_heads).transpose(1, 2)
+        q, k, v = heads(self.query(queries)), heads(self.key(x)), heads(self.value(x))
+        if self.training and self.attn_dropout > 0 and self.uniform_dropout:
+            scores = torch.matmul(q, k.transpose(-2, -1)).mul_(q.size(-1) ** -0.5) + mask
+            context = dropout(scores.softmax(-1), self.attn_dropout, True) @ v
+        else:
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                                     dropout_p=self.attn_dropout if self.training else 0.0)
+        return context.transpose(1, 2).reshape(b, queries.size(1), d)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """``x``: ``[B, L, d]``; ``mask``: additive ``[B, 1, L, L]``."""
@@ -110,7 +151,7 @@ class FeedForward(nn.Module):
         self.dense_1 = nn.Linear(hidden_size, inner_size)
         self.dense_2 = nn.Linear(inner_size, hidden_size)
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.LayerNorm(self.dropout(self.dense_2(F.gelu(self.dense_1(x)))) + x)
@@ -132,15 +173,17 @@ class TransformerLayer(nn.Module):
     def forward_at(self, x: Tensor, mask: Tensor, index: Tensor) -> Tensor:
         """The layer's output at one position per row, ``[B, d]`` = ``forward(x, mask)[b, index[b]]``.
 
-        Attention runs over all positions as in :meth:`forward` (its keys and values need them); the output
-        projection, residual, LayerNorms and feed-forward block run on the ``B`` selected rows only.
+        Keys and values come from every position as in :meth:`forward`; the query, attention row, output
+        projection, residual, LayerNorms and feed-forward block are computed for the ``B`` selected rows only.
+        Every operation of the layer is position-wise apart from attention, and dropout masks are independent
+        per element, so in training the selected rows have the same distribution as in :meth:`forward`.
         """
         attention = self.multi_head_attention
-
-        def pick(t: Tensor) -> Tensor:
-            return t.gather(1, index.view(-1, 1, 1).expand(-1, 1, t.size(-1))).squeeze(1)
-
-        a = attention.LayerNorm(attention.out_dropout(attention.dense(pick(attention.context(x, mask)))) + pick(x))
+        rows = index.view(-1, 1, 1)
+        picked = x.gather(1, rows.expand(-1, 1, x.size(-1)))                                    # [B, 1, d]
+        row_mask = mask.gather(2, rows.view(-1, 1, 1, 1).expand(-1, mask.size(1), 1, mask.size(-1)))
+        context = attention.context(x, row_mask, queries=picked).squeeze(1)                      # [B, d]
+        a = attention.LayerNorm(attention.out_dropout(attention.dense(context)) + picked.squeeze(1))
         return self.feed_forward(a)
 
 
@@ -180,12 +223,17 @@ class SASRecEncoder(nn.Module):
         length_buckets: Run :meth:`forward` per length bucket on cut windows (see the module docstring).
         causal: Causal (SASRec, default) or bidirectional (BERT4Rec: every query sees every real item)
             self-attention; keys are masked by item id in both cases, so buckets stay exact.
+        readout_only: In :meth:`forward`, compute the last layer at the read-out position only (default);
+            ``False`` computes it at every position and reads one (the same distribution, more work).
+        uniform_dropout: Draw dropout masks (hidden and attention) as ``U(0, 1) ≥ p`` (:class:`Dropout`, the
+            default); ``False`` uses torch's ``bernoulli_`` masks. The same distribution either way.
     """
 
     def __init__(self, num_items: int, max_len: int = 50, hidden_size: int = 64, num_layers: int = 2,
                  num_heads: int = 2, inner_size: int = 256, hidden_dropout: float = 0.5, attn_dropout: float = 0.5,
                  layer_norm_eps: float = 1e-12, padding: str = "right", extra_embeddings: int = 0,
-                 length_buckets: bool = True, causal: bool = True) -> None:
+                 length_buckets: bool = True, causal: bool = True, readout_only: bool = True,
+                 uniform_dropout: bool = True) -> None:
         super().__init__()
         for name, value in (("num_items", num_items), ("max_len", max_len), ("hidden_size", hidden_size),
                             ("num_layers", num_layers), ("num_heads", num_heads), ("inner_size", inner_size)):
@@ -201,16 +249,31 @@ class SASRecEncoder(nn.Module):
         self.hidden_size = hidden_size
         self.padding = padding
         self.length_buckets = length_buckets
+        self.readout_only = readout_only
         self.item_embedding = nn.Embedding(num_items + 1 + extra_embeddings, hidden_size, padding_idx=0)
         self.position_embedding = nn.Embedding(max_len, hidden_size)
         self.trm_encoder = TransformerEncoder(num_layers, num_heads, hidden_size, inner_size, hidden_dropout,
                                               attn_dropout, layer_norm_eps)
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=layer_norm_eps)
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
         self.causal = causal
         allowed = torch.ones(max_len, max_len, dtype=torch.bool)
         self.register_buffer("allowed", allowed.tril() if causal else allowed, persistent=False)
+        self.uniform_dropout = uniform_dropout
         self.reset_parameters()
+
+    @property
+    def uniform_dropout(self) -> bool:
+        """Whether dropout masks are drawn as ``U(0, 1) ≥ p`` (see :class:`Dropout`); settable."""
+        return self.dropout.uniform
+
+    @uniform_dropout.setter
+    def uniform_dropout(self, value: bool) -> None:
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.uniform = bool(value)
+            elif isinstance(module, MultiHeadAttention):
+                module.uniform_dropout = bool(value)
 
     @property
     def num_heads(self) -> int:
@@ -264,10 +327,11 @@ class SASRecEncoder(nn.Module):
         return hidden.gather(1, index.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))).squeeze(1)
 
     def _representation(self, item_seq: Tensor, item_seq_len: Tensor, position_offset: int = 0) -> Tensor:
-        """``gather_last(hidden_states(item_seq))``. In eval mode (no dropout) the last layer computes its output
-        projection and feed-forward block at the read-out position only (:meth:`TransformerLayer.forward_at`):
-        the same maths, about 40 % fewer multiply-adds; values agree up to float rounding."""
-        if self.training:
+        """``gather_last(hidden_states(item_seq))``, with the last layer computed at the read-out position only
+        (:meth:`TransformerLayer.forward_at`; ``readout_only=False`` runs it at every position). In eval mode the
+        values agree up to float rounding; in training the read-out rows have the same distribution (dropout
+        masks are per element), and the last layer costs a small fraction of a full one."""
+        if not self.readout_only:
             return self.gather_last(self.hidden_states(item_seq, position_offset), item_seq_len)
         x, mask = self._input(item_seq, position_offset)
         *layers, last = self.trm_encoder.layer

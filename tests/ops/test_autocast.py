@@ -17,7 +17,8 @@ def _views(n: int = 12, d: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
 LOSSES = {
     "infonce": lambda a, b: InfoNCE(tau=0.5, chunk_size=5)(a, b),
     "infonce-inter-view": lambda a, b: InfoNCE(tau=0.5, intra_view_negatives=False, chunk_size=5)(a, b),
-    "nt_xent-dot": lambda a, b: nt_xent(a, b, 1.0),  # CL4SRec / MCLRec
+    "nt_xent-dot": lambda a, b: nt_xent(a, b, 1.0),  # CL4SRec / MCLRec (dense)
+    "nt_xent-dot-chunked": lambda a, b: nt_xent(a, b, 1.0, chunk_size=5),
     "nt_xent-cos": lambda a, b: nt_xent(a, b, 0.2, similarity="cos"),
 }
 
@@ -59,6 +60,9 @@ def test_bfloat16_inputs_are_computed_in_float32_and_cast_back() -> None:
     got = weighted_logsumexp(a.bfloat16(), b.bfloat16(), scale=2.0, chunk_size=5)
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got.float(), want, rtol=2e-2, atol=0.5)
+    dense = weighted_logsumexp(a.bfloat16(), b.bfloat16(), scale=2.0)
+    assert dense.dtype == torch.bfloat16
+    torch.testing.assert_close(dense.float(), want, rtol=2e-2, atol=0.5)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         rows = chunked_logsumexp(a.detach(), b.detach(), scale=2.0, chunk_size=5)
     assert rows.dtype == torch.float32

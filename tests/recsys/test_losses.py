@@ -55,6 +55,9 @@ def test_nt_xent_matches_reference(n, d, tau):
     gr = torch.autograd.grad(ref, (a, b))
     assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(ga, gr))
     assert torch.allclose(nt_xent(a, b, tau, similarity="cos"), naive_nt_xent(a, b, tau, cos=True), atol=1e-5)
+    chunked = nt_xent(a, b, tau, chunk_size=5)  # the streaming form gives the dense loss and gradients
+    assert torch.allclose(chunked, ref, atol=1e-5)
+    assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(torch.autograd.grad(chunked, (a, b)), gr))
 
 
 @pytest.mark.parametrize(("n", "d"), [(2, 4), (9, 5), (20, 16)])

@@ -90,6 +90,24 @@ def test_mclrec_gradient_flows_through_frozen_augmenters(split):
     assert model.encoder.item_embedding.weight.grad is not None
 
 
+def test_mclrec_skips_cl1_where_it_has_no_weight(split):
+    # L_cl1 enters L_theta only with lambda > 0 and never enters L_phi: it is not computed there.
+    torch.manual_seed(0)
+    batch = split.train[torch.arange(32)]
+    without = MCLRec.build(split.num_items, max_len=12, hidden_size=16, inner_size=32, lmd=0.0, beta=0.5)
+    views = without.augment(batch)
+    assert set(without.encoder_objective(batch, views)) == {"rec", "cl2", "reg"}
+    with_cl1 = MCLRec.build(split.num_items, max_len=12, hidden_size=16, inner_size=32, lmd=0.1, beta=0.5)
+    assert "cl1" in with_cl1.encoder_objective(batch, views)
+    h1, h2 = torch.randn(32, 16), torch.randn(32, 16)
+    torch.manual_seed(1)
+    full = with_cl1.contrastive_terms(h1, h2)
+    torch.manual_seed(1)
+    partial = with_cl1.contrastive_terms(h1, h2, with_cl1=False)
+    assert "cl1" not in partial
+    torch.testing.assert_close(partial["cl2"], full["cl2"])
+
+
 def test_mclrec_joint_variant_single_step(split):
     torch.manual_seed(0)
     model = MCLRec.build(split.num_items, max_len=12, hidden_size=16, inner_size=32, joint=True)

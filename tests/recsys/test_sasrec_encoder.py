@@ -14,6 +14,7 @@ from recsys.nn import (
     export_recbole_sasrec,
     load_recbole_sasrec,
 )
+from recsys.nn.sasrec import Dropout, MultiHeadAttention, dropout
 
 
 def reference_forward(enc: SASRecEncoder, item_seq: torch.Tensor) -> torch.Tensor:
@@ -213,3 +214,60 @@ def test_eval_readout_only_last_layer_equals_full_hidden_states(padding, layers)
         index = torch.randint(0, 12, (9,))
         torch.testing.assert_close(layer.forward_at(x, mask, index), layer(x, mask)[torch.arange(9), index],
                                    rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5])
+def test_uniform_dropout_has_torch_dropout_distribution(p):
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    ours = Dropout(p).train()(x)
+    kept = ours != 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 5e-3          # Bernoulli(1 - p) keep mask
+    torch.testing.assert_close(ours[kept], torch.full_like(ours[kept], 1 / (1 - p)))  # inverted scaling
+    assert abs(ours.mean().item() - 1.0) < 1e-2                        # E[dropout(x)] = x
+    assert torch.equal(Dropout(p).eval()(x), x)
+    assert torch.equal(dropout(x, 0.0, True), x)
+
+
+def test_uniform_dropout_switch_reaches_every_module():
+    enc = SASRecEncoder(30, max_len=8, hidden_size=16, inner_size=16, uniform_dropout=False)
+    flags = [m.uniform for m in enc.modules() if isinstance(m, Dropout)]
+    flags += [m.uniform_dropout for m in enc.modules() if isinstance(m, MultiHeadAttention)]
+    assert len(flags) > 4 and not any(flags) and not enc.uniform_dropout
+    enc.uniform_dropout = True
+    assert all(m.uniform for m in enc.modules() if isinstance(m, Dropout))
+    assert all(m.uniform_dropout for m in enc.modules() if isinstance(m, MultiHeadAttention))
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_training_readout_only_equals_full_last_layer_without_dropout(uniform):
+    # With dropout off, training mode is deterministic: the read-out-only last layer must give the full
+    # computation's rows (with dropout on, each element's mask is independent, so the distribution is the same).
+    torch.manual_seed(3)
+    kwargs = dict(max_len=12, hidden_size=16, num_layers=2, inner_size=32, hidden_dropout=0.0, attn_dropout=0.0,
+                  uniform_dropout=uniform)
+    fast = SASRecEncoder(30, **kwargs).train()
+    full = SASRecEncoder(30, readout_only=False, **kwargs).train()
+    full.load_state_dict(fast.state_dict())
+    seq, lengths = _batch(b=9, length=12, seed=4)
+    out_fast, out_full = fast(seq, lengths), full(seq, lengths)
+    torch.testing.assert_close(out_fast, out_full, rtol=1e-5, atol=1e-5)
+    out_fast.sum().backward()
+    out_full.sum().backward()
+    for (name, a), b in zip(fast.named_parameters(), full.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_written_out_attention_dropout_is_active_and_unbiased():
+    torch.manual_seed(1)
+    enc = SASRecEncoder(30, max_len=8, hidden_size=16, inner_size=16, hidden_dropout=0.0, attn_dropout=0.5)
+    seq, lengths = _batch()
+    enc.train()
+    assert not torch.allclose(enc(seq, lengths), enc(seq, lengths))
+    attention = enc.trm_encoder.layer[0].multi_head_attention
+    x = torch.randn(4, 8, 16)
+    mask = enc.attention_mask(seq[:4])
+    with torch.no_grad():
+        mean = torch.stack([attention.context(x, mask) for _ in range(2000)]).mean(0)
+        attention.eval()
+        torch.testing.assert_close(mean, attention.context(x, mask), rtol=0, atol=0.05)
