@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.transforms import Compose
 
+from graphcl.errors import DataError
 from graphcl.models.grace import GRACE, Augmentation, encode, grace_architecture
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE
 from graphcl.transforms import AdaptiveDropEdge, AdaptiveMaskFeature, AddCentrality
@@ -133,9 +134,14 @@ class GCA(GRACE):
         return self.centrality(data)
 
     def forward(self, data: Data) -> Tensor:
-        """Training loss on two freshly drawn adaptive views of ``data`` (prepared first if it is not)."""
+        """Training loss on two freshly drawn adaptive views of the prepared graph ``data``.
+
+        Raises:
+            DataError: ``data`` has no drop weights: call ``data = model.prepare(data)`` once before training.
+        """
         if EDGE_WEIGHTS not in data or FEATURE_WEIGHTS not in data:
-            data = self.prepare(data)
+            raise DataError("GCA trains on a graph with its centrality drop weights: call data = model.prepare(data) "
+                            "once before training")
         u = self.project(encode(self.encoder, self.augment1(data)))
         v = self.project(encode(self.encoder, self.augment2(data)))
         return self.loss(u, v)

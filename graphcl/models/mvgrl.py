@@ -224,8 +224,14 @@ class MVGRL(GraphModel):
         return h1, self.diffusion_encoder(data.x, diffusion, permutation)
 
     def forward(self, data: Data) -> Tensor:
-        """Cross-view BCE loss of ``data`` and one row-shuffled corruption."""
-        data = self.prepare(data)
+        """Cross-view BCE loss of the prepared graph ``data`` and one row-shuffled corruption.
+
+        Raises:
+            DataError: ``data`` has no diffusion: call ``data = model.prepare(data)`` once before training.
+        """
+        if DIFFUSION_INDEX not in data or DIFFUSION_WEIGHT not in data:
+            raise DataError("MVGRL trains on a graph with its diffusion S: call data = model.prepare(data) once "
+                            "before training")
         diffusion = self.diffusion_matrix(data)
         h1, h2 = self.views(data, diffusion)
         n1, n2 = self.views(data, diffusion, torch.randperm(data.x.size(0), device=data.x.device))

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from graphcl.errors import DataError
 from graphcl.losses import InfoNCE
 from graphcl.models import GCA
 from graphcl.train import fit
@@ -23,7 +24,9 @@ def test_zero_rates_give_grace_loss_of_the_clean_graph():
     model = GCA.build(data.num_features, 8, 8, drop_edge_1=0.0, drop_edge_2=0.0,
                       drop_feature_1=0.0, drop_feature_2=0.0, tau=0.3)
     u = model.project(model.encoder(data.x, data.edge_index))
-    assert model(data).item() == pytest.approx(InfoNCE(0.3, chunk_size=None)(u, u).item(), rel=1e-5)
+    assert model(model.prepare(data)).item() == pytest.approx(InfoNCE(0.3, chunk_size=None)(u, u).item(), rel=1e-5)
+    with pytest.raises(DataError, match="model.prepare"):
+        model(data)  # preparation is explicit, never redone inside forward
 
 
 def test_prepare_is_idempotent_and_fit_trains_the_prepared_graph():

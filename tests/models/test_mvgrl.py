@@ -1,6 +1,8 @@
+import pytest
 import torch
 from torch_geometric.utils import coalesce, to_dense_adj
 
+from graphcl.errors import DataError
 from graphcl.models import MVGRL
 from graphcl.models.mvgrl import ppr_diffusion
 from graphcl.train import fit
@@ -37,5 +39,7 @@ def test_prepare_is_idempotent_and_embed_prepares_a_raw_graph():
     model = MVGRL.build(data.num_features, 8)
     prepared = model.prepare(data)
     assert model.prepare(prepared) is prepared  # idempotent
+    with pytest.raises(DataError, match="model.prepare"):
+        model(data)  # training preparation is explicit, never redone inside forward
     fit(model, prepared, epochs=3, show_progress=False)
     assert torch.allclose(model.embed(data), model.embed(prepared))
