@@ -240,7 +240,7 @@ def run_recommendation(
         per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
                          "stopped_early": fit_result.stopped_early,
                          "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
-                         **({"semantics": info} if (info := model.semantic_info()) else {})})
+                         **model.run_info()})
     run_protocol = {
         "seeds": list(seeds),
         "data": split.describe(),

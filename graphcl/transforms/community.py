@@ -51,10 +51,10 @@ from graphcl.functional.community import (
 from graphcl.safe_load import load_torch
 from graphcl.transforms._edges import select_edges
 from graphcl.transforms._registry import functional_name
+from graphcl.utils.cache import cache_root
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "GRAPHCL_CACHE"
 _MEMORY_CACHE: OrderedDict[tuple, Tensor] = OrderedDict()
 _MEMORY_CACHE_SIZE = 32
 
@@ -62,9 +62,7 @@ _MEMORY_CACHE_SIZE = 32
 def default_cache_dir() -> Path:
     """Where detected partitions are cached: ``$GRAPHCL_CACHE/communities`` or
     ``~/.cache/graphrec-cl/communities``."""
-    base = os.environ.get(CACHE_ENV, "").strip()
-    root = Path(base).expanduser() if base else Path("~/.cache/graphrec-cl").expanduser()
-    return root / "communities"
+    return cache_root() / "communities"
 
 
 def _check_data(data: Data | HeteroData, owner: str) -> Data:

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from graphcl.errors import DataError
+from recsys.data.attributes import attribute_bags, attribute_file_beside, read_item_attributes
 from recsys.data.generated import make_sequence_dataset
+from recsys.data.movielens import read_movielens_100k
 from recsys.data.readers import read_inter, read_txt
 from recsys.data.sequences import SequenceDataset
+
+MOVIELENS_RATINGS = "u.data"  # a GroupLens MovieLens-100K folder is recognised by its ratings file
 
 #: Dataset names and the file names they are looked up under in a root folder (first match wins).
 DATASET_FILES: dict[str, tuple[str, ...]] = {
@@ -16,7 +21,7 @@ DATASET_FILES: dict[str, tuple[str, ...]] = {
                "Amazon_Sports_and_Outdoors.inter"),
     "toys": ("Toys_and_Games.txt", "Amazon_Toys_and_Games.inter"),
     "yelp": ("Yelp.txt", "Yelp.inter"),
-    "ml-100k": ("ml-100k/ml-100k.txt", "ml-100k.txt"),
+    "ml-100k": ("ml-100k/u.data", "ml-100k/ml-100k.txt", "ml-100k.txt"),
 }
 
 
@@ -36,8 +41,11 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
     """Load a sequence dataset.
 
     Args:
-        source: ``"generated"`` (the embedded default), a path to a ``.txt`` / ``.inter`` file, or a name of
-            :data:`DATASET_FILES` (``"beauty"``, ``"sports"``, ...) looked up in ``root``.
+        source: ``"generated"`` (the embedded default), a path to a ``.txt`` / ``.inter`` file or to a GroupLens
+            MovieLens-100K folder (``u.data``, ``u.item``, ``u.genre``; read with titles and genres by
+            :func:`~recsys.data.movielens.read_movielens_100k`), or a name of :data:`DATASET_FILES` (``"beauty"``,
+            ``"ml-100k"``, ...) looked up in ``root``. A ``.txt`` with an S3-Rec ``<stem>_item2attributes.json``
+            beside it also gets the items' attribute bags.
         root: Folder holding the named datasets (e.g. ``../shared/data/seqrec``).
         min_length: Passed to the readers.
 
@@ -57,8 +65,10 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
                 return _read(path, key, min_length)
         raise DataError(f"dataset {text!r}: none of {', '.join(DATASET_FILES[key])} found under {root}")
     path = Path(text)
-    if root is not None and not path.is_absolute() and not path.is_file():
+    if root is not None and not path.is_absolute() and not path.exists():
         path = Path(root) / path
+    if path.is_dir() and (path / MOVIELENS_RATINGS).is_file():
+        path = path / MOVIELENS_RATINGS
     if not path.is_file():
         known = ", ".join(["generated", *DATASET_FILES])
         raise DataError(f"sequence data {text!r} is neither a file nor a known dataset ({known})")
@@ -66,9 +76,16 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
 
 
 def _read(path: Path, name: str | None, min_length: int) -> SequenceDataset:
+    if path.name == MOVIELENS_RATINGS:  # the GroupLens folder: titles and genres come with the ratings
+        return read_movielens_100k(path.parent, name=name or canonical_name(path.parent.name))
     name = name or canonical_name(path.stem)
     if path.suffix == ".inter":
         return read_inter(path, name=name, min_length=min_length)
     if path.suffix == ".txt":
-        return read_txt(path, name=name, min_length=min_length)
+        dataset = read_txt(path, name=name, min_length=min_length)
+        attribute_file = attribute_file_beside(path)
+        if attribute_file is None:
+            return dataset
+        bags = attribute_bags(read_item_attributes(attribute_file), dataset.num_items, str(attribute_file))
+        return replace(dataset, item_attributes=bags)
     raise DataError(f"{path}: unknown sequence file type {path.suffix!r} (expected .txt or .inter)")

@@ -19,7 +19,10 @@ Preprocessing (the usual one for sequential recommendation on MovieLens, e.g. Re
 
 ``item_titles[i]`` is the item text ``"<title>; genres: <g1>, <g2>"``; the one movie whose title is
 ``"unknown"`` (id 267) gets ``""`` — it has no text, which the semantic sources count and skip.
-:func:`read_movielens_genres` returns the genre bags for attribute-based semantics.
+``item_attributes[i]`` is the movie's genre bag (attribute-based semantics); :func:`read_movielens_genres`
+returns the same bags keyed by item id.
+
+``load_sequences("ml-100k", root=...)`` reads the GroupLens folder ``<root>/ml-100k/`` with this reader.
 """
 from __future__ import annotations
 
@@ -133,10 +136,11 @@ def read_movielens_100k(
     users, counts = np.unique(data[:, 0], return_counts=True)
     offsets = torch.zeros(len(users) + 1, dtype=torch.long)
     offsets[1:] = torch.from_numpy(counts).cumsum(0)
-    texts = [""]
+    texts, bags = [""], [[]]
     for item in item_ids.tolist():
         title = titles.get(item)
         texts.append("" if title is None else f"{title}; genres: {', '.join(genres[item]) or 'none'}")
+        bags.append(list(genres[item]))
     return SequenceDataset(
         name=name,
         items=torch.from_numpy(new_id).long(),
@@ -145,6 +149,7 @@ def read_movielens_100k(
         num_items=len(item_ids),
         item_tokens=["[PAD]"] + [str(i) for i in item_ids.tolist()],
         item_titles=texts,
+        item_attributes=bags,
         source=f"{root} (min_rating={min_rating}, k_core={k_core})",
     )
 

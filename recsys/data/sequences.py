@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -27,8 +28,11 @@ class SequenceDataset:
         num_items: Number of real items; valid ids are ``1..num_items``.
         item_tokens: Original item token of every internal id (index 0 is ``"[PAD]"``) when the reader
             remapped ids (``.inter`` files), else ``None`` (ids are the file's integers).
-        item_titles: Text of every item (index 0 is ``""``) when known, e.g. for the generated dataset;
-            semantic models read it.
+        item_titles: Text of every item (index 0 is ``""``) when known, e.g. for the generated dataset and
+            MovieLens; semantic models read it.
+        item_attributes: Attribute bag of every item (index 0 and items without attributes: ``[]``) when the
+            data ships them (MovieLens genres, an S3-Rec ``<Name>_item2attributes.json`` beside the ``.txt``);
+            SRA-CL's attribute semantics read it.
         source: Where the data came from (path or ``"generated(...)"``), for provenance.
     """
 
@@ -40,6 +44,7 @@ class SequenceDataset:
     item_tokens: list[str] | None = None
     item_titles: list[str] | None = None
     source: str = ""
+    item_attributes: list[list[Any]] | None = None
     _lengths: Tensor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +67,10 @@ class SequenceDataset:
                 f"{self.source or self.name}: item ids must lie in 1..{self.num_items}, got "
                 f"{int(self.items.min())}..{int(self.items.max())}"
             )
+        for what, table in (("item_titles", self.item_titles), ("item_attributes", self.item_attributes)):
+            if table is not None and len(table) != self.num_items + 1:
+                raise DataError(f"{self.source or self.name}: {what} needs num_items + 1 = {self.num_items + 1} "
+                                f"entries (index 0 = padding), got {len(table)}")
         object.__setattr__(self, "_lengths", lengths)
 
     @classmethod

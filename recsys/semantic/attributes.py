@@ -13,7 +13,6 @@ the smaller item id).
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,28 +24,10 @@ import torch
 from torch import Tensor
 
 from graphcl.errors import DataError
+from recsys.data.attributes import read_item_attributes
 from recsys.semantic.base import SemanticSource
 
-
-def read_item_attributes(path: str | os.PathLike) -> dict[int, list[Any]]:
-    """Read a ``{"<item id>": [attribute, ...]}`` JSON file (S3-Rec ``*_item2attributes.json``)."""
-    path = Path(path)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: cannot read item attributes ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise DataError(f"{path}: expected a JSON object mapping item ids to attribute lists")
-    out: dict[int, list[Any]] = {}
-    for key, value in raw.items():
-        try:
-            item = int(key)
-        except ValueError:
-            raise DataError(f"{path}: item key {key!r} is not an integer id") from None
-        if not isinstance(value, list):
-            raise DataError(f"{path}: attributes of item {key} must be a list, got {type(value).__name__}")
-        out[item] = value
-    return out
+__all__ = ["AttributeSource", "read_item_attributes"]
 
 
 class AttributeSource(SemanticSource):

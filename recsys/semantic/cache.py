@@ -1,4 +1,4 @@
-"""On-disk cache of embedding matrices keyed by a content hash.
+"""On-disk cache of embedding matrices keyed by a content hash, and where it lives.
 
 Building text embeddings is the slow, one-off part of SRA-CL (Cui et al., 2025); the matrices are stored as
 ``<cache_dir>/<sha256>.pt`` where the hash covers everything that determines the result (encoder identity,
@@ -20,6 +20,24 @@ from torch import Tensor
 
 from graphcl.errors import DataError
 from graphcl.safe_load import load_torch
+from graphcl.utils.cache import cache_root
+
+#: ``semantic_cache`` values that disable caching.
+NO_CACHE = ("", "none", "off", "false")
+
+
+def semantic_cache_dir(setting: str | os.PathLike | None) -> Path | None:
+    """The folder SRA-CL's semantic embeddings and neighbour lists are cached in.
+
+    Args:
+        setting: ``"auto"`` (the library's user cache: ``$GRAPHCL_CACHE/semantic``, else
+            ``~/.cache/graphrec-cl/semantic``), a folder (``~`` expanded), or ``None`` / ``"none"`` (no cache).
+    """
+    if setting is None or (isinstance(setting, str) and setting.strip().lower() in NO_CACHE):
+        return None
+    if isinstance(setting, str) and setting.strip().lower() == "auto":
+        return cache_root() / "semantic"
+    return Path(os.fspath(setting)).expanduser()
 
 
 def content_hash(*parts: Any, texts: Iterable[str] = ()) -> str:

@@ -163,3 +163,18 @@ def test_beauty_readers_agree_and_split_counts(shared_data, tmp_path):
     assert torch.equal(inter.items, txt.items) and torch.equal(inter.offsets, txt.offsets)
     split = leave_one_out(txt, max_len=50)
     assert len(split.train) == 131413 and len(split.valid) == len(split.test) == 22363
+
+
+def test_a_txt_picks_up_the_item_attributes_file_beside_it(tmp_path):
+    import json
+
+    _txt(tmp_path, "1 1 2 3\n2 3 2 1\n", name="Shop.txt")
+    assert load_sequences(tmp_path / "Shop.txt").item_attributes is None
+    (tmp_path / "Shop_item2attributes.json").write_text(json.dumps({"1": [7, 8], "3": [8]}))
+    data = load_sequences(tmp_path / "Shop.txt")
+    assert data.item_attributes == [[], [7, 8], [], [8]]
+    (tmp_path / "Shop_item2attributes.json").write_text(json.dumps({"9": [1]}))
+    with pytest.raises(DataError, match=r"Shop_item2attributes\.json: attributes given for item ids outside"):
+        load_sequences(tmp_path / "Shop.txt")
+    with pytest.raises(DataError, match="item_attributes needs num_items"):
+        SequenceDataset.from_sequences([[1, 2, 3]], item_attributes=[[], [1]])

@@ -59,3 +59,20 @@ def test_malformed_files_name_file_and_line(tmp_path):
         read_movielens_100k(tmp_path / "d", k_core=1)
     with pytest.raises(DataError, match="not found"):
         read_movielens_100k(tmp_path / "missing")
+
+
+def test_genres_are_the_item_attributes_and_load_sequences_reads_the_grouplens_folder(tmp_path):
+    from recsys.data import load_sequences
+
+    flags = ["|".join("1" if g == genre else "0" for g in range(19)) for genre in range(5)]
+    items = [f"{i}|Movie {i} (1999)|01-Jan-1999||url|{flags[i - 1]}" for i in range(1, 6)]
+    ratings = [f"{u}\t{i}\t4\t{10 * i + u}" for u in range(1, 6) for i in range(1, 6)]  # a 5-core: kept whole
+    write(tmp_path / "ml-100k", ratings, items=items)
+    (tmp_path / "ml-100k.txt").write_text("1 1 2 3\n")  # the GroupLens folder wins over a sequence file
+    direct = read_movielens_100k(tmp_path / "ml-100k")
+    assert direct.item_attributes == [[], ["g0"], ["g1"], ["g2"], ["g3"], ["g4"]]
+    by_name = load_sequences("ml-100k", root=tmp_path)
+    by_folder = load_sequences(tmp_path / "ml-100k")
+    for data in (by_name, by_folder):
+        assert data.name == "ml-100k" and data.num_interactions == 25 and data.sequences() == direct.sequences()
+        assert data.item_titles[2] == "Movie 2 (1999); genres: g1" and data.item_attributes == direct.item_attributes

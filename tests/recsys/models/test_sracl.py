@@ -1,12 +1,14 @@
 """SRA-CL: substitution, synthesiser and cross-sequence loss against naive references; both backbones train."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from graphcl.errors import ConfigError
-from recsys.data import batch_loader, leave_one_out, make_sequence_dataset
+from recsys.data import SequenceDataset, batch_loader, leave_one_out, make_sequence_dataset
 from recsys.losses import nt_xent
 from recsys.models.sracl import SRACL, SemanticSynthesizer
 from recsys.nn.gru4rec import GRU4RecEncoder
@@ -121,7 +123,12 @@ def test_text_semantics_need_item_text_and_index_must_match(data):
     with pytest.raises(ConfigError, match="no semantic index"):
         model.calculate_loss(split.train[torch.arange(4)])
     with pytest.raises(ConfigError, match="needs semantic_file"):
-        SRACL.build(dataset.num_items, semantics="attributes")
+        SRACL.build(dataset.num_items, semantics="precomputed")
+    with pytest.raises(ConfigError, match="needs item attributes, but dataset 'generated' has none"):
+        SRACL.build(dataset.num_items, semantics="attributes").prepare(dataset, split)
+    untitled = SequenceDataset.from_sequences(dataset.sequences(), name="plain", num_items=dataset.num_items)
+    with pytest.raises(ConfigError, match="needs item texts, but dataset 'plain' has none"):
+        model.prepare(untitled, split)
     other = leave_one_out(make_sequence_dataset(num_users=80, num_items=30, seed=0), max_len=10, padding="left")
     with pytest.raises(ConfigError, match="covers 30 items"):
         model.attach(build_random_index(other, k_items=2, k_windows=2))
@@ -153,5 +160,53 @@ def test_registered_and_runs_through_the_recommendation_runner(tmp_path):
         "max_batches_per_epoch": 2, "batch_size": 32, "checkpoint_every": 0})
     results, _ = run_recommendation(cfg, dataset, seeds=(0,), run_dir=tmp_path / "run", show_progress=False)
     assert results["model"] == "sracl" and "hr@20" in results["metrics"]
-    recorded = results["runs"][0]["semantics"]
-    assert recorded["pool"] == "train" and recorded["exclude_same_user"] is False
+    recorded = results["runs"][0]
+    assert recorded["neighbour_grad"] is True and recorded["exclude_same_user"] is False
+    assert recorded["semantic_source"] == "none" and 0.0 <= recorded["same_user_neighbour_share"] <= 1.0
+    assert recorded["semantic_index"]["pool"] == "train"
+
+
+def _with_attributes(dataset):
+    """``dataset`` with one attribute per item: its latent cluster (``item % 5``), so neighbours share it."""
+    from dataclasses import replace
+
+    return replace(dataset, item_attributes=[[]] + [[f"c{item % 5}"] for item in range(1, dataset.num_items + 1)])
+
+
+def test_run_info_records_the_retrieval_policy_and_the_same_user_share(data):
+    dataset, split = data
+    dataset = _with_attributes(dataset)
+    shares = {}
+    for exclude in (False, True):
+        model = SRACL.build(dataset.num_items, max_len=10, semantics="attributes", semantic_cache="none",
+                            k_items=3, k_windows=5, exclude_same_user=exclude, neighbour_grad=False)
+        assert model.run_info() == {"neighbour_grad": False, "exclude_same_user": exclude,
+                                    "semantic_source": "attributes"}  # before prepare: the configuration only
+        index = model.prepare(dataset, split)
+        info = model.run_info()
+        windows = index.anchor_neighbours
+        same = (index.pool_users[windows.clamp(min=0)] == index.anchor_users[:, None]) & (windows >= 0)
+        assert info["same_user_neighbour_share"] == round(float(same.sum() / (windows >= 0).sum()), 4)
+        assert info["semantic_index"]["exclude_same_user"] is exclude
+        assert info["semantic_index"]["semantics"]["source"] == "attributes"
+        shares[exclude] = info["same_user_neighbour_share"]
+        neighbours = index.item_neighbours[1:4]  # items 1..3 retrieve items of their own cluster first
+        assert ((neighbours[:, 0] % 5) == torch.arange(1, 4) % 5).all()
+    assert shares[True] == 0.0 and shares[False] > 0.0
+
+
+def test_the_semantic_cache_is_content_keyed_and_configurable(data, tmp_path, monkeypatch):
+    from recsys.semantic.cache import semantic_cache_dir
+
+    monkeypatch.setenv("GRAPHCL_CACHE", str(tmp_path / "root"))
+    assert semantic_cache_dir("auto") == tmp_path / "root" / "semantic"
+    assert semantic_cache_dir("none") is None and semantic_cache_dir(None) is None
+    assert semantic_cache_dir("~/x") == Path("~/x").expanduser()
+    dataset, split = data
+    dataset = _with_attributes(dataset)
+    cached = []
+    for _ in range(2):
+        model = SRACL.build(dataset.num_items, max_len=10, semantics="attributes", k_items=3, k_windows=3)
+        model.prepare(dataset, split)
+        cached.append(model.run_info()["semantic_index"]["window_neighbours_cached"])
+    assert cached == [False, True] and list((tmp_path / "root" / "semantic" / "neighbours").glob("*.pt"))
