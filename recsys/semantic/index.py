@@ -36,7 +36,8 @@ from graphcl.errors import ConfigError
 from recsys.data.split import SequenceSplit
 from recsys.semantic.base import SemanticSource
 from recsys.semantic.cache import EmbeddingCache, content_hash
-from recsys.semantic.retrieval import item_neighbours, window_neighbours
+from recsys.semantic.faiss_search import FaissSearch
+from recsys.semantic.retrieval import describe_backend, item_neighbours, window_neighbours
 
 POOLS = ("train", "all")
 _P1, _P2, _BASE = 2147483647, 2147483629, 1000003
@@ -132,6 +133,7 @@ def build_semantic_index(
     exclude_same_user: bool = False,
     chunk_size: int | None = None,
     cache_dir: str | os.PathLike | None = None,
+    backend: str | FaissSearch = "exact",
 ) -> SemanticIndex:
     """Build item and window neighbours of ``split``'s training windows from ``source``.
 
@@ -145,13 +147,18 @@ def build_semantic_index(
         chunk_size: Queries per retrieval chunk.
         cache_dir: Folder caching the neighbour lists, keyed by a hash of the vectors, windows and policy (the
             exact window search is the expensive step: minutes for ~10^5 windows on 2 CPU cores).
+        backend: Neighbour search: ``"exact"`` (default, torch), ``"faiss"`` (exact ``IndexFlatIP``, needs
+            ``faiss-cpu``) or a :class:`~recsys.semantic.faiss_search.FaissSearch` with an approximate
+            ``"ivf"`` / ``"hnsw"`` index (see :func:`~recsys.semantic.retrieval.semantic_topk`). Recorded in
+            ``info["retrieval"]``; a non-exact backend is part of the cache key.
     """
+    retrieval = describe_backend(backend)
     times: dict[str, float] = {}
     start = time.perf_counter()
     items = source.item_vectors(split.num_items)
     times["item_vectors_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    item_nbrs = item_neighbours(items, k_items, chunk_size=chunk_size)
+    item_nbrs = item_neighbours(items, k_items, chunk_size=chunk_size, backend=backend)
     times["item_neighbours_s"] = time.perf_counter() - start
 
     anchors, anchor_users = split.train.item_seq, split.train.user
@@ -163,7 +170,8 @@ def build_semantic_index(
     times["window_vectors_s"] = time.perf_counter() - start
     start = time.perf_counter()
     cache = EmbeddingCache(cache_dir)
-    key = content_hash("window-neighbours", k_windows, pool, exclude_same_user,
+    policy = [k_windows, pool, exclude_same_user] + ([] if retrieval["backend"] == "exact" else [retrieval])
+    key = content_hash("window-neighbours", *policy,
                        texts=[_digest(t) for t in (pool_vectors, pool_windows, pool_users)])
     nbrs = cache.load(key)
     cached = nbrs is not None and nbrs.shape == (anchors.size(0), k_windows)
@@ -172,7 +180,7 @@ def build_semantic_index(
             anchor_vectors, pool_vectors, k_windows,
             query_in_pool=torch.arange(anchors.size(0)),
             query_users=anchor_users, pool_users=pool_users,
-            exclude_same_user=exclude_same_user, chunk_size=chunk_size,
+            exclude_same_user=exclude_same_user, chunk_size=chunk_size, backend=backend,
         )
         cache.save(key, nbrs)
     times["window_neighbours_s"] = time.perf_counter() - start
@@ -182,6 +190,7 @@ def build_semantic_index(
         "exclude_same_user": exclude_same_user,
         "k_items": k_items,
         "k_windows": k_windows,
+        "retrieval": retrieval,
         "timings": {k: round(v, 3) for k, v in times.items()},
         "window_neighbours_cached": cached,
     }
