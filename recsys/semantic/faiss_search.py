@@ -1,4 +1,4 @@
-"""Optional faiss backend for SRA-CL's (Cui et al., 2025) semantic neighbour retrieval (``pip install faiss-cpu``).
+"""Optional faiss backend for SRA-CL's (Cui et al., 2025) semantic neighbour retrieval (``pip install 'graphrec-cl[faiss]'``, i.e. faiss-cpu).
 
 :func:`recsys.semantic.retrieval.semantic_topk` asks this module only for *candidates*: the ``w`` keys with the
 largest inner product :math:`q^\\top x_j` of every (L2-normalised) query, i.e. the cosine neighbours. The
@@ -47,7 +47,7 @@ def import_faiss() -> ModuleType:
         return importlib.import_module("faiss")
     except ImportError as exc:
         raise ConfigError(
-            "retrieval backend 'faiss' needs the optional faiss package: pip install faiss-cpu"
+            "retrieval backend 'faiss' needs the optional faiss package: pip install 'graphrec-cl[faiss]' (faiss-cpu)"
         ) from exc
 
 

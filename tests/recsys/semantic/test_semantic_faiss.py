@@ -147,17 +147,17 @@ def test_bad_backend_settings_are_clear_errors():
 def test_without_faiss_the_backend_is_a_clear_error_and_faiss_is_never_imported(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss now fails, as where it is not installed
     x = torch.randn(6, 3)
-    with pytest.raises(ConfigError, match="needs the optional faiss package: pip install faiss-cpu"):
+    with pytest.raises(ConfigError, match=r"needs the optional faiss package: pip install .graphrec-cl\[faiss\]."):
         semantic_topk(x, x, 2, backend="faiss")
     dataset = make_sequence_dataset(num_users=30, num_items=20, seed=2)
     split = leave_one_out(dataset, max_len=6)
     torch.save(torch.randn(split.num_items, 4), tmp_path / "items.pt")
-    with pytest.raises(ConfigError, match="pip install faiss-cpu"):
+    with pytest.raises(ConfigError, match=r"graphrec-cl\[faiss\]"):
         build_semantic_index(PrecomputedSource(tmp_path / "items.pt"), split, k_items=2, k_windows=2,
                              backend=FaissSearch(index="hnsw"))
     model = SRACL.build(split.num_items, max_len=6, semantics="precomputed", semantic_file=str(tmp_path / "items.pt"),
                         semantic_cache="none", k_items=2, k_windows=2, retrieval="faiss")  # configuring needs no faiss
-    with pytest.raises(ConfigError, match="pip install faiss-cpu"):
+    with pytest.raises(ConfigError, match=r"graphrec-cl\[faiss\]"):
         model.prepare(dataset, split)
     assert semantic_topk(x, x, 2)[1].shape == (6, 2)  # the exact default needs nothing
     code = "import sys, recsys.semantic, recsys.models; assert 'faiss' not in sys.modules"
