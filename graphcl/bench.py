@@ -25,7 +25,9 @@ A suite is data, not code. ``benchmarks/suites/<name>.yaml``::
 
 Each cell trains through the package's own ``train`` command in the run folder ``<work_dir>/<cell>``; its
 ``results.json``, with the cell's budget, reference, note and the command that regenerates it, becomes
-``<results_dir>/<cell>.json``. A cell whose results file exists is finished and never rerun (delete the file to run
+``<results_dir>/<cell>.json``, together with each seed's training curves from ``metrics.csv`` (``curves``: at most
+200 rows per seed, so ``graphcl plot curves <cell>.json`` draws them after the run folder is gone). A cell whose
+results file exists is finished and never rerun (delete the file to run
 it again); a cell whose run folder exists continues from its ``last.pt`` files (``--resume``), so a long
 full-protocol cell can be carried over several invocations.
 """
@@ -44,10 +46,12 @@ from typing import Any
 import yaml
 
 from graphcl.errors import ConfigError
+from graphcl.plots import run_curves, thin_rows
 
 __all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "run_suite", "select"]
 
 TASKS = ("graph", "recsys")
+CURVE_ROWS = 200  # rows per seed of the training curves kept in a cell's results file
 REFERENCE_KINDS = ("paper", "other-paper", "authors-code-here", "none")
 _CELL_KEYS = {"method", "model", "dataset", "data", "root", "overrides", "seeds", "seed_offset", "budget",
               "headline", "reference", "note", "tags"}
@@ -268,7 +272,13 @@ def _cell_results(suite: Suite, cell: Cell, run_dir: Path, prog: str, argv: Sequ
     resumes = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("resumes", []) \
         if (run_dir / "run.json").is_file() else []
     record["invocations"] = 1 + len(resumes)
+    record["curves"] = {label: thin_rows(rows, CURVE_ROWS) for label, rows in run_curves(run_dir)} \
+        if _has_metrics(run_dir) else {}
     return record
+
+
+def _has_metrics(run_dir: Path) -> bool:
+    return (run_dir / "metrics.csv").is_file() or any(run_dir.glob("seed-*/metrics.csv"))
 
 
 def run_suite(

@@ -122,7 +122,8 @@ def _add_plot_parser(sub: Any) -> None:
     plot = sub.add_parser("plot", help="PNG pictures: training curves, t-SNE, a suite's accuracy vs time, scaling")
     kinds = plot.add_subparsers(dest="what", required=True)
     curves = kinds.add_parser("curves", help="loss and validation metrics against epochs of run folders")
-    curves.add_argument("run_dirs", nargs="+", help="run folders (with metrics.csv or seed-*/metrics.csv)")
+    curves.add_argument("run_dirs", nargs="+",
+                        help="run folders (with metrics.csv or seed-*/metrics.csv) or benchmark cells' results files")
     curves.add_argument("--out", default=None, help="PNG file (default: <first run>/curves.png)")
     tsne = kinds.add_parser("tsne", help="t-SNE of a checkpoint's embeddings, coloured by class")
     tsne.add_argument("--checkpoint", required=True, help="a best.pt / last.pt written by graphcl train")

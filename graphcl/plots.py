@@ -17,7 +17,8 @@ from typing import Any
 from graphcl.errors import DataError
 from graphcl.utils import require
 
-__all__ = ["growth_exponent", "plot_scaling", "plot_suite_tradeoff", "plot_training_curves", "read_metrics_csv"]
+__all__ = ["growth_exponent", "plot_scaling", "plot_suite_tradeoff", "plot_training_curves", "read_metrics_csv",
+           "run_curves", "thin_rows"]
 
 
 def _pyplot() -> Any:
@@ -54,8 +55,19 @@ def read_metrics_csv(path: str | Path) -> list[dict[str, float]]:
     return rows
 
 
-def _run_curves(run_dir: Path) -> list[tuple[str, list[dict[str, float]]]]:
-    """``(label, rows)`` per seed of a run folder (a multi-seed run has ``seed-<s>/metrics.csv`` files)."""
+def run_curves(run_dir: str | Path) -> list[tuple[str, list[dict[str, float]]]]:
+    """``(label, rows)`` per seed of a run folder (a multi-seed run has ``seed-<s>/metrics.csv`` files), or of a
+    benchmark cell's results file (its ``curves``, kept there by ``graphcl bench`` / ``recsys bench``).
+
+    Raises:
+        DataError: No ``metrics.csv`` in the folder or its ``seed-*`` folders; a results file without curves.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.suffix == ".json" and run_dir.is_file():
+        curves = json.loads(run_dir.read_text(encoding="utf-8")).get("curves")
+        if not curves:
+            raise DataError(f"{run_dir}: no 'curves' in this results file (cells finished before they were kept)")
+        return [(label, rows) for label, rows in curves.items()]
     if (run_dir / "metrics.csv").is_file():
         return [(run_dir.name, read_metrics_csv(run_dir / "metrics.csv"))]
     seeds = sorted(run_dir.glob("seed-*/metrics.csv"))
@@ -64,19 +76,29 @@ def _run_curves(run_dir: Path) -> list[tuple[str, list[dict[str, float]]]]:
     return [(path.parent.name, read_metrics_csv(path)) for path in seeds]
 
 
+def thin_rows(rows: Sequence[dict[str, float]], max_rows: int = 200) -> list[dict[str, float]]:
+    """At most ``max_rows`` evenly spaced rows of a curve, the first and the last always kept."""
+    if max_rows < 2:
+        raise ValueError(f"max_rows must be >= 2, got {max_rows}")
+    if len(rows) <= max_rows:
+        return list(rows)
+    step = (len(rows) - 1) / (max_rows - 1)
+    return [rows[round(i * step)] for i in range(max_rows)]
+
+
 def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
                          metrics: Sequence[str] | None = None, title: str | None = None) -> Path:
     """Loss and validation metrics against epochs, one line per run (and seed).
 
     Args:
-        run_dirs: Run folders (or seed folders) with ``metrics.csv``.
+        run_dirs: Run folders (or seed folders) with ``metrics.csv``, or benchmark cells' results files.
         path: Output PNG.
         metrics: Validation columns to draw beside the loss (default: every ``valid_*@20`` / ``val_*`` column).
         title: Figure title.
     """
     plt = _pyplot()
     curves = [(f"{Path(d).name}/{label}" if len(run_dirs) > 1 else label, rows)
-              for d in run_dirs for label, rows in _run_curves(Path(d))]
+              for d in run_dirs for label, rows in run_curves(d)]
     columns = list(metrics) if metrics else sorted({k for _, rows in curves for k in rows[0]
                                                     if (k.startswith("valid_") and k.endswith("@20"))
                                                     or k.startswith("val_")})

@@ -76,6 +76,12 @@ def test_a_suite_runs_skips_finished_cells_and_resumes_an_interrupted_one(tmp_pa
     assert b["protocol"]["seeds"] == [3] and b["config"]["lr"] == 0.01 and b["config"]["epochs"] == 3
     a = json.loads(first)
     assert a["reference"]["kind"] == "other-paper" and a["method"] == "GRACE" and a["protocol"]["seeds"] == [0, 1]
+    # Each seed's training curve stays in the results file (the run folder may not survive) and plots from there.
+    assert sorted(a["curves"]) == ["seed-0", "seed-1"] and [r["epoch"] for r in a["curves"]["seed-0"]] == [1, 2, 3]
+    assert [r["epoch"] for r in b["curves"]["grace-b"]] == [1, 2, 3]  # resumed: one curve over both invocations
+    pytest.importorskip("matplotlib")
+    assert graphcl_main(["plot", "curves", str(results / "grace-a.json"), "--out", str(tmp_path / "a.png")]) == 0
+    assert (tmp_path / "a.png").is_file()
 
     # The interrupted-and-resumed cell equals a straight run of its command.
     straight = tmp_path / "straight"

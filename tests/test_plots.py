@@ -9,11 +9,22 @@ import pytest
 
 from graphcl.cli import main
 from graphcl.errors import DataError
-from graphcl.plots import growth_exponent, plot_scaling, read_metrics_csv
+from graphcl.plots import growth_exponent, plot_scaling, read_metrics_csv, thin_rows
 
 pytest.importorskip("matplotlib")
 
 PNG = b"\x89PNG"
+
+
+def test_thin_rows_keeps_the_ends_and_spaces_the_rest_evenly() -> None:
+    rows = [{"epoch": float(i)} for i in range(1, 1001)]
+    thinned = thin_rows(rows, 200)
+    assert len(thinned) == 200 and thinned[0] == rows[0] and thinned[-1] == rows[-1]
+    gaps = {b["epoch"] - a["epoch"] for a, b in zip(thinned, thinned[1:])}
+    assert gaps <= {5.0, 6.0}
+    assert thin_rows(rows[:50], 200) == rows[:50]
+    with pytest.raises(ValueError):
+        thin_rows(rows, 1)
 
 
 def test_growth_exponent_is_the_least_squares_slope_from_the_large_sizes() -> None:
