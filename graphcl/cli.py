@@ -148,6 +148,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.train.distributed import barrier, init_from_env, rank
 
     init_from_env(resolve_device(args.device))  # under torchrun: join the process group (gloo / NCCL)
+    if rank() != 0:
+        logging.getLogger().setLevel(logging.WARNING)  # rank 0 alone reports progress; warnings come from every rank
     model, dataset = _model_and_dataset(args)
     request = run_request(args, model=model, dataset=dataset, overrides=parse_overrides(args.overrides),
                           resolve=resolve_config, first_seed=0)
@@ -159,7 +161,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 0
     root = args.root if args.root is not None else request.data.get("root")
     options = {**dict(request.data.get("options") or {}), **parse_overrides(args.dataset_option)}
+    if rank() != 0:
+        barrier()  # rank 0 loads first: a dataset processed on first use is written once, then read by the others
     data = load_dataset(cfg["dataset"], root=root, trust_raw_files=args.trust_raw_files, **options)
+    if rank() == 0:
+        barrier()
     barrier()  # every rank has checked the run folder before rank 0 writes to it
     main_rank = rank() == 0
     if args.resume and main_rank:
@@ -267,6 +273,7 @@ def _cmd_datasets(_: argparse.Namespace) -> int:
 def _launch(nproc: int, argv: Sequence[str]) -> int:
     """Run ``graphcl <argv>`` in ``nproc`` processes under ``torchrun`` (``torch.distributed.run``, standalone on
     this machine); ``--nproc`` is removed from the relaunched command line."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
     words, skip = [], False
@@ -277,7 +284,13 @@ def _launch(nproc: int, argv: Sequence[str]) -> int:
             skip = True
         elif not word.startswith("--nproc="):
             words.append(word)
-    torchrun(["--standalone", "--nproc-per-node", str(nproc), "-m", "graphcl.cli", *words])
+    try:
+        torchrun(["--standalone", "--nproc-per-node", str(nproc), "-m", "graphcl.cli", *words])
+    except ChildFailedError as error:
+        _, failure = error.get_first_failure()
+        print(f"graphcl: error: {len(error.failures)} of {nproc} processes failed (their messages are above)",
+              file=sys.stderr)
+        return failure.exitcode if failure.exitcode > 0 else 1
     return 0
 
 

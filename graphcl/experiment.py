@@ -197,8 +197,8 @@ def training_batches(cfg: Mapping[str, Any], model: GraphModel, prepared: Data) 
     loader = neighbor_loader(prepared, batch_size, train_kw["num_neighbors"], backend=train_kw["sampler"],
                              shard=distributed)
     if distributed:
-        # find_unused_parameters: e.g. PamC's decoder takes no part in the training loss.
-        return loader, torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+        return loader, torch.nn.parallel.DistributedDataParallel(
+            model, find_unused_parameters=model.has_unused_parameters)
     return loader, model
 
 

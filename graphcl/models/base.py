@@ -47,6 +47,10 @@ class GraphModel(TrainingHooks, nn.Module):
     #: takes a batch whose first ``batch.batch_size`` nodes are its roots and computes the loss over the roots
     #: (the other nodes are their receptive field), and :meth:`embed_chunked` embeds a whole graph in bounded memory.
     supports_minibatch: ClassVar[bool] = False
+    #: Some parameters take no part in the training loss (e.g. an autoencoder's decoder used only while
+    #: :meth:`prepare` pre-trains it): a distributed run then has ``DistributedDataParallel`` look for them after
+    #: every backward (``find_unused_parameters``), which the other models are spared.
+    has_unused_parameters: ClassVar[bool] = False
 
     #: What :meth:`embed` returns, in words, for the ``protocol`` block of the results (heterogeneous models whose
     #: config has no ``embedding`` mode).

@@ -87,6 +87,7 @@ class PamC(GraphModel):
 
     predicts_clusters = True  # argmax Q; the runner scores it instead of k-means on the embeddings
     supports_minibatch = True
+    has_unused_parameters = True  # the autoencoder's decoder, used only in pre-training
     #: Non-empty clusters of ``argmax Q`` over training (the uniform meta-node term can empty clusters): at the
     #: first and the last training epoch, and the fewest at any epoch (see :meth:`extra_metric_values`).
     extra_metrics = ("nonempty_clusters", "nonempty_clusters_first", "nonempty_clusters_min")

@@ -126,3 +126,13 @@ def test_cli_nproc_trains_under_torchrun_and_resumes_in_one_process(tmp_path: Pa
     again = subprocess.run([*common, "--resume", "epochs=3"], capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "epochs 2 -> 3" in again.stdout
+
+
+@pytest.mark.slow
+def test_cli_nproc_reports_a_failure_of_the_processes_with_their_exit_code(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "graphcl.cli", "train", "--quiet", "--run-dir", str(tmp_path / "r"),
+                           "--nproc", "2", "--model", "pamc", "batch_size=64"],  # PamC without num_clusters
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 2 and "needs num_clusters" in done.stderr
+    assert "processes failed (their messages are above)" in done.stderr
+    assert "ChildFailedError" not in done.stderr  # no launcher traceback
