@@ -182,40 +182,9 @@ def gradient_table(kernels: list[dict]) -> list[str]:
 
 
 def kernel_tables(kernels: list[dict]) -> list[str]:
-    out = gradient_table(kernels)
-    for k in kernels:
-        if k["benchmark"] == "gradient_ratio":
-            continue
-        if k["benchmark"] == "recsys_speed":
-            ours, ref, authors = k["rows"]["ours"], k["rows"]["reference_full_window"], k["authors"]
-            out += [
-                "### MCLRec training step and full-ranking validation on Beauty (`recsys_speed.json`)",
-                "",
-                f"- command: `{k['command']}`; load average {', '.join(f'{x:.1f}' for x in k['machine']['load_average'])}"
-                f"; settings: {k['settings']}",
-                f"- reference in the same run: our encoder on the full 50-wide window (RecBole's computation); "
-                f"authors' code ({authors['source']}): {authors['batch_s']:.2f} s per batch, {authors['eval_s']:.2f} s "
-                f"per validation pass",
-                "",
-                "| | MCLRec s / batch of 256 | validation pass | users / s |",
-                "|---|---|---|---|",
-                f"| ours (length buckets) | {ours['median_batch_s']:.2f} s | {ours['median_eval_s']:.2f} s "
-                f"| {ours['eval_users_per_s']:,.0f} |",
-                f"| full-window reference | {ref['median_batch_s']:.2f} s | {ref['median_eval_s']:.2f} s "
-                f"| {ref['eval_users_per_s']:,.0f} |",
-                f"| ratio ours / reference | {k['ratio_batch_vs_reference']:.2f}× | {k['ratio_eval_vs_reference']:.2f}× | |",
-                *([f"| evaluator's previous code path, same run (identical metrics) | | "
-                   f"{ours['median_eval_previous_code_s']:.2f} s "
-                   f"(ours {ours['ratio_eval_vs_previous_code']:.2f}×) | |"]
-                  if "median_eval_previous_code_s" in ours else []),
-                f"| target (TARGETS.md) | ≤ {k['targets']['batch_s']:.1f} s | ≤ {k['targets']['eval_s']:.1f} s | |",
-                "",
-                k.get("note", ""),
-                "",
-            ]
-            continue
-        # perf-*.json (schema perf/1) are rendered by perf_tables; other kernel files are not shown.
-    return out
+    """Diagnostics outside the perf suite (``gradient_ratio`` files of ``python -m recsys.diagnostics``); the perf
+    suite's ``perf-*.json`` files are rendered by :func:`perf_tables`."""
+    return gradient_table(kernels)
 
 
 def selection_tables() -> list[str]:
