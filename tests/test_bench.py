@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,24 @@ def test_recsys_bench_runs_a_recsys_suite_and_refuses_a_graph_one(tmp_path: Path
     assert result["protocol"]["seeds"] == [2020] and "hr@20" in result["metrics"]
     assert graphcl_main(_args(suite, tmp_path)) == 2
     assert "is a recsys suite; run it with 'recsys bench'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("recsys") is None, reason="the recsys entry point is not installed")
+def test_concurrent_script_runs_each_cell_in_its_own_process(tmp_path: Path) -> None:
+    tiny = {"model": "sasrec", "data": "generated", "headline": "hr@20",
+            "overrides": {"hidden_size": 16, "inner_size": 16, "num_layers": 1, "max_len": 10, "epochs": 1,
+                          "batch_size": 128, "max_batches_per_epoch": 2}}
+    suite = _suite(tmp_path, "recsys", {"tiny-a": tiny, "tiny-b": {**tiny, "seeds": [7]}})
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "concurrent.sh"
+    out = subprocess.run(["bash", str(script), "recsys", str(suite)], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "tiny-a: done" in out.stdout and "tiny-b: done" in out.stdout
+    results = tmp_path / "benchmarks" / "results"
+    assert json.loads((results / "tiny-b.json").read_text())["protocol"]["seeds"] == [7]
+    assert (tmp_path / "benchmarks" / "_work" / "tiny-a.log").is_file()
+    bad = subprocess.run(["bash", str(script), "recsys"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage" in bad.stderr
 
 
 def test_bad_manifests_name_the_file_and_the_cell(tmp_path: Path) -> None:
