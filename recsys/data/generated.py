@@ -30,6 +30,7 @@ def make_sequence_dataset(
     successor_prob: float = 0.6,
     popularity_exponent: float = 1.0,
     vocab_size: int = 6,
+    titles: bool = True,
 ) -> SequenceDataset:
     r"""Samples user sequences over items grouped in latent clusters with drifting interests.
 
@@ -50,7 +51,25 @@ def make_sequence_dataset(
     on the ring); the nouns differ between clusters as long as ``num_clusters <= 20``.
 
     All randomness comes from ``numpy.random.default_rng(seed)``; global RNGs are untouched. Simulation is
-    vectorised over users (one step of all users at a time).
+    vectorised over users (one step of all users at a time; a popularity draw is a binary search in the CDF of
+    the user's cluster), so time and memory grow linearly in ``num_users * max_length`` and the catalogue size
+    only enters through the per-cluster tables: 10^6 users take seconds. Titles are drawn item by item, last
+    (about 3 s per 10^5 items); ``titles=False`` skips them and leaves the sequences unchanged.
+
+    Args:
+        num_users: Users (2000).
+        num_items: Items (600), ids ``1..num_items``.
+        num_clusters: Latent item clusters (20).
+        seed: Seed of the generator (0).
+        mean_length: Mean sequence length (12).
+        min_length: Shortest sequence (5).
+        max_length: Longest sequence (60).
+        drift_prob: Probability of moving to a neighbouring cluster at a step (0.15).
+        successor_prob: Probability of consuming the previous item's successor when not drifting (0.6).
+        popularity_exponent: Zipf exponent of the popularity inside a cluster (1).
+        vocab_size: Pseudo-words per cluster for the titles (6).
+        titles: Draw the item titles (``True``); ``False`` leaves ``item_titles`` ``None`` (large catalogues for
+            benchmarks that read no text).
 
     Returns:
         A :class:`~recsys.data.sequences.SequenceDataset` named ``"generated"`` with ``item_titles``.
@@ -62,29 +81,36 @@ def make_sequence_dataset(
     rng = np.random.default_rng(seed)
     cluster_of = rng.permutation(np.arange(num_items) % num_clusters)  # item (0-based) -> cluster
     members = [np.flatnonzero(cluster_of == c) for c in range(num_clusters)]
-    size = np.array([len(m) for m in members])
-    width = size.max()
-    # Per cluster: padded member table, popularity CDF, and the successor chain.
-    table = np.zeros((num_clusters, width), dtype=np.int64)
-    cdf = np.ones((num_clusters, width))
+    # Per cluster: its members in popularity order, their popularity CDF, and the successor chain.
+    ranked: list[np.ndarray] = []
+    cdfs: list[np.ndarray] = []
     successor = np.zeros(num_items, dtype=np.int64)
-    for c, m in enumerate(members):
+    for m in members:
         m = rng.permutation(m)
-        table[c, : len(m)] = m
+        ranked.append(m)
         weights = 1.0 / np.arange(1, len(m) + 1) ** popularity_exponent
-        cdf[c, : len(m)] = np.cumsum(weights) / weights.sum()
+        cdfs.append(np.cumsum(weights) / weights.sum())
         chain = rng.permutation(m)
         successor[chain] = np.roll(chain, -1)
 
     extra = rng.geometric(1.0 / max(mean_length - min_length + 1, 1.0), size=num_users) - 1
     lengths = np.minimum(min_length + extra, max_length)
-    seqs = np.zeros((num_users, max_length), dtype=np.int64)
+    dtype = np.int32 if num_items < 2**31 else np.int64
+    seqs = np.zeros((num_users, max_length), dtype=dtype)
+    successor = successor.astype(dtype)
     cluster = rng.integers(num_clusters, size=num_users)
 
     def popular(c: np.ndarray) -> np.ndarray:
+        """One popularity draw per user from cluster ``c[user]``: the first item whose CDF value reaches u."""
         u = rng.random(len(c))
-        col = (cdf[c] < u[:, None]).sum(1).clip(max=size[c] - 1)
-        return table[c, col]
+        out = np.empty(len(c), dtype=dtype)
+        order = np.argsort(c, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(c, minlength=num_clusters))])
+        for k in np.flatnonzero(np.diff(bounds)):
+            users = order[bounds[k]:bounds[k + 1]]
+            col = np.searchsorted(cdfs[k], u[users], side="left").clip(max=len(ranked[k]) - 1)
+            out[users] = ranked[k][col]
+        return out
 
     seqs[:, 0] = popular(cluster)
     for t in range(1, max_length):
@@ -93,9 +119,15 @@ def make_sequence_dataset(
         follow = ~drift & (rng.random(num_users) < successor_prob)
         seqs[:, t] = np.where(follow, successor[seqs[:, t - 1]], popular(cluster))
     mask = np.arange(max_length)[None, :] < lengths[:, None]
-    items = torch.from_numpy(seqs[mask] + 1)
+    items = torch.from_numpy(seqs[mask].astype(np.int64) + 1)
+    del seqs, mask
     offsets = torch.zeros(num_users + 1, dtype=torch.long)
     offsets[1:] = torch.from_numpy(lengths).cumsum(0)
+    if not titles:
+        return SequenceDataset(
+            name="generated", items=items, offsets=offsets, user_ids=[str(u + 1) for u in range(num_users)],
+            num_items=num_items, source=_source(num_users, num_items, num_clusters, seed, titles=False),
+        )
 
     vocab = [[_word(rng) for _ in range(vocab_size)] for _ in range(num_clusters)]
     nouns = [_NOUNS[c % len(_NOUNS)] for c in range(num_clusters)]
@@ -107,8 +139,13 @@ def make_sequence_dataset(
     return SequenceDataset(
         name="generated", items=items, offsets=offsets, user_ids=[str(u + 1) for u in range(num_users)],
         num_items=num_items, item_titles=titles,
-        source=f"generated(num_users={num_users}, num_items={num_items}, num_clusters={num_clusters}, seed={seed})",
+        source=_source(num_users, num_items, num_clusters, seed),
     )
+
+
+def _source(num_users: int, num_items: int, num_clusters: int, seed: int, *, titles: bool = True) -> str:
+    return (f"generated(num_users={num_users}, num_items={num_items}, num_clusters={num_clusters}, seed={seed}"
+            + ("" if titles else ", titles=False") + ")")
 
 
 def _word(rng: np.random.Generator) -> str:
