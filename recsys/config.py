@@ -37,6 +37,7 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
     "mask_history": False,  # both papers rank all items, history included
     "ties": "optimistic",
     "eval_chunk_size": 2048,  # users scored at once
+    "eval_item_chunk_size": 4096,  # items scored at once for catalogues larger than this (None = whole catalogue)
 }
 
 RESERVED = graphcl_config.RESERVED

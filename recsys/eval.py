@@ -9,9 +9,18 @@ The protocol of MCLRec and SRA-CL (and RecBole's full-sort evaluation): for ever
     \\mathrm{NDCG@K} = \\frac{\\mathbb{1}[r < K]}{\\log_2(r + 2)}, \\qquad
     \\mathrm{MRR@K} = \\frac{\\mathbb{1}[r < K]}{r + 1},
 
-each averaged over users. HR@K is RecBole's ``Recall@K`` with one target. Users are processed in chunks, so
-memory stays ``O(chunk · num_items)``. Every result carries its :class:`RankingProtocol`, whose
-:meth:`~RankingProtocol.describe` line is printed and stored with it.
+each averaged over users. HR@K is RecBole's ``Recall@K`` with one target. Every result carries its
+:class:`RankingProtocol`, whose :meth:`~RankingProtocol.describe` line is printed and stored with it.
+
+Memory: users are processed in chunks of ``chunk_size``. A model that scores as
+``full_sort_predict(batch) = score_all(embed(batch))`` (every :class:`~recsys.models.SequentialRecommender`) is
+never asked for its ``[chunk, num_items + 1]`` score matrix: blocks of users are scored and ranked while they are
+in cache, and for a catalogue of more than ``item_chunk_size`` items the items are chunked too, so that a
+block of scores stays within :data:`ITEM_BLOCK_BYTES` whatever the catalogue size (a ``[2048, 10^6]`` float
+matrix would be 8 GB). The rank of the target is then accumulated over the item chunks: the items of each chunk
+scored above the target (and, for ``ties``, equal to it), the target itself and the masked history excluded — the
+same rule as on the whole score row. A score function (or a model with its own ``full_sort_predict``) returns
+its whole ``[chunk, num_items + 1]`` matrix: choose ``chunk_size`` for it.
 """
 from __future__ import annotations
 
@@ -46,6 +55,10 @@ class RankingProtocol:
             ``"pessimistic"`` (items scored at least as high) or ``"average"``. With continuous scores ties
             practically never happen.
         chunk_size: Users scored at once.
+        item_chunk_size: Items scored at once in a block of users, for catalogues of more than this many items
+            (``None``: always the whole catalogue at once). Applies to the factorized models (see the module
+            docstring); the ranks equal those of the whole score row. Default 4096 (the perf suite's
+            ``recsys-scale`` compares it with whole rows).
         candidates: Free-text description of the ranked candidates (printed by :meth:`describe`; the ranking
             itself always covers every item id ``1..num_items``).
     """
@@ -55,6 +68,7 @@ class RankingProtocol:
     mask_history: bool = False
     ties: Ties = "optimistic"
     chunk_size: int = 2048
+    item_chunk_size: int | None = 4096
     candidates: str = field(default="all items (full ranking, no negative sampling), padding id 0 excluded")
 
     def __post_init__(self) -> None:
@@ -69,6 +83,9 @@ class RankingProtocol:
             raise ConfigError(f"ties must be optimistic, pessimistic or average, got {self.ties!r}")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive int, got {self.chunk_size!r}")
+        if self.item_chunk_size is not None and (not isinstance(self.item_chunk_size, int)
+                                                 or isinstance(self.item_chunk_size, bool) or self.item_chunk_size < 1):
+            raise ConfigError(f"item_chunk_size must be a positive int or None, got {self.item_chunk_size!r}")
 
     @property
     def names(self) -> list[str]:
@@ -104,6 +121,10 @@ class RankingResult:
 
 RANK_BLOCK_BYTES = 16 * 2**20
 """Scores of one block of users ranked at a time (the block stays in the CPU caches)."""
+
+ITEM_BLOCK_BYTES = {"cpu": 4 * 2**20, "cuda": 256 * 2**20}
+"""Scores of one block of users × one chunk of items on each device type when the items are chunked (CPU: small
+enough for the caches; CUDA: large enough that a few kernels per block keep the device busy)."""
 
 
 def target_ranks(scores: Tensor, target: Tensor, *, ties: Ties = "optimistic",
@@ -233,7 +254,7 @@ def evaluate_ranking(
 
     num_items = model.num_items if isinstance(model, SequentialRecommender) else None
     if num_items is not None:
-        largest = max(int(samples.item_seq.max()), int(samples.target.max()))
+        largest = samples.max_item()
         if largest > num_items:
             raise DataError(
                 f"{split} split holds item id {largest} but the model knows items 1..{num_items} "
@@ -245,6 +266,9 @@ def evaluate_ranking(
     if isinstance(model, nn.Module):
         model.eval()
     factorized = _factorized_scores(model)
+    item_chunks = (factorized is not None and protocol.item_chunk_size is not None
+                   and protocol.item_chunk_size < factorized[2] - 1)
+    item_table: tuple[Tensor, Tensor | None] | None = None
     if factorized is not None:
         _check_item_weights(model, split)
     try:
@@ -257,8 +281,14 @@ def evaluate_ranking(
                 scores = predict(batch)
                 _check_scores(scores, batch.target.numel(), (num_items or samples.num_items) + 1, split)
                 chunk_ranks = _ranks(scores.float(), batch.target, protocol.ties, history).cpu()
-            else:
+            elif not item_chunks:
                 chunk_ranks = _factorized_ranks(*factorized, batch, protocol.ties, history, split).cpu()
+            else:
+                representation = factorized[0](batch)
+                if item_table is None:  # once per evaluation
+                    item_table = _item_table(model, representation[:4], split)
+                chunk_ranks = _item_chunked_ranks(representation, *item_table, batch.target, protocol.ties,
+                                                  history, protocol.item_chunk_size, split).cpu()
             _check_target_scores(chunk_ranks, batch.target, f"{split} split", offset=start)
             ranks.append(chunk_ranks)
     finally:
@@ -315,6 +345,91 @@ def _factorized_ranks(embed: ScoreFn, score_all: Callable[[Tensor], Tensor], wid
         out.append(_block_ranks(scores, batch.target[start:stop], ties,
                                 None if history is None else history[start:stop], owned=True))
     # Checked after the blocks are queued: the caller waits for their ranks anyway, so no extra stall.
+    if not bool(torch.isfinite(representation).all()):
+        users = torch.nonzero(~torch.isfinite(representation).all(1)).flatten()
+        raise DataError(f"{split} split: the sequence representations of {users.numel()} of "
+                        f"{representation.size(0)} users hold NaN or inf values (chunk rows {users[:5].tolist()})")
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def _item_table(model: SequentialRecommender, probe: Tensor, split: str) -> tuple[Tensor, Tensor | None]:
+    """``(W [num_items + 1, d], b [num_items + 1] or None)`` with ``score_all(h) = h Wᵀ + b``, for scoring the
+    items chunk by chunk.
+
+    ``W`` is the encoder's ``item_weight`` and ``b = score_all(0)`` (``None`` when it is zero: a plain dot
+    product). That affine form is what every shipped encoder's ``score_all`` computes; it is checked on the
+    ``probe`` representations (a few rows of the first chunk; non-finite rows are left to the representation
+    check) so that another scoring fails here instead of giving other metrics.
+    """
+    encoder = model.encoder
+    weight = encoder.item_weight.detach()
+    bias = encoder.score_all(weight.new_zeros(1, weight.size(1))).float().squeeze(0)
+    probe = probe[torch.isfinite(probe).all(1)]
+    if probe.numel():
+        expected = encoder.score_all(probe).float()[:, 1:]  # the padding column is not ranked
+        affine = (probe.float() @ weight.float().t() + bias)[:, 1:]
+        scale = 1 + float(expected.abs().nan_to_num(0, 0, 0).max()) if expected.numel() else 1.0
+        if expected.shape != affine.shape or not torch.allclose(expected, affine, rtol=1e-4, atol=1e-4 * scale,
+                                                                equal_nan=True):
+            raise DataError(f"{split} split: {type(model).__name__}'s score_all is not h @ item_weight.T + bias, "
+                            f"so its items cannot be ranked in chunks; set the protocol's item_chunk_size "
+                            f"(eval_item_chunk_size) to None")
+    return weight, (bias if bool(bias.any()) else None)
+
+
+def _target_scores(h: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor, rows: int = 256) -> Tensor:
+    """``[B]`` scores ``h_b · w_{target_b} + bias_{target_b}``, each as an entry of a matrix product (as the chunks'
+    scores are computed), in blocks of ``rows`` (a ``[rows, rows]`` product each)."""
+    out = torch.cat([(h[i:i + rows] @ weight[target[i:i + rows]].float().t()).diagonal()
+                     for i in range(0, h.size(0), rows)])
+    return out if bias is None else out + bias[target]
+
+
+def _item_chunked_ranks(representation: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor, ties: Ties,
+                        history: Tensor | None, item_chunk_size: int, split: str = "test") -> Tensor:
+    """Ranks of ``representation @ weight.T + bias`` (items ``1..num_items``; the padding row 0 is not ranked),
+    scored ``item_chunk_size`` items at a time for blocks of users whose score block fits
+    :data:`ITEM_BLOCK_BYTES`.
+
+    Per block of users the target's score ``t`` is computed first; each item chunk then adds the items scored
+    above ``t`` (and equal to it) to the counts, history items set to ``-inf`` when ``history`` is given. The
+    target's own column is taken out of the counts explicitly, so the rule is exactly that of
+    :func:`target_ranks` on the whole row (a score may differ from the whole-row matrix product in the last bit,
+    as the product's blocking differs; with exact arithmetic the ranks are identical).
+    """
+    num_rows = weight.size(0)  # num_items + 1
+    chunk = min(item_chunk_size, num_rows - 1)
+    budget = ITEM_BLOCK_BYTES.get(representation.device.type, ITEM_BLOCK_BYTES["cpu"])
+    rows = max(1, budget // (4 * chunk))
+    out = []
+    for start in range(0, representation.size(0), rows):
+        h = representation[start:start + rows].float()
+        tgt = target[start:start + rows]
+        t = _target_scores(h, weight, bias, tgt)
+        hist = None if history is None else history[start:start + rows]
+        higher = torch.zeros(h.size(0), dtype=torch.long, device=h.device)
+        equal = torch.zeros_like(higher) if ties != "optimistic" else None
+        for lo in range(1, num_rows, chunk):
+            hi = min(lo + chunk, num_rows)
+            scores = h @ weight[lo:hi].float().t()
+            if bias is not None:
+                scores += bias[lo:hi]
+            inside = (tgt >= lo) & (tgt < hi)
+            if hist is not None:
+                masked = (hist >= lo) & (hist < hi) & (hist != tgt[:, None])
+                flags = torch.zeros(h.size(0), hi - lo + 1, dtype=torch.bool, device=h.device)
+                flags.scatter_(1, torch.where(masked, hist - lo + 1, 0), True)  # column 0: nothing masked
+                scores.masked_fill_(flags[:, 1:], -math.inf)
+            own = scores.gather(1, torch.where(inside, tgt - lo, 0)[:, None]).squeeze(1)
+            higher += (scores > t[:, None]).sum(1) - (inside & (own > t)).long()
+            if equal is not None:
+                equal += (scores == t[:, None]).sum(1) - (inside & (own == t)).long()
+        if ties == "optimistic":
+            ranks = higher.float()
+        else:
+            ranks = (higher + equal).float() if ties == "pessimistic" else higher.float() + equal.float() / 2
+        out.append(ranks.masked_fill(torch.isnan(t), math.nan))
     if not bool(torch.isfinite(representation).all()):
         users = torch.nonzero(~torch.isfinite(representation).all(1)).flatten()
         raise DataError(f"{split} split: the sequence representations of {users.numel()} of "

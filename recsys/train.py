@@ -161,7 +161,7 @@ def build_recommender(cfg: Mapping[str, Any], num_items: int) -> SequentialRecom
 def ranking_protocol(cfg: Mapping[str, Any]) -> RankingProtocol:
     _, _, ev = split_config(cfg)
     return RankingProtocol(ks=tuple(ev["ks"]), mask_history=ev["mask_history"], ties=ev["ties"],
-                           chunk_size=ev["eval_chunk_size"])
+                           chunk_size=ev["eval_chunk_size"], item_chunk_size=ev["eval_item_chunk_size"])
 
 
 def describe_training(cfg: Mapping[str, Any]) -> str:

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from graphcl.errors import ConfigError, DataError
 from recsys.data import SequenceDataset, leave_one_out
@@ -170,3 +171,111 @@ def test_factorized_scoring_checks_representations_and_item_embeddings():
     with pytest.raises(DataError, match=r"test split: the sequence representations of \d+ of 30 users hold NaN"):
         evaluate_ranking(broken, split.test)
     assert evaluate_ranking(model(), split.test).metrics["hr@5"] < 1.0  # the intact model evaluates
+
+
+class _IntegerEncoder(nn.Module):
+    """Integer-valued item table and representations: every score is exact in float32 and ties are common, so
+    the item-chunked ranks must equal the whole-row ranks exactly."""
+
+    def __init__(self, num_items: int, dim: int = 3, bias: bool = True, affine: bool = True) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.num_items = num_items
+        self.item_embedding = nn.Embedding(num_items + 1, dim)
+        with torch.no_grad():
+            self.item_embedding.weight.copy_(torch.randint(-2, 3, (num_items + 1, dim), generator=generator))
+            self.item_embedding.weight[0] = 0
+        self.bias = torch.randint(-1, 2, (num_items + 1,), generator=generator).float() if bias else None
+        self.affine = affine
+
+    @property
+    def item_weight(self) -> torch.Tensor:
+        return self.item_embedding.weight
+
+    def forward(self, item_seq: torch.Tensor, item_seq_len: torch.Tensor) -> torch.Tensor:
+        return self.item_embedding(item_seq).sum(1)
+
+    def score_all(self, representation: torch.Tensor) -> torch.Tensor:
+        scores = representation @ self.item_weight.t()
+        scores = scores if self.affine else scores**2
+        return scores if self.bias is None else scores + self.bias
+
+
+def _integer_split(num_items: int = 23):
+    from recsys.data import make_sequence_dataset
+
+    return leave_one_out(make_sequence_dataset(num_users=60, num_items=num_items, num_clusters=3, seed=4,
+                                               mean_length=8, max_length=14, titles=False), max_len=6)
+
+
+@pytest.mark.parametrize("ties", ["optimistic", "pessimistic", "average"])
+@pytest.mark.parametrize("mask_history", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_item_chunked_ranks_equal_whole_row_ranks(ties, mask_history, bias):
+    import recsys.eval as ev
+
+    split = _integer_split()
+    model = SequentialRecommender(_IntegerEncoder(split.num_items, bias=bias)).eval()
+    batch = split.test[torch.arange(len(split.test))]
+    with torch.no_grad():
+        scores = model.full_sort_predict(batch)
+        representation = model.embed(batch)
+    history = batch.item_seq if mask_history else None
+    expected = target_ranks(scores, batch.target, ties=ties, history=history)
+    tied = (scores[torch.arange(len(batch.target)), batch.target][:, None] == scores[:, 1:]).sum(1) > 1
+    assert int(tied.sum()) >= 20  # many targets share their score with another item
+    weight, table_bias = ev._item_table(model, representation[:4], "test")
+    assert (table_bias is None) == (not bias)
+    for chunk in (1, 2, 5, 22, 23, 100):
+        got = ev._item_chunked_ranks(representation, weight, table_bias, batch.target, ties, history, chunk)
+        assert torch.equal(got, expected), chunk
+    # Through the evaluator: item chunks (several user blocks of a ragged size too) = the whole score matrix.
+    whole = evaluate_ranking(lambda b: model.full_sort_predict(b), split.test,
+                             RankingProtocol(ties=ties, mask_history=mask_history, item_chunk_size=None))
+    for chunk, users in ((None, 2048), (4, 7), (7, 2048)):
+        protocol = RankingProtocol(ties=ties, mask_history=mask_history, item_chunk_size=chunk, chunk_size=users)
+        assert evaluate_ranking(model, split.test, protocol).metrics == whole.metrics
+
+
+def test_item_chunked_ranking_blocks_users_and_checks_its_inputs(monkeypatch):
+    import recsys.eval as ev
+
+    split = _integer_split()
+    model = SequentialRecommender(_IntegerEncoder(split.num_items)).eval()
+    whole = evaluate_ranking(model, split.test, RankingProtocol(item_chunk_size=None))
+    monkeypatch.setitem(ev.ITEM_BLOCK_BYTES, "cpu", 3 * 5 * 4)  # blocks of 3 users x 5 items, ragged last ones
+    assert evaluate_ranking(model, split.test, RankingProtocol(item_chunk_size=5)).metrics == whole.metrics
+    # A score_all that is not h W^T + b cannot be chunked: an error, not other metrics.
+    odd = SequentialRecommender(_IntegerEncoder(split.num_items, affine=False)).eval()
+    with pytest.raises(DataError, match="score_all is not h @ item_weight.T \\+ bias.*eval_item_chunk_size"):
+        evaluate_ranking(odd, split.test, RankingProtocol(item_chunk_size=5))
+    assert evaluate_ranking(odd, split.test, RankingProtocol(item_chunk_size=None)).num_users == len(split.test)
+    broken = SequentialRecommender(_IntegerEncoder(split.num_items)).eval()
+    with torch.no_grad():
+        broken.encoder.item_embedding.weight[0] = math.nan  # padded windows give NaN representations
+    with pytest.raises(DataError, match=r"test split: the sequence representations of \d+ of \d+ users hold NaN"):
+        evaluate_ranking(broken, split.test, RankingProtocol(item_chunk_size=5))
+    for bad in (0, True, 2.5):
+        with pytest.raises(ConfigError, match="item_chunk_size must be a positive int or None"):
+            RankingProtocol(item_chunk_size=bad)
+
+
+def test_item_chunked_ranking_of_sasrec_equals_whole_rows():
+    from recsys.models import SASRec
+
+    split = _integer_split(num_items=300)
+    torch.manual_seed(0)
+    model = SASRec.build(split.num_items, max_len=6, hidden_size=16, inner_size=32).eval()
+    whole = evaluate_ranking(model, split.test, RankingProtocol(item_chunk_size=None, mask_history=True))
+    chunked = evaluate_ranking(model, split.test, RankingProtocol(item_chunk_size=64, mask_history=True))
+    assert chunked.metrics == pytest.approx(whole.metrics, abs=1e-12)
+
+
+def test_config_carries_the_item_chunk_size():
+    from recsys.config import resolve_config
+    from recsys.train import ranking_protocol
+
+    assert ranking_protocol(resolve_config("sasrec", "generated")).item_chunk_size == 4096
+    cfg = resolve_config("sasrec", "generated", overrides={"eval_item_chunk_size": None, "eval_chunk_size": 64})
+    assert ranking_protocol(cfg).item_chunk_size is None and ranking_protocol(cfg).chunk_size == 64
+    assert ranking_protocol(resolve_config("sasrec", "beauty", overrides={"eval_item_chunk_size": 512})).item_chunk_size == 512
