@@ -49,7 +49,8 @@ def test_every_benchmark_runs_quick_and_writes_the_perf_schema(tmp_path: Path, c
     from graphcl.plots import plot_scaling
 
     names = list(run.available())
-    assert {"csgcl-speed", "infonce-scaling", "pamc-scaling", "grace-pamc-epoch", "meow-dblp"} <= set(names)
+    assert {"csgcl-speed", "infonce-scaling", "pamc-scaling", "grace-pamc-epoch", "meow-dblp",
+            "recsys-scale"} <= set(names)
     for name in names:
         assert run.main([name, "--quick", "--out", str(tmp_path)]) == 0
         record = json.loads((tmp_path / f"perf-{name}.json").read_text())
