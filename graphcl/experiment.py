@@ -382,7 +382,7 @@ def run_experiment(
     Returns:
         ``(results, run_dir)`` where ``results`` is what was written to ``results.json``.
     """
-    from graphcl.train.distributed import barrier, is_distributed, rank
+    from graphcl.train.distributed import rank
 
     dev = resolve_device(device)
     check_model_data(cfg, data)
@@ -391,13 +391,8 @@ def run_experiment(
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    if is_distributed() and run_dir is None:
-        raise ConfigError("a distributed run needs its run folder named (--run-dir): every rank must use the same")
-    if rank() == 0:  # rank 0 alone writes; the others wait until the folder exists
-        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                           data_source=data_source)
-    barrier()
-    out_dir = Path(run_dir) if rank() != 0 else out_dir
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                       data_source=data_source)  # rank 0 writes it; in a process group the others wait
     per_seed, infos = [], []
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)

@@ -30,7 +30,7 @@ from graphcl.train import (
 )
 from graphcl.train.checkpoint import unwrap_model
 from graphcl.train.device import resolve_device
-from graphcl.train.distributed import barrier, is_distributed, rank
+from graphcl.train.distributed import is_distributed, rank
 from graphcl.utils import seed_everything
 from recsys.config import split_config
 from recsys.data.loader import batch_loader
@@ -205,13 +205,8 @@ def run_recommendation(
     protocol = ranking_protocol(cfg)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    if is_distributed() and run_dir is None:
-        raise ConfigError("a distributed run needs its run folder named (--run-dir): every rank must use the same")
-    if rank() == 0:  # rank 0 alone writes; the others wait until the folder exists
-        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                           data_source=data_source)
-    barrier()
-    out_dir = Path(run_dir) if rank() != 0 else out_dir
+    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                       data_source=data_source)  # rank 0 writes it; in a process group the others wait
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []

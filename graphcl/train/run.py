@@ -26,6 +26,7 @@ import yaml
 from graphcl.errors import ConfigError
 from graphcl.train._primitives import json_safe, yaml_safe
 from graphcl.train.checkpoint import library_versions
+from graphcl.train.distributed import barrier, is_distributed, rank
 
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
 RUN_RECORD = "run.json"
@@ -289,14 +290,25 @@ def open_run(
         data_source: Where the data came from (e.g. ``{"dataset": "cora", "root": "/data/planetoid"}``), kept in
             ``run.json`` so later commands find the data again.
 
+    In a ``torch.distributed`` run, rank 0 alone creates and writes the folder and the other ranks wait for it, so
+    every rank returns the same folder (``run_dir`` must then be given).
+
     Returns:
         The run folder.
 
     Raises:
-        ConfigError: No seeds, or a folder that :func:`check_run_dir` refuses.
+        ConfigError: No seeds, a folder that :func:`check_run_dir` refuses, or a distributed run without
+            ``run_dir``.
     """
     if not seeds:
         raise ConfigError("at least one seed is needed")
+    if is_distributed():
+        if run_dir is None:
+            raise ConfigError("a distributed run needs its run folder named (--run-dir): every rank must use the "
+                              "same")
+        if rank() != 0:
+            barrier()  # until rank 0 has written the folder
+            return Path(run_dir)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)
     out = Path(run_dir) if run_dir is not None else make_run_dir(run_base, model=config["model"], dataset=config["dataset"])
     if overwrite and out.is_dir():
@@ -310,6 +322,8 @@ def open_run(
     write_config(out, dict(config))
     _write_json(out / RUN_RECORD, record)
     write_env(out)
+    if is_distributed():
+        barrier()
     return out
 
 
