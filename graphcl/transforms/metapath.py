@@ -216,7 +216,7 @@ def mask_nonzero_features(x: Tensor, p: float, generator: torch.Generator | None
         chosen = nonzero[torch.randperm(nonzero.numel(), generator=generator)[: int(np.floor(p * nonzero.numel()))]]
         values[chosen] = 0
         return torch.sparse_coo_tensor(x.indices(), values, x.shape, check_invariants=False).coalesce()
-    masked = x.clone()
+    masked = x.clone(memory_format=torch.contiguous_format)  # a view of any input's entries (strided inputs too)
     flat = masked.view(-1)
     nonzero = torch.nonzero(flat != 0).squeeze(1)
     perm = torch.randperm(nonzero.numel(), generator=generator).to(nonzero.device)

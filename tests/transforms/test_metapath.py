@@ -91,6 +91,17 @@ def test_masks_drop_exact_fractions_binarise_and_keep_self_loops() -> None:
         mask_metapath_edges(edge_index, 5, 1.5)
 
 
+def test_feature_masking_takes_strided_features() -> None:
+    # Features built in column order (a numpy Fortran array through torch.from_numpy, or a transpose) used to fail
+    # in .view(-1); the mask is the one of the contiguous copy.
+    x = torch.tensor([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
+    strided = torch.from_numpy(np.asfortranarray(x.numpy()))
+    assert not strided.is_contiguous()
+    out = mask_nonzero_features(strided, 0.5, torch.Generator().manual_seed(1))
+    assert torch.equal(out, mask_nonzero_features(x, 0.5, torch.Generator().manual_seed(1)))
+    assert torch.equal(strided, x)  # the input is left alone
+
+
 def test_views_and_contexts_on_a_heterogeneous_graph() -> None:
     data = planted_hetero_graph()
     n = data["paper"].num_nodes
