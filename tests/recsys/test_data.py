@@ -235,3 +235,35 @@ def test_generated_dataset_is_pinned_and_scales_to_large_catalogues():
     assert big.num_items == 200_000 and 1 <= int(big.items.min()) and int(big.items.max()) <= 200_000
     assert big.items.unique().numel() > 5000  # popularity draws reach deep into every cluster
     assert int(big.lengths.min()) >= 5 and int(big.lengths.max()) <= 60
+
+
+def test_permutation_batches_equal_the_list_based_samplers_they_replace():
+    from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+
+    from recsys.data.loader import PermutationBatchSampler
+
+    class Capped(BatchSampler):  # the capped list-based sampler batch_loader used before
+        def __init__(self, sampler, batch_size, drop_last, max_batches):
+            super().__init__(sampler, batch_size, drop_last)
+            self.max_batches = max_batches
+
+        def __iter__(self):
+            for count, batch in enumerate(super().__iter__()):
+                if count >= self.max_batches:
+                    return
+                yield batch
+
+    for n, size, drop_last, cap, shuffle in [(13, 4, False, None, True), (16, 4, True, None, True),
+                                             (13, 4, False, 3, True), (16, 4, False, 3, True),
+                                             (17, 4, True, 4, True), (13, 5, False, 2, True),
+                                             (13, 4, False, None, False), (3, 4, True, None, True)]:
+        old_gen, new_gen = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        base = RandomSampler(range(n), generator=old_gen) if shuffle else SequentialSampler(range(n))
+        old = BatchSampler(base, size, drop_last) if cap is None else Capped(base, size, drop_last, cap)
+        new = PermutationBatchSampler(n, size, shuffle=shuffle, generator=new_gen, drop_last=drop_last,
+                                      max_batches=cap)
+        for _ in range(3):  # same batches every epoch, and the generators stay in step (resume)
+            batches = list(new)
+            assert all(isinstance(b, torch.Tensor) for b in batches)
+            assert [b.tolist() for b in batches] == list(old)
+            assert torch.equal(old_gen.get_state(), new_gen.get_state()) and len(new) == len(batches)
