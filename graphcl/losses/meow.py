@@ -80,6 +80,19 @@ class WeightedInfoNCE(nn.Module):
     with weight 1 (the usual InfoNCE; MEOW's code leaves it out). Rows whose denominator is empty (co-clustered
     with every node in every clustering) carry no signal and are left out of the mean.
 
+    **Several positives** (``positive_index``, e.g. HeCo's meta-path positives; not in MEOW's paper or code): each
+    anchor's positive set :math:`P_i` holds ``i`` and the given pairs ``(i, j)``, and
+
+    .. math::
+        \\mathcal{L} = \\frac1N \\sum_i \\Big[-\\log \\sum_{j \\in P_i} \\exp(a_i^\\top e_j / \\tau)
+            + \\log \\sum_j w'_{ij} \\exp(a_i^\\top e_j / \\tau)\\Big],\\qquad
+        w'_{ij} = \\begin{cases} 0 \\;(1 \\text{ with } \\texttt{include\\_positive}) & j \\in P_i \\\\
+            w_{ij} & \\text{otherwise} \\end{cases}
+
+    so a positive is never pushed away as a negative (MEOW's rule for :math:`w_{ii}` extended to :math:`P_i`);
+    with ``include_positive`` and unit weights this is HeCo's multi-positive InfoNCE. ``positive_index=None`` is
+    the single-positive loss above, unchanged.
+
     Args:
         tau: Temperature :math:`\\tau > 0`.
         include_positive: Add :math:`S_{ii}` to the denominator. (default: ``False``)
@@ -89,6 +102,7 @@ class WeightedInfoNCE(nn.Module):
     Shapes:
         - anchor, sample: ``[N, d]`` (used as given; MEOW passes L2-normalised projections).
         - labels: ``[T, N]`` integer cluster ids, or weight: ``[N, N]`` non-negative.
+        - positive_index: ``[2, P]`` pairs ``(anchor i, sample j)`` (any order, duplicates and self pairs allowed).
         - output: scalar.
     """
 
@@ -99,10 +113,12 @@ class WeightedInfoNCE(nn.Module):
         self.chunk_size = _check_chunk_size(chunk_size)
 
     def forward(self, anchor: Tensor, sample: Tensor, labels: Tensor | None = None,
-                weight: Tensor | None = None) -> Tensor:
-        """Loss of anchors / samples ``[N, d]`` with weights from ``labels [T, N]``, ``weight [N, N]`` or neither."""
+                weight: Tensor | None = None, positive_index: Tensor | None = None) -> Tensor:
+        """Loss of anchors / samples ``[N, d]`` with weights from ``labels [T, N]``, ``weight [N, N]`` or neither, and
+        the positives ``i`` (default) or ``i`` plus the pairs of ``positive_index [2, P]``."""
         _check_pair(anchor, sample)
         n = anchor.size(0)
+        positives = None if positive_index is None else _positive_rows(positive_index, n, anchor.device)
         if labels is not None and weight is not None:
             raise ValueError("give cluster labels or a weight matrix, not both")
         if labels is not None:
@@ -125,7 +141,8 @@ class WeightedInfoNCE(nn.Module):
             rows = torch.arange(start, stop, device=anchor.device)
             block_weight = None if weight is None else weight[start:stop]
             block_labels = None if labels is None else labels
-            args = (anchor[start:stop], sample, rows, block_labels, block_weight)
+            block_positives = None if positives is None else _block_positives(positives, start, stop, n)
+            args = (anchor[start:stop], sample, rows, block_labels, block_weight, block_positives)
             if chunk < n and torch.is_grad_enabled() and (anchor.requires_grad or sample.requires_grad):
                 loss, ok = checkpoint(self._rows, *args, use_reentrant=False)
             else:
@@ -138,9 +155,12 @@ class WeightedInfoNCE(nn.Module):
         return loss[ok].mean()
 
     def _rows(self, anchor: Tensor, sample: Tensor, rows: Tensor, labels: Tensor | None,
-              weight: Tensor | None) -> tuple[Tensor, Tensor]:
+              weight: Tensor | None, positives: Tensor | None = None) -> tuple[Tensor, Tensor]:
         logits = anchor @ sample.t() / self.tau  # [B, N]
-        positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)
+        if positives is None:
+            positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)
+        else:  # [B, N] mask of P_i (the diagonal included)
+            positive = torch.logsumexp(logits.masked_fill(~positives, float("-inf")), dim=1)
         if labels is not None:
             w = (labels[:, rows].unsqueeze(2) != labels.unsqueeze(1)).sum(0).to(logits.dtype)
         elif weight is not None:
@@ -148,7 +168,9 @@ class WeightedInfoNCE(nn.Module):
         else:
             w = torch.ones_like(logits)
             w[torch.arange(rows.numel(), device=rows.device), rows] = 0.0
-        if self.include_positive:
+        if positives is not None:
+            w = w.masked_fill(positives, 1.0 if self.include_positive else 0.0)
+        elif self.include_positive:
             w = w.clone()
             w[torch.arange(rows.numel(), device=rows.device), rows] = 1.0
         log_w = torch.where(w > 0, w.clamp(min=1e-30).log(), torch.full_like(w, float("-inf")))
@@ -158,6 +180,34 @@ class WeightedInfoNCE(nn.Module):
 
     def extra_repr(self) -> str:
         return f"tau={self.tau}, include_positive={self.include_positive}, chunk_size={self.chunk_size}"
+
+
+def _positive_rows(positive_index: Tensor, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """``(row pointer [N + 1], columns)`` of the pairs in ``positive_index`` plus every ``(i, i)``, deduplicated."""
+    if (not isinstance(positive_index, Tensor) or positive_index.dim() != 2 or positive_index.size(0) != 2
+            or positive_index.is_floating_point() or positive_index.dtype == torch.bool):
+        shape = tuple(positive_index.shape) if isinstance(positive_index, Tensor) else type(positive_index).__name__
+        raise ValueError(f"positive_index must be an integer tensor of pairs [2, P], got {shape}")
+    pairs = positive_index.to(device=device, dtype=torch.long)
+    if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
+        raise ValueError(f"positive_index holds node ids outside [0, {n}): min {int(pairs.min())}, "
+                         f"max {int(pairs.max())}")
+    pairs = torch.cat([pairs, torch.arange(n, device=device).repeat(2, 1)], dim=1)
+    key = torch.unique(pairs[0] * n + pairs[1])  # sorted
+    row, col = key // n, key % n
+    ptr = torch.searchsorted(row, torch.arange(n + 1, device=device))
+    return ptr, col
+
+
+def _block_positives(positives: tuple[Tensor, Tensor], start: int, stop: int, n: int) -> Tensor:
+    """The ``[stop - start, N]`` boolean mask of the positive sets of anchors ``start .. stop - 1``."""
+    ptr, col = positives
+    lo, hi = int(ptr[start]), int(ptr[stop])
+    counts = ptr[start + 1:stop + 1] - ptr[start:stop]
+    local_rows = torch.repeat_interleave(torch.arange(stop - start, device=col.device), counts)
+    mask = torch.zeros(stop - start, n, dtype=torch.bool, device=col.device)
+    mask[local_rows, col[lo:hi]] = True
+    return mask
 
 
 @dataclass

@@ -37,6 +37,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
 from graphcl.models.base import GraphModel
+from graphcl.models.heco import metapath_count_positives
 from graphcl.nn.metapath import (
     MetaPathEncoder,
     MetaPathInputs,
@@ -50,6 +51,7 @@ __all__ = ["MEOW", "AdaMEOW"]
 log = logging.getLogger(__name__)
 
 _EMBEDDING_MODES = ("faithful", "clean")
+_POSITIVE_SOURCES = ("self", "file", "metapath_count")
 
 
 def _needed_channels(data: HeteroData) -> dict[str, int]:
@@ -226,6 +228,15 @@ class MEOW(_MetaPathContrast):
     forward pass. ``negative_weights="uniform"`` gives the HeCo-style single-positive InfoNCE between the two
     views (all weights one, positive in the denominator) — the unweighted baseline; set ``lam_proto=0`` with it.
 
+    ``positives`` other than ``"self"`` (not in MEOW's paper or code) gives every node HeCo's meta-path positives
+    besides itself — the numerator sums :math:`S_{ij}` over them and they leave the negatives
+    (:class:`~graphcl.losses.meow.WeightedInfoNCE`): ``"file"`` reads them from the graph's ``positive_index``
+    (HeCo's ``pos.npz``), ``"metapath_count"`` computes HeCo's rule
+    (:func:`~graphcl.models.heco.metapath_count_positives`, ``num_positives`` per node). Why: where the target
+    type has no features (one-hot rows, as in HeCo's AMiner and Freebase files), each node's own free embedding
+    row enters both views, so the single-positive loss can be lowered by telling those rows apart without using
+    the graph; positives shared along meta-paths ask connected nodes to agree instead.
+
     Args:
         encoder: :class:`~graphcl.nn.metapath.MetaPathEncoder`.
         head: Shared projection head (:class:`~graphcl.nn.metapath.NormalizedTanhHead`).
@@ -238,15 +249,21 @@ class MEOW(_MetaPathContrast):
         negative_weights: ``"clusters"`` (MEOW) or ``"uniform"`` (baseline).
         embedding: ``"faithful"`` or ``"clean"``.
         chunk_size: Anchor rows per chunk of the loss.
+        positives: ``"self"`` (MEOW), ``"file"`` or ``"metapath_count"`` (HeCo's meta-path positives, see above).
+        num_positives: :math:`T_{pos}` for ``positives="metapath_count"`` (HeCo: AMiner 15, Freebase 80).
     """
 
     def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews, *, tau: float = 0.9,
                  num_clusters: Sequence[int] = (100, 300), lam_proto: float = 1.0, kmeans_n_init: int = 5,
                  kmeans_iter: int = 20, negative_weights: str = "clusters", embedding: str = "faithful",
-                 chunk_size: int | None = 1024) -> None:
+                 chunk_size: int | None = 1024, positives: str = "self", num_positives: int = 5) -> None:
         super().__init__(encoder, head, views, embedding)
         if negative_weights not in ("clusters", "uniform"):
             raise ConfigError(f"negative_weights must be 'clusters' or 'uniform', got {negative_weights!r}")
+        if positives not in _POSITIVE_SOURCES:
+            raise ConfigError(f"positives must be one of {_POSITIVE_SOURCES}, got {positives!r}")
+        if isinstance(num_positives, bool) or not isinstance(num_positives, int) or num_positives < 1:
+            raise ConfigError(f"num_positives must be an int >= 1, got {num_positives!r}")
         if negative_weights == "clusters" and not num_clusters:
             raise ConfigError("negative_weights='clusters' needs at least one entry in num_clusters")
         if isinstance(lam_proto, bool) or not isinstance(lam_proto, (int, float)) or not 0 <= lam_proto < float("inf"):
@@ -263,6 +280,9 @@ class MEOW(_MetaPathContrast):
         self.kmeans_n_init = int(kmeans_n_init)
         self.kmeans_iter = int(kmeans_iter)
         self.negative_weights = negative_weights
+        self.positives = positives
+        self.num_positives = int(num_positives)
+        self._positive_index: Tensor | None = None
         self.loss = WeightedInfoNCE(tau, include_positive=negative_weights == "uniform", chunk_size=chunk_size)
         self.proto = ProtoNCE()
 
@@ -286,6 +306,8 @@ class MEOW(_MetaPathContrast):
         negative_weights: str = "clusters",
         embedding: str = "faithful",
         chunk_size: int = 1024,
+        positives: str = "self",
+        num_positives: int = 5,
         **unused: Any,
     ) -> MEOW:
         """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
@@ -309,7 +331,28 @@ class MEOW(_MetaPathContrast):
         return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, tau=tau,
                    num_clusters=num_clusters, lam_proto=lam_proto, kmeans_n_init=kmeans_n_init,
                    kmeans_iter=kmeans_iter, negative_weights=negative_weights, embedding=embedding,
-                   chunk_size=chunk_size)
+                   chunk_size=chunk_size, positives=positives, num_positives=num_positives)
+
+    def prepare(self, data: HeteroData) -> HeteroData:
+        """The views of :meth:`_MetaPathContrast.prepare` and, with ``positives`` other than ``"self"``, the
+        positive pairs of ``data``.
+
+        Raises:
+            DataError: ``positives="file"`` and the graph has no ``positive_index`` (no ``pos.npz`` in its folder).
+        """
+        super().prepare(data)
+        self._positive_index = None
+        if self.positives != "self":
+            target = data.target_type
+            if self.positives == "file":
+                positive_index = data[target].get("positive_index")
+                if positive_index is None:
+                    raise DataError("positives='file' needs the graph's HeCo positives (positive_index, read from "
+                                    "pos.npz in the dataset folder): add the file or set positives=metapath_count")
+            else:
+                positive_index = metapath_count_positives(data, self.num_positives)
+            self._positive_index = positive_index.to(data[target].x.device)
+        return data
 
     def forward(self, data: HeteroData) -> dict[str, Tensor]:
         """Training loss parts ``{"nce": ..., "proto": λ·L_proto}`` (``fit`` sums them)."""
@@ -321,7 +364,8 @@ class MEOW(_MetaPathContrast):
         prototypes = cluster_prototypes(sample, self.num_clusters, self.tau, n_init=self.kmeans_n_init,
                                          max_iter=self.kmeans_iter) if need_clusters else None
         labels = prototypes.labels if self.negative_weights == "clusters" and prototypes is not None else None
-        parts["nce"] = self.loss(anchor, sample, labels=labels)
+        positive_index = None if self._positive_index is None else self._positive_index.to(anchor.device)
+        parts["nce"] = self.loss(anchor, sample, labels=labels, positive_index=positive_index)
         if self.lam_proto > 0 and prototypes is not None:
             parts["proto"] = self.lam_proto * self.proto(anchor, prototypes)
         return parts

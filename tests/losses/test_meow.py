@@ -81,6 +81,53 @@ def test_rows_without_negatives_are_left_out_and_bad_input_raises() -> None:
         WeightedInfoNCE()(a, e, weight=torch.zeros(6, 6))
 
 
+def _naive_multi_positive(a: torch.Tensor, e: torch.Tensor, w: torch.Tensor, positives: list[set[int]],
+                          tau: float, include_positive: bool) -> torch.Tensor:
+    total = []
+    for i in range(a.size(0)):
+        s = torch.exp(a[i] @ e.t() / tau)
+        numerator = sum(s[j] for j in positives[i])
+        weights = [(1.0 if include_positive else 0.0) if j in positives[i] else w[i, j] for j in range(a.size(0))]
+        total.append(-torch.log(numerator / sum(weights[j] * s[j] for j in range(a.size(0)))))
+    return torch.stack(total).mean()
+
+
+@pytest.mark.parametrize("chunk", [None, 4, 7])
+@pytest.mark.parametrize("include_positive", [False, True])
+def test_several_positives_match_a_naive_reference(chunk: int | None, include_positive: bool) -> None:
+    gen = torch.Generator().manual_seed(3)
+    n = 15
+    a = F.normalize(torch.randn(n, 4, generator=gen), dim=1).requires_grad_()
+    e = F.normalize(torch.randn(n, 4, generator=gen), dim=1).requires_grad_()
+    labels = torch.randint(0, 3, (2, n), generator=gen)
+    # Unsorted pairs with a duplicate and an explicit self pair; node 14 has no pair (its positive set is {14}).
+    pairs = torch.tensor([[3, 0, 0, 7, 3, 12, 5, 5], [1, 2, 9, 8, 1, 0, 5, 13]])
+    positives = [{i} for i in range(n)]
+    for i, j in pairs.t().tolist():
+        positives[i].add(j)
+    loss = WeightedInfoNCE(0.6, include_positive=include_positive, chunk_size=chunk)(
+        a, e, labels=labels, positive_index=pairs)
+    expected = _naive_multi_positive(a.detach(), e.detach(), cluster_weights(labels), positives, 0.6,
+                                     include_positive)
+    assert torch.allclose(loss, expected, atol=1e-5)
+    loss.backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(e.grad).all()
+
+
+def test_self_pairs_only_are_the_single_positive_loss_and_bad_pairs_raise() -> None:
+    gen = torch.Generator().manual_seed(4)
+    a, e = torch.randn(8, 3, generator=gen), torch.randn(8, 3, generator=gen)
+    labels = torch.randint(0, 3, (2, 8), generator=gen)
+    loss = WeightedInfoNCE(0.5, chunk_size=3)
+    selves = torch.arange(8).repeat(2, 1)
+    assert torch.allclose(loss(a, e, labels=labels, positive_index=selves), loss(a, e, labels=labels), atol=1e-6)
+    assert torch.allclose(loss(a, e, positive_index=torch.zeros(2, 0, dtype=torch.long)), loss(a, e), atol=1e-6)
+    with pytest.raises(ValueError, match=r"outside \[0, 8\)"):
+        loss(a, e, positive_index=torch.tensor([[0], [8]]))
+    with pytest.raises(ValueError, match=r"pairs \[2, P\]"):
+        loss(a, e, positive_index=torch.tensor([[0.0], [1.0]]))
+
+
 def _naive_concentration(x: torch.Tensor, labels: torch.Tensor, k: int, tau: float) -> torch.Tensor:
     phi = torch.zeros(k)
     sizes = torch.bincount(labels, minlength=k)

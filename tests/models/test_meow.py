@@ -176,3 +176,36 @@ def test_training_does_not_depend_on_the_python_hash_seed() -> None:
         for h in (1, 2, 3, 4)
     }
     assert len(outputs) == 1, outputs
+
+
+def test_metapath_positives_enter_the_loss_and_a_missing_file_is_named() -> None:
+    from graphcl.errors import DataError
+    from graphcl.models.heco import metapath_count_positives
+
+    torch.manual_seed(4)
+    data = planted_hetero_graph()
+    model = MEOW.build(data, **SMALL, num_clusters=[4, 6], kmeans_n_init=1, kmeans_iter=3,
+                       positives="metapath_count", num_positives=5)
+    data = model.prepare(data)
+    pairs = metapath_count_positives(data, 5)
+    assert torch.equal(model._positive_index, pairs)
+    parts = model(data)
+    assert torch.isfinite(parts["nce"]) and parts["nce"].requires_grad
+    out = model.encode(data)
+    anchor, sample = model.head(out["coarse"]), model.head(out["fine"])
+    labels = torch.zeros(1, 60, dtype=torch.long)  # one cluster: every non-positive pair has weight 0 ...
+    with pytest.raises(ValueError, match="all weights zero"):
+        model.loss(anchor, sample, labels=labels, positive_index=pairs)
+    labels = torch.arange(60).unsqueeze(0)  # ... 60 singletons: weight 1 for every pair, positives left out
+    full = model.loss(anchor, sample, labels=labels, positive_index=pairs)
+    assert not torch.allclose(full, model.loss(anchor, sample, labels=labels))
+    file_model = MEOW.build(data, **SMALL, num_clusters=[4], positives="file")
+    with pytest.raises(DataError, match="pos.npz"):
+        file_model.prepare(data)
+    data["paper"].positive_index = pairs
+    assert file_model.prepare(data) is data and torch.equal(file_model._positive_index, pairs)
+    with pytest.raises(ConfigError, match="positives"):
+        MEOW.build(data, **SMALL, num_clusters=[4], positives="neighbours")
+    with pytest.raises(ConfigError, match="num_positives"):
+        MEOW.build(data, **SMALL, num_clusters=[4], positives="metapath_count", num_positives=0)
+
