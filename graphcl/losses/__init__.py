@@ -13,7 +13,7 @@
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.bootstrap import BootstrapLoss
 from graphcl.losses.heco import CoContrastiveLoss, co_contrastive_loss
-from graphcl.losses.infonce import InfoNCE, grace_info_nce
+from graphcl.losses.infonce import InfoNCE, gathered_info_nce, grace_info_nce
 from graphcl.losses.meow import (
     ClusterPrototypes,
     ProtoNCE,
@@ -24,7 +24,7 @@ from graphcl.losses.ncontrast import NContrastLoss, ncontrast_loss
 from graphcl.losses.pamc import PamCLoss, meta_node_info_nce, pamc_loss
 from graphcl.losses.teamup import TeamUpInfoNCE, team_up_gamma
 
-__all__ = ["InfoNCE", "TeamUpInfoNCE", "grace_info_nce", "team_up_gamma"]
+__all__ = ["InfoNCE", "TeamUpInfoNCE", "gathered_info_nce", "grace_info_nce", "team_up_gamma"]
 __all__ += ["NContrastLoss", "PamCLoss", "meta_node_info_nce", "ncontrast_loss", "pamc_loss"]
 __all__ += ["ClusterPrototypes", "LearnedNegativeWeights", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes"]
 __all__ += ["BootstrapLoss"]

@@ -185,7 +185,7 @@ class InfoNCE(nn.Module):
         from graphcl.train.distributed import world_size
 
         if self.gather_distributed and world_size() > 1:
-            return _gathered_info_nce(z1, z2, self.tau, normalize=self.normalize)
+            return gathered_info_nce(z1, z2, self.tau, normalize=self.normalize, chunk_size=self.chunk_size)
         return grace_info_nce(
             z1,
             z2,
@@ -205,30 +205,75 @@ class InfoNCE(nn.Module):
         )
 
 
-def _gathered_info_nce(z1: Tensor, z2: Tensor, tau: float, *, normalize: bool) -> Tensor:
-    """This rank's share of the symmetric intra-view InfoNCE over the rows of every rank.
+def gathered_info_nce(
+    z1: Tensor,
+    z2: Tensor,
+    tau: float,
+    *,
+    normalize: bool = True,
+    node_bias: Tensor | None = None,
+    chunk_size: int | None = DEFAULT_CHUNK_SIZE,
+) -> Tensor:
+    """This rank's share of the symmetric intra-view InfoNCE (:func:`grace_info_nce`) over the rows of every rank
+    of a ``torch.distributed`` run (lightly's ``gather_distributed``).
 
-    Anchors are the local rows of ``[u; v]``; candidates the gathered ``[U; V]`` (``2Wn`` rows) minus the anchor
-    itself; the positive is the anchor's partner in the other view. The mean over the local anchors, averaged over
-    the ranks (as DDP does with the gradients), is the one-process loss of :func:`grace_info_nce`. The local block
-    of logits is ``[2n, 2Wn]``: memory grows with the global batch, which suits mini-batches (recommendation
-    batches, graph mini-batches), not whole large graphs.
+    With ``W`` ranks of ``n`` rows each, :math:`U = [u^{(0)}; \\dots; u^{(W-1)}]` and ``V`` likewise gathered
+    with gradients (:func:`graphcl.train.distributed.gather_with_grad`), the anchors are this rank's rows of
+    ``[u; v]``, the candidates the ``2Wn`` rows of ``[U; V]`` minus the anchor itself, and the positive the anchor's
+    partner in the other view:
+
+    .. math::
+        \\mathcal{L}_r = \\frac{1}{2n} \\sum_{a \\in [u^{(r)}; v^{(r)}]} \\Big[-(\\theta(a, a^+)/\\tau + b_{a^+})
+            + \\log \\sum_{c \\in [U; V],\\, c \\ne a} e^{\\theta(a, c)/\\tau + b_c}\\Big],
+        \\qquad \\frac{1}{W}\\sum_r \\mathcal{L}_r = \\mathcal{L}_{\\text{one process}}([U; V]).
+
+    The mean of the ranks' losses (and of their gradients, as ``DistributedDataParallel`` averages them: the
+    gather's backward sums every rank's gradient of ``[U; V]`` into the owning rank) is the one-process loss of
+    :func:`grace_info_nce` on the ``Wn`` rows. Outside a process group ``W = 1`` and it *is* that loss.
+    The log-sum-exp streams ``chunk_size`` anchors at a time (:func:`graphcl.ops.weighted_logsumexp`), so memory
+    is ``O(chunk_size · Wn)``; the gathered rows themselves are ``O(Wn d)``, which suits mini-batches.
+
+    Args:
+        z1: This rank's first view ``[n, d]`` (the same ``n`` on every rank).
+        z2: This rank's second view ``[n, d]``.
+        tau: Temperature ``τ > 0``.
+        normalize: Cosine similarity (L2-normalise rows) or raw dot products. (default: ``True``)
+        node_bias: Optional ``[n]`` log-weight :math:`b_j` of this rank's rows as candidates, in either view,
+            positive included (CSGCL's Team-up :math:`\\gamma S_j / \\tau`, see
+            :class:`~graphcl.losses.TeamUpInfoNCE`); gathered without gradient. (default: ``None``)
+        chunk_size: Anchors per chunk of the log-sum-exp; ``None`` = dense. (default: ``1024``)
+
+    Returns:
+        Scalar loss of this rank's anchors.
+
+    Raises:
+        ValueError: Views of different shapes or fewer than 2 rows, a ``node_bias`` of the wrong shape, or rows
+            counts that differ between the ranks.
     """
     from graphcl.train.distributed import gather_with_grad, rank
 
     _validate_views(z1, z2)
+    tau = check_temperature(tau)
+    n = z1.size(0)
+    if node_bias is not None and (not isinstance(node_bias, Tensor) or node_bias.shape != (n,)):
+        shape = tuple(node_bias.shape) if isinstance(node_bias, Tensor) else type(node_bias).__name__
+        raise ValueError(f"node_bias must be a tensor of shape [{n}], got {shape}")
     if normalize:
         z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-    n = z1.size(0)
     u_all, v_all = gather_with_grad(z1), gather_with_grad(z2)
     total = u_all.size(0)
-    candidates = torch.cat([u_all, v_all], dim=0).float()
-    anchors = torch.cat([z1, z2], dim=0).float()
-    logits = anchors @ candidates.t() / tau
     own = rank() * n + torch.arange(n, device=z1.device)
-    self_columns = torch.cat([own, own + total])
-    partner_columns = torch.cat([own + total, own])
-    rows = torch.arange(2 * n, device=z1.device)
-    positive = logits[rows, partner_columns]
-    logits = logits.index_put((rows, self_columns), torch.tensor(float("-inf"), device=logits.device))
-    return (torch.logsumexp(logits, dim=1) - positive).mean().to(z1.dtype)
+    scale = 1.0 / tau
+    positive = (z1 * z2).sum(1) * scale
+    bias = None
+    if node_bias is not None:
+        node_bias = node_bias.detach().to(device=z1.device, dtype=z1.dtype)
+        positive = positive + node_bias
+        bias_all = gather_with_grad(node_bias)
+        bias = torch.cat([bias_all, bias_all])
+    weight = z1.new_full((2 * n,), 1.0 / (2 * n))
+    lse = weighted_logsumexp(
+        torch.cat([z1, z2], 0), torch.cat([u_all, v_all], 0), scale=scale, bias=bias,
+        exclude=torch.cat([own, own + total]), row_weight=weight, chunk_size=chunk_size,
+    )
+    return lse - positive.mean()

@@ -71,6 +71,13 @@ def hard_assignment(assignment: Tensor, num_nodes: int, num_clusters: int | None
     Raises:
         ValueError: Wrong shape, labels outside ``[0, K)``, ``K < 2`` or ``K > N``.
     """
+    labels, num_clusters = _assignment_labels(assignment, num_nodes, num_clusters)
+    return labels, _check_clusters(labels, num_clusters, num_nodes)
+
+
+def _assignment_labels(assignment: Tensor, num_nodes: int, num_clusters: int | None) -> tuple[Tensor, int]:
+    """:func:`hard_assignment` without the checks of ``K`` against the labels and the node count: labels ``[N]``
+    and ``K`` as given, the soft assignment's width, or the largest label + 1 (0 without labels)."""
     if not isinstance(assignment, Tensor):
         raise ValueError(f"assignment must be a tensor, got {type(assignment).__name__}")
     if assignment.dim() == 2:
@@ -92,13 +99,37 @@ def hard_assignment(assignment: Tensor, num_nodes: int, num_clusters: int | None
         raise ValueError(f"assignment must be [N] labels or an [N, K] soft assignment, got {tuple(assignment.shape)}")
     if isinstance(num_clusters, bool) or not isinstance(num_clusters, int):
         raise ValueError(f"num_clusters must be an int, got {num_clusters!r}")
+    return labels, num_clusters
+
+
+def _check_clusters(labels: Tensor, num_clusters: int, num_nodes: int) -> int:
+    """``K`` checked: at least 2, at most the ``num_nodes`` nodes, and above every label; returns it."""
     if num_clusters < 2:
         raise ValueError(f"PamC needs at least 2 clusters (meta-nodes), got K={num_clusters}")
     if num_clusters > num_nodes:
         raise ValueError(f"K={num_clusters} meta-nodes is more than the N={num_nodes} nodes")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_clusters):
         raise ValueError(f"cluster labels must lie in [0, {num_clusters}), got [{int(labels.min())}, {int(labels.max())}]")
-    return labels, num_clusters
+    return num_clusters
+
+
+def _labels_over_ranks(assignment: Tensor, num_nodes: int, num_clusters: int | None) -> tuple[Tensor, int]:
+    """This rank's hard labels ``[n]`` and the ``K`` of every rank in a ``torch.distributed`` run: ``num_clusters``
+    or the soft assignment's width (the same on every rank), else the largest label of any rank + 1, checked
+    against the nodes of all ranks.
+
+    Raises:
+        ValueError: What :func:`hard_assignment` raises (with ``N`` the nodes of all ranks), or ranks with
+            different given ``K``.
+    """
+    from graphcl.train.distributed import gather_with_grad, world_size
+
+    labels, k = _assignment_labels(assignment, num_nodes, num_clusters)
+    stats = gather_with_grad(torch.tensor([num_nodes, k], device=labels.device)).view(world_size(), 2)
+    ks = stats[:, 1].tolist()
+    if (num_clusters is not None or assignment.dim() == 2) and len(set(ks)) > 1:
+        raise ValueError(f"every rank must have the same number of clusters K, got {ks} (in rank order)")
+    return labels, _check_clusters(labels, max(ks), int(stats[:, 0].sum()))
 
 
 def meta_nodes(z: Tensor, labels: Tensor, num_clusters: int) -> tuple[Tensor, Tensor]:
@@ -158,13 +189,13 @@ def cluster_pair_log_sums(
     return torch.where(has_term.squeeze(1) & (counts > 0), out, torch.zeros_like(out))
 
 
-def _uniform_negative(z: Tensor, labels: Tensor, num_clusters: int, tau: float, self_similarity: str) -> Tensor:
-    """The authors' meta-node negative term: mean over non-empty meta-nodes of ``log Σ_l e^{τ cos(M_k, M_l)}``."""
-    summed, counts = meta_nodes(z, labels, num_clusters)
+def _uniform_negative(summed: Tensor, counts: Tensor, tau: float, self_similarity: str) -> Tensor:
+    """The authors' meta-node negative term from the meta-nodes ``summed`` ``[K, d]`` and cluster sizes ``[K]``:
+    mean over non-empty meta-nodes of ``log Σ_l e^{τ cos(M_k, M_l)}``."""
     occupied = torch.nonzero(counts > 0).squeeze(1)
     m = F.normalize(summed[occupied], dim=1)
     sim = tau * (m @ m.t())
-    eye = torch.eye(len(occupied), dtype=torch.bool, device=z.device)
+    eye = torch.eye(len(occupied), dtype=torch.bool, device=summed.device)
     # "zero": exp(0) = 1 stays in every row (authors' (1 - I) mask after the cosine); "exclude": removed.
     sim = sim.masked_fill(eye, 0.0 if self_similarity == "zero" else float("-inf"))
     if len(occupied) < 2 and self_similarity == "exclude":
@@ -182,9 +213,10 @@ def pamc_loss(
     num_clusters: int | None = None,
     weighting: str = "uniform",
     self_similarity: str = "zero",
+    gather_distributed: bool = False,
 ) -> Tensor:
     """PamC's meta-node contrast (Kulatilleke et al., 2022, arXiv:2209.14067), functional form of :class:`PamCLoss`;
-    see the module docstring for the maths.
+    see the module docstring for the maths, and :class:`PamCLoss` for ``gather_distributed``.
 
     Args:
         z: Embeddings ``[N, d]``.
@@ -195,32 +227,49 @@ def pamc_loss(
         num_clusters: ``K`` (default: the soft assignment's width, or the largest label + 1).
         weighting: ``"uniform"`` (authors) or ``"size"`` (approximates the exact value).
         self_similarity: ``"zero"`` (authors: ``exp(0) = 1`` kept) or ``"exclude"``.
+        gather_distributed: In a ``torch.distributed`` run, meta-nodes over the nodes of every rank and this
+            rank's share of the loss (see :class:`PamCLoss`); nothing changes in one process. (default: ``False``)
 
     Returns:
-        Scalar loss.
+        Scalar loss (this rank's share with ``gather_distributed``).
     """
+    from graphcl.train.distributed import sum_over_ranks, world_size
+
     check_embeddings(z)
     tau = check_tau(tau)
     check_self_similarity(self_similarity)
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     n = z.size(0)
-    labels, k = hard_assignment(assignment, n, num_clusters)
+    world = world_size() if gather_distributed else 1
+    if world > 1:
+        edge_weight = check_edges(edge_index, edge_weight, n)  # local input errors before any collective
+        labels, k = _labels_over_ranks(assignment, n, num_clusters)
+    else:
+        labels, k = hard_assignment(assignment, n, num_clusters)
+        edge_weight = check_edges(edge_index, edge_weight, n)
     labels = labels.to(z.device)
-    edge_weight = check_edges(edge_index, edge_weight, n)
     log_pos, has_positive = positive_log_terms(z, edge_index, edge_weight, tau)
-    count = int(has_positive.sum())
+    count = has_positive.sum()
+    if world > 1:  # |V+| of all ranks; this rank's share, times W, so that the ranks' mean is the whole loss
+        count = sum_over_ranks(count.reshape(1)).squeeze(0)
+    count = int(count)
     if count == 0:
         raise ValueError("no node has a positive pair of non-zero weight")
-    positive = (log_pos * has_positive.to(z.dtype)).sum() / count
+    positive = (log_pos * has_positive.to(z.dtype)).sum() / count * world
     if weighting == "uniform":
-        return _uniform_negative(z, labels, k, tau, self_similarity) - positive
+        summed, counts = meta_nodes(z, labels, k)
+        if world > 1:
+            summed, counts = sum_over_ranks(summed), sum_over_ranks(counts)
+        return _uniform_negative(summed, counts, tau, self_similarity) - positive
     sums, counts = meta_nodes(F.normalize(z, dim=1), labels, k)
+    if world > 1:
+        sums, counts = sum_over_ranks(sums), sum_over_ranks(counts)
     log_all = cluster_pair_log_sums(
         sums, sums, counts, counts.to(z.dtype), tau, extra_one=self_similarity == "zero"
     )
     anchors = segment_sum(has_positive.to(z.dtype).unsqueeze(1), labels, k).squeeze(1)
-    return (anchors * log_all).sum() / count - positive
+    return (anchors * log_all).sum() / count * world - positive
 
 
 class PamCLoss(nn.Module):
@@ -243,10 +292,32 @@ class PamCLoss(nn.Module):
         self_similarity: ``"zero"`` — the authors' zeroed diagonal, a constant ``exp(0) = 1`` in every
             negative sum — or ``"exclude"`` (default: ``"zero"``).
         num_clusters: ``K`` when the assignment is given as labels (default: inferred).
+        gather_distributed: In a ``torch.distributed`` run of ``W`` ranks, rank ``r`` holding nodes
+            :math:`V^{(r)}` (their count may differ between ranks, e.g. the subgraphs of graph mini-batches), the
+            loss is that of one process over all the ranks' nodes. A gathered form in lightly's sense (this
+            rank's anchors against the other ranks' candidates) is ill-defined here: the candidates are the
+            meta-nodes, and a meta-node is a sum over *every* node of its cluster. So the meta-nodes are
+            summed over the ranks, with gradients (:func:`graphcl.train.distributed.gather_with_grad` of the
+            ``[K, d]`` local sums; every rank holds the same :math:`M`), and the positive terms, which involve
+            this rank's edges only, are weighted so that the ranks' mean is the whole loss:
+
+            .. math::
+                M_k = \\sum_{r} \\sum_{i \\in V^{(r)}: c_i = k} z_i,\\qquad
+                \\mathcal{L}_r = -\\frac{W}{|V^+|}\\sum_{i \\in V^{(r)} \\cap V^+} \\log \\mathrm{pos}_i
+                    + \\mathcal{L}^-(M),\\qquad
+                \\frac{1}{W}\\sum_r \\mathcal{L}_r = \\mathcal{L}_{\\text{one process}}
+
+            with :math:`|V^+|` the nodes with a positive on any rank and :math:`\\mathcal{L}^-` the negative term
+            of ``weighting`` (for ``"size"`` the anchors of cluster ``a`` on this rank, times ``W / |V^+|``,
+            weight its :math:`\\log \\widehat{\\mathrm{all}}_a` computed from the summed cluster statistics). The
+            gradients averaged over the ranks, as ``DistributedDataParallel`` does, are those of the one-process
+            loss. ``K`` is ``num_clusters`` or the soft assignment's width (the same on every rank) or the largest
+            label of any rank + 1; edges join nodes of the same rank. Outside a process group it changes nothing.
+            (default: ``False``)
 
     Shape:
         - z: ``[N, d]``; edge_index: ``[2, E]``; assignment: ``[N]`` labels or ``[N, K]`` soft assignment;
-          edge_weight: ``[E]`` or ``None``.
+          edge_weight: ``[E]`` or ``None``. With ``gather_distributed``, this rank's nodes and edges.
         - output: scalar.
 
     Examples:
@@ -260,9 +331,13 @@ class PamCLoss(nn.Module):
         weighting: str = "uniform",
         self_similarity: str = "zero",
         num_clusters: int | None = None,
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__()
         self.tau = check_tau(tau)
+        if not isinstance(gather_distributed, bool):
+            raise ValueError(f"gather_distributed must be True or False, got {gather_distributed!r}")
+        self.gather_distributed = gather_distributed
         if weighting not in WEIGHTINGS:
             raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         self.weighting = weighting
@@ -278,11 +353,12 @@ class PamCLoss(nn.Module):
         """Loss of ``z`` ``[N, d]`` with positives ``edge_index`` and meta-nodes from ``assignment``."""
         return pamc_loss(
             z, edge_index, assignment, edge_weight, tau=self.tau, num_clusters=self.num_clusters,
-            weighting=self.weighting, self_similarity=self.self_similarity,
+            weighting=self.weighting, self_similarity=self.self_similarity, gather_distributed=self.gather_distributed,
         )
 
     def extra_repr(self) -> str:
-        return f"tau={self.tau}, weighting={self.weighting!r}, self_similarity={self.self_similarity!r}"
+        return (f"tau={self.tau}, weighting={self.weighting!r}, self_similarity={self.self_similarity!r}, "
+                f"gather_distributed={self.gather_distributed}")
 
 
 def cluster_log_mean_exp(values: Tensor, labels: Tensor, num_clusters: int) -> Tensor:
@@ -304,6 +380,7 @@ def meta_node_info_nce(
     num_clusters: int | None = None,
     symmetric: bool = True,
     node_bias: Tensor | None = None,
+    gather_distributed: bool = False,
 ) -> Tensor:
     """GRACE's two-view InfoNCE with PamC meta-node negatives (Kulatilleke et al., 2022, arXiv:2209.14067;
     size-weighted, our extension to two views), linear in ``N``.
@@ -339,27 +416,60 @@ def meta_node_info_nce(
         num_clusters: ``K`` (default: largest label + 1).
         symmetric: Average both anchor views.
         node_bias: Optional ``[N]`` log-weight of every node as a candidate (no gradient flows into it).
+        gather_distributed: In a ``torch.distributed`` run of ``W`` ranks with ``n`` rows each, contrast this
+            rank's anchors with the candidates of every rank. The candidates are cluster blocks, whose statistics
+            (sums :math:`U_b, V_b`, sizes :math:`n_b`, self pairs, :math:`\\bar{b}_b`) are sums over all the
+            nodes of a cluster — a per-rank block would be a different loss, so the meta-nodes are made from the
+            rows of every rank: the ``Wn`` rows of both views are gathered with gradients
+            (:func:`graphcl.train.distributed.gather_with_grad`, as :func:`~graphcl.losses.gathered_info_nce`
+            does), with their labels and ``node_bias``, the blocks are computed over them, and the loss is the
+            mean of :math:`\\ell_i` over this rank's anchors:
+
+            .. math::
+                \\mathcal{L}_r = \\frac{1}{n}\\sum_{i \\in V^{(r)}} \\ell_i\\big(\\{U_b, V_b, n_b, \\bar{b}_b\\}
+                    \\text{ over } V^{(0)} \\cup \\dots \\cup V^{(W-1)}\\big),\\qquad
+                \\frac{1}{W}\\sum_r \\mathcal{L}_r = \\mathcal{L}_{\\text{one process}}
+
+            (symmetric: averaged with the ``v`` anchors), gradients averaged over the ranks included. ``labels``
+            must number the clusters alike on every rank (one cluster id = one meta-node on all ranks);
+            ``K`` is ``num_clusters`` or the largest label of any rank + 1, checked against the ``Wn`` rows.
+            Every rank passes the same ``n``. Outside a process group it changes nothing. (default: ``False``)
 
     Returns:
-        Scalar loss.
+        Scalar loss (this rank's share with ``gather_distributed``).
     """
+    from graphcl.train.distributed import gather_with_grad, rank, world_size
+
     check_embeddings(z1, "z1")
     check_embeddings(z2, "z2")
     if z1.shape != z2.shape:
         raise ValueError(f"the two views must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
     scale = 1.0 / check_tau(tau)
     n = z1.size(0)
-    labels, k = hard_assignment(labels, n, num_clusters)
+    gather = gather_distributed and world_size() > 1
+    if gather:
+        local, width = _assignment_labels(labels, n, num_clusters)
+        given = num_clusters if num_clusters is not None else width if labels.dim() == 2 else None
+        all_labels = gather_with_grad(local.to(z1.device))
+        labels, k = hard_assignment(all_labels, all_labels.numel(), given)
+    else:
+        labels, k = hard_assignment(labels, n, num_clusters)
     labels = labels.to(z1.device)
-    u, v = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-    pair = (u * v).sum(1)
-    positive = scale * pair
-    block_bias = None
     if node_bias is not None:
         if not isinstance(node_bias, Tensor) or node_bias.shape != (n,) or not bool(torch.isfinite(node_bias).all()):
             shape = tuple(node_bias.shape) if isinstance(node_bias, Tensor) else type(node_bias).__name__
             raise ValueError(f"node_bias must be a finite [N] = [{n}] tensor, got {shape}")
-        node_bias = node_bias.detach().to(device=u.device, dtype=u.dtype)
+        node_bias = node_bias.detach().to(device=z1.device, dtype=z1.dtype)
+    u, v = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    anchors = None  # this rank's rows of the gathered ones
+    if gather:
+        u, v = gather_with_grad(u), gather_with_grad(v)
+        node_bias = None if node_bias is None else gather_with_grad(node_bias)
+        anchors = rank() * n + torch.arange(n, device=z1.device)
+    pair = (u * v).sum(1)
+    positive = scale * pair
+    block_bias = None
+    if node_bias is not None:
         positive = positive + node_bias
         block_bias = cluster_log_mean_exp(node_bias, labels, k)
     su, counts = meta_nodes(u, labels, k)
@@ -370,8 +480,11 @@ def meta_node_info_nce(
     def anchor_loss(s_anchor: Tensor, s_other: Tensor) -> Tensor:
         inter = cluster_pair_log_sums(s_anchor, s_other, counts, self_pairs, scale, column_bias=block_bias)
         intra = cluster_pair_log_sums(s_anchor, s_anchor, counts, own, scale, column_bias=block_bias)
-        negatives = torch.logaddexp(inter, intra)[labels]
-        return (torch.logaddexp(positive, negatives) - positive).mean()
+        if anchors is None:
+            negatives, own_positive = torch.logaddexp(inter, intra)[labels], positive
+        else:
+            negatives, own_positive = torch.logaddexp(inter, intra)[labels[anchors]], positive[anchors]
+        return (torch.logaddexp(own_positive, negatives) - own_positive).mean()
 
     loss = anchor_loss(su, sv)
     if symmetric:

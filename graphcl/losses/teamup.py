@@ -17,12 +17,15 @@ over the (1-based) epoch ``t``: ``γ(t) = min(max(0, (t - t₀)/100), γ_max)`` 
 ``+0.01`` per epoch. Computed in log space with the streaming log-sum-exp of :func:`graphcl.losses.grace_info_nce`
 (the ``γS_j/τ`` term is its per-candidate ``node_bias``), so it is stable for ``γ = 10, τ = 0.2`` and needs
 ``O(chunk · N)`` memory.
+
+With ``gather_distributed`` (lightly's option) each rank of a ``torch.distributed`` run contrasts its anchors with
+the candidates of every rank, each carrying its own Team-up weight (:func:`graphcl.losses.gathered_info_nce`).
 """
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from graphcl.losses.infonce import check_temperature, grace_info_nce
+from graphcl.losses.infonce import check_temperature, gathered_info_nce, grace_info_nce
 from graphcl.ops.similarity import DEFAULT_CHUNK_SIZE, check_chunk_size, check_stabilizer
 
 
@@ -53,9 +56,21 @@ class TeamUpInfoNCE(nn.Module):
         chunk_size: Anchors per chunk of the streaming log-sum-exp; ``None`` = dense. (default: ``1024``)
         stabilizer: ``"fixed_shift"`` or ``"running_max"`` (the slower reference form of the streaming
             log-sum-exp; :func:`graphcl.ops.weighted_logsumexp`). (default: ``"fixed_shift"``)
+        gather_distributed: In a ``torch.distributed`` run, contrast this rank's anchors with the rows of *every*
+            rank, gathered with gradients (:func:`graphcl.train.distributed.gather_with_grad`), each candidate
+            ``j`` weighted by ``exp(γ S_j / τ)`` with its own rank's strength (gathered too, without gradient):
+
+            .. math::
+                \\mathcal{L}_r = \\frac{1}{2n}\\sum_{a \\in [u^{(r)}; v^{(r)}]} \\Big[-\\frac{\\theta(a, a^+)
+                    + \\gamma S_{a^+}}{\\tau} + \\log \\sum_{c \\in [U; V],\\, c \\ne a}
+                    e^{(\\theta(a, c) + \\gamma S_c)/\\tau}\\Big],
+
+            so that the mean over the ``W`` ranks of ``n`` rows (what ``DistributedDataParallel`` optimises) is the
+            one-process loss of the ``Wn`` rows, gradients included. Every rank passes the same ``n`` and the same
+            ``γ`` (the epoch schedule). Outside a process group it changes nothing. (default: ``False``)
 
     Shape:
-        - z1, z2: ``[N, d]`` projected views, rows aligned.
+        - z1, z2: ``[N, d]`` projected views, rows aligned; with ``gather_distributed``, this rank's rows.
         - strength: ``[N]`` community strength of every node (``data.community_strength``).
         - output: scalar.
 
@@ -73,9 +88,12 @@ class TeamUpInfoNCE(nn.Module):
         ramp_epochs: int = 100,
         chunk_size: int | None = DEFAULT_CHUNK_SIZE,
         stabilizer: str = "fixed_shift",
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__()
         tau = check_temperature(tau, minimum=1e-8)
+        if not isinstance(gather_distributed, bool):
+            raise ValueError(f"gather_distributed must be True or False, got {gather_distributed!r}")
         if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
             raise ValueError(f"t0 must be a non-negative int (warm-up epochs), got {t0!r}")
         if not gamma_max >= 0:
@@ -89,6 +107,7 @@ class TeamUpInfoNCE(nn.Module):
         self.ramp_epochs = ramp_epochs
         self.chunk_size = chunk_size
         self.stabilizer = check_stabilizer(stabilizer)
+        self.gather_distributed = gather_distributed
         self.gamma = 0.0
 
     def set_epoch(self, epoch: int) -> None:
@@ -97,6 +116,8 @@ class TeamUpInfoNCE(nn.Module):
 
     def forward(self, z1: Tensor, z2: Tensor, strength: Tensor) -> Tensor:
         """Loss of two aligned views ``[N, d]`` given each node's community strength ``[N]``."""
+        from graphcl.train.distributed import world_size
+
         n = z1.size(0) if isinstance(z1, Tensor) and z1.dim() == 2 else -1
         if not isinstance(strength, Tensor) or strength.shape != (n,):
             shape = tuple(strength.shape) if isinstance(strength, Tensor) else type(strength).__name__
@@ -104,10 +125,13 @@ class TeamUpInfoNCE(nn.Module):
         bias = None
         if self.gamma != 0.0:
             bias = (self.gamma / self.tau) * strength.detach().to(device=z1.device, dtype=z1.dtype)
+        if self.gather_distributed and world_size() > 1:
+            return gathered_info_nce(z1, z2, self.tau, node_bias=bias, chunk_size=self.chunk_size)
         return grace_info_nce(z1, z2, self.tau, node_bias=bias, chunk_size=self.chunk_size, stabilizer=self.stabilizer)
 
     def extra_repr(self) -> str:
         return (
             f"tau={self.tau}, t0={self.t0}, gamma_max={self.gamma_max}, ramp_epochs={self.ramp_epochs}, "
-            f"chunk_size={self.chunk_size}, stabilizer={self.stabilizer!r}, gamma={self.gamma}"
+            f"chunk_size={self.chunk_size}, stabilizer={self.stabilizer!r}, gather_distributed={self.gather_distributed}, "
+            f"gamma={self.gamma}"
         )

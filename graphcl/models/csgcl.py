@@ -69,6 +69,10 @@ class CSGCL(GRACE):
             ``num_meta_nodes`` clusters, refreshed every ``meta_refresh`` steps).
         num_meta_nodes: ``K`` of the k-means meta-nodes.
         meta_refresh: Steps between two k-means refreshes.
+        gather_distributed: In a ``torch.distributed`` run, contrast every rank's anchors with the roots of every
+            rank: the default loss is ``TeamUpInfoNCE(gather_distributed=True)`` (each candidate with its own
+            Team-up weight), and ``negatives="pamc"`` builds its meta-nodes from the roots of every rank (see
+            :class:`GRACE`). Nothing changes in one process.
 
     Examples:
         >>> model = CSGCL.build(in_channels=1433, hidden_channels=128, proj_channels=128, t0=100)
@@ -92,11 +96,14 @@ class CSGCL(GRACE):
         meta_nodes: str = "communities",
         num_meta_nodes: int = 100,
         meta_refresh: int = 10,
+        gather_distributed: bool = False,
     ) -> None:
-        loss = loss if loss is not None else TeamUpInfoNCE(tau, chunk_size=chunk_size)
+        loss = loss if loss is not None else TeamUpInfoNCE(tau, chunk_size=chunk_size,
+                                                           gather_distributed=gather_distributed)
         super().__init__(
             encoder, projection_head, augment1, augment2, tau=tau, loss=loss, chunk_size=chunk_size,
             negatives=negatives, num_meta_nodes=num_meta_nodes, meta_refresh=meta_refresh,
+            gather_distributed=gather_distributed,
         )
         if meta_nodes not in ("communities", "kmeans"):
             raise ConfigError(f"meta_nodes must be 'communities' or 'kmeans', got {meta_nodes!r}")
@@ -132,6 +139,7 @@ class CSGCL(GRACE):
         meta_nodes: str = "communities",
         num_meta_nodes: int = 100,
         meta_refresh: int = 10,
+        gather_distributed: bool = False,
         **unused: Any,
     ) -> CSGCL:
         """CSGCL with the authors' architecture: ``GCNEncoder`` (first layer ``2H``), ELU head ``H → P → H``,
@@ -172,6 +180,8 @@ class CSGCL(GRACE):
             meta_nodes: ``"communities"`` or ``"kmeans"`` (for ``negatives="pamc"``).
             num_meta_nodes: ``K`` of the k-means meta-nodes.
             meta_refresh: Steps between two k-means refreshes.
+            gather_distributed: Contrast with the roots of every rank in a ``torch.distributed`` mini-batch run
+                (the Team-up loss and the meta-node negatives; see the class docstring).
         """
         if unused:
             raise TypeError(f"CSGCL.build() got unexpected arguments: {sorted(unused)}")
@@ -182,7 +192,8 @@ class CSGCL(GRACE):
             features = CommunalAttributeVoting(feature_p, threshold=cav_threshold) if cav else MaskFeature(feature_p)
             return Compose([edges, features])
 
-        loss = TeamUpInfoNCE(tau, t0=t0, gamma_max=gamma_max if team_up else 0.0, chunk_size=chunk_size)
+        loss = TeamUpInfoNCE(tau, t0=t0, gamma_max=gamma_max if team_up else 0.0, chunk_size=chunk_size,
+                             gather_distributed=gather_distributed)
         if community_backend == "planted":  # the graph's own `community` attribute, e.g. the generated graph's
             communities = AddCommunities(partition="community")
         else:
@@ -200,6 +211,7 @@ class CSGCL(GRACE):
             meta_nodes=meta_nodes,
             num_meta_nodes=num_meta_nodes,
             meta_refresh=meta_refresh,
+            gather_distributed=gather_distributed,
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -248,5 +260,5 @@ class CSGCL(GRACE):
             bias = None
             if gamma != 0.0:  # Team-up: candidate j weighted by exp(γ S_j / τ)
                 bias = (gamma / tau) * strength.detach().to(device=u.device, dtype=u.dtype)
-            return meta_node_info_nce(u, v, labels, tau, num_clusters=int(labels.max()) + 1, node_bias=bias)
+            return meta_node_info_nce(u, v, labels, tau, node_bias=bias, gather_distributed=self.gather_distributed)
         return self.loss(u, v, strength)

@@ -86,9 +86,12 @@ class GRACE(GraphModel):
             assignment starts afresh for every graph :meth:`prepare` is called with).
         num_meta_nodes: ``K`` for the k-means meta-nodes.
         meta_refresh: Steps between two k-means refreshes of the meta-node assignment.
-        gather_distributed: Give the default loss ``InfoNCE(gather_distributed=True)``: in a ``torch.distributed``
-            run every rank's anchors are contrasted with the roots of every rank (see
-            :class:`~graphcl.losses.InfoNCE`). Nothing changes in one process.
+        gather_distributed: In a ``torch.distributed`` run, contrast every rank's anchors with the roots of every
+            rank: the default loss is ``InfoNCE(gather_distributed=True)`` (see :class:`~graphcl.losses.InfoNCE`),
+            and ``negatives="pamc"`` builds its meta-nodes from the roots of every rank
+            (``meta_node_info_nce(gather_distributed=True)``) with cluster ids shared by the ranks: the
+            communities renumbered over the roots of all ranks, or k-means centroids fitted on the roots of all
+            ranks from rank 0's seed. Nothing changes in one process.
 
     Mini-batches (:attr:`supports_minibatch`): ``forward`` on a batch of :func:`graphcl.data.sampling.neighbor_loader`
     (roots first, ``batch.batch_size`` of them) encodes the batch subgraph and computes the loss over the roots'
@@ -128,6 +131,7 @@ class GRACE(GraphModel):
             raise ConfigError(f"meta_refresh must be an int >= 1, got {meta_refresh!r}")
         self.negatives, self.num_meta_nodes, self.meta_refresh = negatives, num_meta_nodes, meta_refresh
         self.tau = float(tau)
+        self.gather_distributed = bool(gather_distributed)
         self._meta_labels: Tensor | None = None
         self._meta_centroids: Tensor | None = None  # mini-batch k-means meta-nodes
         self._meta_step = 0
@@ -201,7 +205,7 @@ class GRACE(GraphModel):
         u, v = self.views(data)
         if self.negatives == "pamc":
             labels = self.meta_node_labels(data, u)
-            return meta_node_info_nce(u, v, labels, self.tau, num_clusters=int(labels.max()) + 1)
+            return meta_node_info_nce(u, v, labels, self.tau, gather_distributed=self.gather_distributed)
         return self.loss(u, v)
 
     def meta_node_labels(self, data: Data, z: Tensor, use_community: bool = True) -> Tensor:
@@ -232,16 +236,29 @@ class GRACE(GraphModel):
 
     def _minibatch_meta_labels(self, community: Tensor | None, z: Tensor, roots: int) -> Tensor:
         """Meta-nodes of a mini-batch's roots: their communities (renumbered ``0 .. K-1`` within the batch), else
-        the nearest of the k-means centroids (cosine), re-fitted on the roots every ``meta_refresh`` steps."""
+        the nearest of the k-means centroids (cosine), re-fitted on the roots every ``meta_refresh`` steps.
+
+        With :attr:`gather_distributed` the batch is the global one: the communities are renumbered over the roots
+        of every rank and the centroids fitted on the roots of every rank with rank 0's seed, so a label names
+        the same meta-node on all ranks (:func:`graphcl.train.distributed.gather_with_grad`, no gradient here)."""
+        from graphcl.train.distributed import gather_with_grad, rank
+
+        gather = self.gather_distributed
         if community is not None:
-            return torch.unique(community[:roots].to(z.device), return_inverse=True)[1]
-        if self.num_meta_nodes > roots:
-            raise DataError(f"num_meta_nodes={self.num_meta_nodes} is larger than the {roots} roots of a batch: "
-                            f"raise batch_size or lower num_meta_nodes")
+            own = community[:roots].to(z.device)
+            if not gather:
+                return torch.unique(own, return_inverse=True)[1]
+            inverse = torch.unique(gather_with_grad(own), return_inverse=True)[1]
+            return inverse[rank() * roots:(rank() + 1) * roots]
         unit = F.normalize(z.detach(), dim=1)
+        batch = gather_with_grad(unit) if gather else unit
+        if self.num_meta_nodes > batch.size(0):
+            raise DataError(f"num_meta_nodes={self.num_meta_nodes} is larger than the {batch.size(0)} roots of a "
+                            f"batch: raise batch_size or lower num_meta_nodes")
         if self._meta_centroids is None or self._meta_step % self.meta_refresh == 0:
-            seed = int(torch.randint(2**31 - 1, (1,)))
-            self._meta_centroids = kmeans(unit, self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).centroids
+            seed = torch.randint(2**31 - 1, (1,))
+            seed = int((gather_with_grad(seed.to(unit.device)) if gather else seed)[0])  # rank 0's
+            self._meta_centroids = kmeans(batch, self.num_meta_nodes, spherical=True, max_iter=20, seed=seed).centroids
         self._meta_step += 1
         return (unit @ self._meta_centroids.to(unit).t()).argmax(1)
 

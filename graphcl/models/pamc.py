@@ -77,6 +77,11 @@ class PamC(GraphModel):
             features make every embedding nearly equal to the last layer's bias, and the meta-node loss then
             collapses to a single cluster.
         record_history: Keep every epoch's ``argmax Q`` (for the max-over-epochs protocol).
+        gather_distributed: In a ``torch.distributed`` mini-batch run, let the ranks' batches act as one global
+            batch: the meta-nodes of the loss are summed over the nodes of every rank (give the loss
+            ``PamCLoss(gather_distributed=True)``, as :meth:`build` does), and the cluster frequencies
+            :math:`f_j = \\sum_i q_{ij}` of DEC's target ``P`` are summed over the ranks too. Nothing changes in
+            one process. (default: ``False``)
 
     Examples:
         >>> model = PamC.build(in_channels=334, num_clusters=4, alpha=2.0, beta=2.0, tau=1.0)
@@ -107,6 +112,7 @@ class PamC(GraphModel):
         kmeans_n_init: int = 20,
         input_scaling: str = "none",
         record_history: bool = True,
+        gather_distributed: bool = False,
     ) -> None:
         super().__init__()
         for name, value in (("alpha", alpha), ("beta", beta)):
@@ -130,6 +136,7 @@ class PamC(GraphModel):
         self.pretrain_batch_size, self.kmeans_n_init = pretrain_batch_size, kmeans_n_init
         self.input_scaling = input_scaling
         self.record_history = record_history
+        self.gather_distributed = bool(gather_distributed)
         # Part of the state dict, so that a resumed run does not pre-train a second time.
         self.register_buffer("initialized", torch.tensor(False))
         self.cluster_history: list[Tensor] = []
@@ -154,17 +161,22 @@ class PamC(GraphModel):
         pretrain_batch_size: int = 256,
         kmeans_n_init: int = 20,
         input_scaling: str = "none",
+        gather_distributed: bool = False,
         **unused: Any,
     ) -> PamC:
         """PamC with the authors' architecture; defaults are their DBLP settings (α 2, β 2, r 1, τ 1).
 
         ``num_clusters`` (``K``, the number of clusters sought, e.g. the number of classes) is required.
+        ``gather_distributed``: meta-nodes and DEC's cluster frequencies over the batches of every rank in a
+        ``torch.distributed`` mini-batch run (see the class docstring).
         """
         return cls._assemble(
-            lambda k: PamCLoss(tau=tau, weighting=weighting, self_similarity=self_similarity, num_clusters=k),
+            lambda k: PamCLoss(tau=tau, weighting=weighting, self_similarity=self_similarity, num_clusters=k,
+                               gather_distributed=gather_distributed),
             in_channels, num_clusters, hidden_channels, embedding_dim, unused,
             alpha=alpha, beta=beta, order=order, pretrain_epochs=pretrain_epochs, pretrain_lr=pretrain_lr,
             pretrain_batch_size=pretrain_batch_size, kmeans_n_init=kmeans_n_init, input_scaling=input_scaling,
+            gather_distributed=gather_distributed,
         )
 
     @classmethod
@@ -303,6 +315,8 @@ class PamC(GraphModel):
         when the batch holds every neighbour of its roots, ``num_neighbors=[-1]``; fan-outs sample them).
         Negatives: the meta-nodes of ``argmax Q`` over every node of the batch. KL: the roots' ``Q`` against the
         target ``P`` of the batch. No per-epoch cluster history is recorded (a batch holds a subset of the nodes).
+        With :attr:`gather_distributed` the batch is the union of the ranks' batches: meta-nodes (in the loss) and
+        the frequencies of ``P`` are summed over the ranks.
         """
         if not bool(self.initialized):
             raise DataError(f"{type(self).__name__} trains on a prepared model (pre-trained autoencoder, k-means "
@@ -310,7 +324,12 @@ class PamC(GraphModel):
         x = self._features(batch)
         z = self.autoencoder.encode(x)
         q = self.clustering(z)
-        p = StudentTClustering.target_distribution(q)
+        frequency = None
+        if self.gather_distributed:
+            from graphcl.train.distributed import sum_over_ranks
+
+            frequency = sum_over_ranks(q.detach().sum(0))
+        p = StudentTClustering.target_distribution(q, frequency)
         index, weight = influence_matrix(batch.edge_index, int(batch.num_nodes), self.order,
                                          edge_weight=getattr(batch, "edge_weight", None))
         anchor = index[0] < roots

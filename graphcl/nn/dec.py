@@ -68,10 +68,17 @@ class StudentTClustering(nn.Module):
         return torch.softmax(logits, dim=1)
 
     @staticmethod
-    def target_distribution(q: Tensor) -> Tensor:
-        """DEC's sharpened target ``P`` (no gradient)."""
+    def target_distribution(q: Tensor, frequency: Tensor | None = None) -> Tensor:
+        """DEC's sharpened target ``P`` (no gradient): :math:`p_{ij} \\propto q_{ij}^2 / f_j`, normalised per row.
+
+        Args:
+            q: Soft assignment ``[N, K]``.
+            frequency: Cluster frequencies :math:`f_j` ``[K]`` (default: :math:`\\sum_i q_{ij}` over the rows of
+                ``q``; e.g. summed over the ranks of a distributed batch).
+        """
         q = q.detach()
-        weight = q.pow(2) / q.sum(0).clamp(min=torch.finfo(q.dtype).tiny)
+        frequency = q.sum(0) if frequency is None else frequency.detach().to(q)
+        weight = q.pow(2) / frequency.clamp(min=torch.finfo(q.dtype).tiny)
         return weight / weight.sum(1, keepdim=True)
 
     @staticmethod

@@ -19,7 +19,7 @@ from torch.utils.data import Sampler
 from graphcl.errors import ConfigError
 
 __all__ = ["ShardedBatchSampler", "barrier", "gather_with_grad", "init_from_env", "is_distributed", "rank",
-           "world_size"]
+           "sum_over_ranks", "world_size"]
 
 
 def is_distributed() -> bool:
@@ -100,6 +100,17 @@ def gather_with_grad(x: Tensor) -> Tensor:
     if any(not torch.equal(s, shape) for s in shapes):
         raise ValueError(f"gather_with_grad needs the same shape on every rank, got {[s.tolist() for s in shapes]}")
     return _GatherWithGrad.apply(x)
+
+
+def sum_over_ranks(x: Tensor) -> Tensor:
+    """``Σ_r x^{(r)}``: the sum of the ``x`` of all ranks (``x`` itself outside a process group), differentiable:
+    the gradient of every rank's loss w.r.t. the sum reaches each rank's ``x`` (through :func:`gather_with_grad`),
+    e.g. for meta-nodes summed over the nodes of every rank. Every rank must pass the same shape (at least 1-D).
+
+    Raises:
+        ValueError: The ranks' shapes differ.
+    """
+    return gather_with_grad(x).view(world_size(), *x.shape).sum(0)
 
 
 class ShardedBatchSampler(Sampler[list[int]]):
