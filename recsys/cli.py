@@ -5,6 +5,7 @@ Examples::
     recsys train                                              # SASRec on the generated dataset (no files)
     recsys train --model mclrec --data beauty --root ../shared/data/seqrec --seeds 3
     recsys train --model cl4srec --data path/to/Amazon_Beauty.inter epochs=20 max_batches_per_epoch=100
+    recsys train --data generated --dataset-option num_users=100000 --run-dir runs/big   # loader arguments
     recsys train --run-dir runs/mine --resume                 # continue a run with its own settings and data
     recsys train --run-dir runs/mine --resume epochs=200      # ... and allow it more epochs
     recsys eval --recbole-checkpoint model.pth --data Amazon_Beauty.inter
@@ -25,11 +26,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from graphcl.commandline import add_bench_parser, add_run_options, dispatch, parse_args, run_bench
-from graphcl.errors import GraphCLError
+from graphcl.errors import ConfigError, GraphCLError
 
 log = logging.getLogger("recsys")
 FIRST_SEED = 2020  # MCLRec's
@@ -48,6 +50,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. epochs=20")
 
 
+def _add_dataset_option(p: argparse.ArgumentParser, recorded_by: str) -> None:
+    p.add_argument("--dataset-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="argument of the dataset's loader, repeatable: for 'generated' those of "
+                        "make_sequence_dataset, e.g. --dataset-option num_users=100000; for a .txt / .inter file "
+                        f"min_length; for ml-100k min_rating, k_core ({recorded_by})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsys", description="Sequential recommendation with contrastive learning.",
@@ -59,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train)
     train.add_argument("--device", default="auto",
                        help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
+    _add_dataset_option(train, "recorded in run.json; --resume and eval --run-dir reload the same data")
     add_run_options(train, first_seed=FIRST_SEED)
 
     ev = sub.add_parser("eval", help="full-ranking evaluation of a RecBole checkpoint or a recsys run")
@@ -68,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "multi-seed run")
     ev.add_argument("--data", "--dataset", dest="data", default=None, help="data file / name (as for train)")
     ev.add_argument("--root", default=None, help="folder holding the named datasets")
+    _add_dataset_option(ev, "default with --run-dir: the options the run was trained with")
     ev.add_argument("--num-heads", type=int, default=2, help="attention heads of the checkpoint (default: 2)")
     ev.add_argument("--padding", default="right", choices=("right", "left"),
                     help="input alignment: right = RecBole (default), left = most recent item last")
@@ -83,19 +94,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(data: str | None, root: str | None):
+def _load(data: str | None, root: str | None, options: dict[str, Any] | None = None):
     from recsys.data import load_sequences
 
     if data is None:
         raise GraphCLError("--data is required (a .txt / .inter file, a dataset name, or 'generated')")
-    return load_sequences(data, root=root)
+    return load_sequences(data, root=root, **(options or {}))
 
 
-def _data_source(data: str, root: str | None) -> dict[str, str | None]:
-    """What ``run.json`` records: a data file as an absolute path (a name as it is) and the root."""
+def _data_source(data: str, root: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """What ``run.json`` records: a data file as an absolute path (a name as it is), the root, and the loader
+    options (``--dataset-option``) when there are any."""
     path = Path(data)
-    return {"data": str(path.absolute()) if path.is_file() else data,
-            "root": None if root is None else str(Path(root).absolute())}
+    source: dict[str, Any] = {"data": str(path.absolute()) if path.is_file() else data,
+                              "root": None if root is None else str(Path(root).absolute())}
+    return {**source, "options": options} if options else source
+
+
+def _same_data(data: str | None, recorded: dict[str, Any]) -> bool:
+    """Whether ``--data`` (``None``: not given) names the data a run recorded."""
+    return data is None or _data_source(data, None, {})["data"] == recorded.get("data")
+
+
+def _dataset_options(args: argparse.Namespace, recorded: dict[str, Any], same_data: bool) -> dict[str, Any]:
+    """The loader options: those the run recorded (when it reloads the same data) updated by ``--dataset-option``.
+
+    Raises:
+        ConfigError: ``--resume`` with an option that changes the run's recorded data.
+    """
+    from graphcl.config import parse_overrides
+
+    stored = dict(recorded.get("options") or {}) if same_data else {}
+    given = parse_overrides(args.dataset_option)
+    if getattr(args, "resume", False):
+        changed = sorted(key for key, value in given.items() if key not in stored or stored[key] != value)
+        if changed:
+            raise ConfigError(f"--dataset-option {', '.join(f'{k}={given[k]!r}' for k in changed)} would change the data "
+                              f"of the run in {args.run_dir} (trained with {stored or 'no options'}); drop it to resume")
+    return {**stored, **given}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -112,7 +148,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     recorded = (read_run_record(args.run_dir).get("data") or {}) if args.resume else {}
     data = args.data or recorded.get("data") or DEFAULT_DATA
     root = args.root if args.root is not None else recorded.get("root")
-    dataset = _load(data, root)
+    options = _dataset_options(args, recorded, _same_data(args.data, recorded))
+    dataset = _load(data, root, options)
     request = run_request(args, model=args.model or DEFAULT_MODEL, dataset=dataset.name,
                           overrides=parse_overrides(args.overrides), resolve=resolve_config, first_seed=FIRST_SEED)
     cfg = request.config
@@ -132,7 +169,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     results, run_dir = run_recommendation(
         cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
         show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
-        data_source=_data_source(data, root),
+        data_source=_data_source(data, root, options),
         on_result=lambda seed, result: print(f"seed {seed}: {result}") if main_rank else None,
     )
     if not main_rank:
@@ -158,7 +195,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     device = resolve_device(args.device)
     if args.recbole_checkpoint is not None:
-        dataset = _load(args.data, args.root)
+        dataset = _load(args.data, args.root, _dataset_options(args, {}, same_data=False))
         encoder, info = load_recbole_sasrec(args.recbole_checkpoint, num_heads=args.num_heads,
                                             num_items=dataset.num_items, padding=args.padding)
         model = SASRec.from_encoder(encoder)
@@ -181,9 +218,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                              overrides={k: v for k, v in stored.items() if k not in ("model", "dataset")})
         run = find_run_record(run_dir)
         recorded = ((run[1].get("data") or {}) if run else {})
+        options = _dataset_options(args, recorded, _same_data(args.data, recorded))
         args.data = args.data or recorded.get("data") or stored["dataset"]
         root = args.root if args.root is not None else recorded.get("root")
-        dataset = _load(args.data, root)
+        dataset = _load(args.data, root, options)
         model = build_recommender(cfg, dataset.num_items)
         skipped = _load_ranking_weights(model, load_checkpoint(checkpoint)["model"], checkpoint)
         if skipped:

@@ -1,11 +1,14 @@
 """``load_sequences``: one entry point from a file path, a dataset name plus root, or ``"generated"``."""
 from __future__ import annotations
 
+import inspect
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from graphcl.errors import DataError
+from graphcl.errors import ConfigError, DataError, GraphCLError
 from recsys.data.attributes import attribute_bags, attribute_file_beside, read_item_attributes
 from recsys.data.generated import make_sequence_dataset
 from recsys.data.movielens import read_movielens_100k
@@ -37,7 +40,7 @@ def canonical_name(name: str) -> str:
 
 
 def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None,
-                   min_length: int = 3) -> SequenceDataset:
+                   **options: Any) -> SequenceDataset:
     """Load a sequence dataset.
 
     Args:
@@ -47,14 +50,27 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
             ``"ml-100k"``, ...) looked up in ``root``. A ``.txt`` with an S3-Rec ``<stem>_item2attributes.json``
             beside it also gets the items' attribute bags.
         root: Folder holding the named datasets (e.g. ``../shared/data/seqrec``).
-        min_length: Passed to the readers.
+        **options: Keyword arguments of the loader that reads ``source`` (``recsys train --dataset-option
+            KEY=VALUE``): for ``"generated"`` those of :func:`~recsys.data.generated.make_sequence_dataset`
+            (e.g. ``num_users=1000000``; there ``min_length`` is the shortest *generated* sequence), for a
+            ``.txt`` / ``.inter`` file ``min_length`` of :func:`~recsys.data.readers.read_txt` /
+            :func:`~recsys.data.readers.read_inter` (default 3), for MovieLens-100K ``min_rating`` and
+            ``k_core`` of :func:`~recsys.data.movielens.read_movielens_100k`.
 
     Raises:
         DataError: The file does not exist, has an unknown suffix, or a name cannot be found in ``root``.
+        ConfigError: An option the loader does not take (the message lists those it takes), or a value it
+            refuses.
     """
     text = str(source)
     if text == "generated":
-        return make_sequence_dataset()
+        _check_options("generated", make_sequence_dataset, options)
+        try:
+            return make_sequence_dataset(**options)
+        except GraphCLError:
+            raise
+        except (TypeError, ValueError) as exc:  # the message names the argument
+            raise ConfigError(f"dataset 'generated': {exc}") from None
     key = text.lower()
     if key in DATASET_FILES and not Path(text).is_file():
         if root is None:
@@ -62,7 +78,7 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
         for candidate in DATASET_FILES[key]:
             path = Path(root) / candidate
             if path.is_file():
-                return _read(path, key, min_length)
+                return _read(path, key, options)
         raise DataError(f"dataset {text!r}: none of {', '.join(DATASET_FILES[key])} found under {root}")
     path = Path(text)
     if root is not None and not path.is_absolute() and not path.exists():
@@ -72,17 +88,47 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
     if not path.is_file():
         known = ", ".join(["generated", *DATASET_FILES])
         raise DataError(f"sequence data {text!r} is neither a file nor a known dataset ({known})")
-    return _read(path, None, min_length)
+    return _read(path, None, options)
 
 
-def _read(path: Path, name: str | None, min_length: int) -> SequenceDataset:
+def loader_options(reader: Callable[..., Any]) -> list[str]:
+    """The keyword arguments of a loader that ``load_sequences(**options)`` may set (its data path and the
+    dataset name are load_sequences' own)."""
+    return [name for name, p in inspect.signature(reader).parameters.items()
+            if name not in _RESERVED and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+_RESERVED = ("path", "root", "name")
+
+
+def _check_options(what: str, reader: Callable[..., Any], options: dict[str, Any]) -> None:
+    accepted = loader_options(reader)
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise ConfigError(f"dataset {what!r} does not take the option(s) {', '.join(map(repr, unknown))}; "
+                          f"valid: {', '.join(accepted) or 'none'}")
+    min_length = options.get("min_length")
+    if "min_length" in options and reader is not make_sequence_dataset and (
+            isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 1):
+        raise ConfigError(f"dataset {what!r}: min_length must be an int >= 1, got {min_length!r}")
+
+
+def _read(path: Path, name: str | None, options: dict[str, Any]) -> SequenceDataset:
     if path.name == MOVIELENS_RATINGS:  # the GroupLens folder: titles and genres come with the ratings
-        return read_movielens_100k(path.parent, name=name or canonical_name(path.parent.name))
+        _check_options(str(path.parent), read_movielens_100k, options)
+        try:
+            return read_movielens_100k(path.parent, name=name or canonical_name(path.parent.name), **options)
+        except GraphCLError:
+            raise  # a malformed file (DataError) stays what it is
+        except (TypeError, ValueError) as exc:  # a value the reader cannot use
+            raise ConfigError(f"dataset {str(path.parent)!r}: {exc}") from None
     name = name or canonical_name(path.stem)
     if path.suffix == ".inter":
-        return read_inter(path, name=name, min_length=min_length)
+        _check_options(str(path), read_inter, options)
+        return read_inter(path, name=name, **options)
     if path.suffix == ".txt":
-        dataset = read_txt(path, name=name, min_length=min_length)
+        _check_options(str(path), read_txt, options)
+        dataset = read_txt(path, name=name, **options)
         attribute_file = attribute_file_beside(path)
         if attribute_file is None:
             return dataset

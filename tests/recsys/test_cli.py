@@ -107,3 +107,56 @@ def test_help_lists_every_registered_model(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert " | ".join(MODEL_NAMES) in " ".join(capsys.readouterr().out.split())
+
+
+def test_dataset_options_reach_the_loader_and_the_run_reloads_them(tmp_path, capsys):
+    run = tmp_path / "run"
+    options = ["--dataset-option", "num_users=150", "--dataset-option", "num_items=50"]
+    assert main(["train", "--quiet", "--run-dir", str(run), *options, *TINY, "epochs=1"]) == 0
+    results = json.loads((run / "results.json").read_text())
+    assert "150 valid / 150 test users" in results["protocol"]["data"]
+    assert json.loads((run / "run.json").read_text())["data"]["options"] == {"num_users": 150, "num_items": 50}
+    capsys.readouterr()
+    # eval and resume rebuild the same 50-item data (the default 600 items would not fit the checkpoint).
+    assert main(["eval", "--run-dir", str(run), "--split", "test"]) == 0
+    again = json.loads((run / "eval" / "results.json").read_text())
+    assert again["metrics"]["hr@20"]["mean"] == results["metrics"]["hr@20"]["mean"]
+    assert main(["train", "--quiet", "--run-dir", str(run), "--resume", "epochs=2"]) == 0
+    assert "150 valid / 150 test users" in json.loads((run / "results.json").read_text())["protocol"]["data"]
+    assert main(["train", "--quiet", "--run-dir", str(run), "--resume", "epochs=3", "--dataset-option",
+                 "num_users=150"]) == 0  # the recorded value: no change
+    capsys.readouterr()
+    assert main(["train", "--quiet", "--run-dir", str(run), "--resume", "epochs=4", "--dataset-option",
+                 "num_users=99"]) == 2
+    assert "--dataset-option num_users=99 would change the data of the run" in capsys.readouterr().err
+
+
+def test_unknown_or_bad_dataset_options_are_one_line_errors(tmp_path, capsys):
+    assert main(["train", "--quiet", "--dataset-option", "num_user=5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "dataset 'generated' does not take the option(s) 'num_user'; valid: num_users, num_items" in err
+    assert len(err.splitlines()) == 1
+    assert main(["train", "--quiet", "--dataset-option", "num_items=0"]) == 2
+    assert "dataset 'generated': need num_items >= num_clusters >= 1" in capsys.readouterr().err
+    path = tmp_path / "Shop.txt"
+    path.write_text("u1 1 2 3\nu2 2 3\n")
+    assert main(["train", "--quiet", "--data", str(path), "--dataset-option", "num_users=5"]) == 2
+    assert f"dataset '{path}' does not take the option(s) 'num_users'; valid: min_length" in capsys.readouterr().err
+    assert main(["train", "--quiet", "--data", str(path), "--dataset-option", "min_length=0"]) == 2
+    assert "min_length must be an int >= 1, got 0" in capsys.readouterr().err
+
+
+def test_reader_min_length_option(tmp_path, capsys):
+    from recsys.data import write_txt
+
+    path = tmp_path / "Shop.txt"
+    write_txt(make_sequence_dataset(num_users=80, num_items=30, num_clusters=3), path)
+    with path.open("a") as f:
+        f.write("short 4 5\n")  # 2 items: refused at the readers' default min_length=3
+    run = tmp_path / "run"
+    assert main(["train", "--quiet", "--data", str(path), "--run-dir", str(run), *TINY, "epochs=1"]) == 2
+    assert "fewer than min_length=3" in capsys.readouterr().err
+    assert main(["train", "--quiet", "--data", str(path), "--run-dir", str(run), "--dataset-option",
+                 "min_length=1", *TINY, "epochs=1"]) == 0
+    assert json.loads((run / "run.json").read_text())["data"]["options"] == {"min_length": 1}
+    assert main(["eval", "--run-dir", str(run), "--split", "test"]) == 0  # reloads with min_length=1
