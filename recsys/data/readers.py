@@ -32,6 +32,16 @@ USER_FIELD, ITEM_FIELD, TIME_FIELD = "user_id", "item_id", "timestamp"
 def read_txt(path: PathLike, *, name: str | None = None, min_length: int = 3) -> SequenceDataset:
     """Read a one-line-per-user file ``uid i1 i2 … in``.
 
+    Lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (Python's universal newlines), fields are separated by whitespace as
+    :meth:`str.split` splits them, item ids are parsed as :class:`int` parses them, and trailing blank lines are
+    ignored. The parse is vectorised: the file's bytes are scanned with numpy in
+    line-aligned chunks of about 256 KiB (token boundaries from a whitespace table, line of each token from the
+    newline positions, digits accumulated column by column), so beyond the text and the result (8 bytes per
+    interaction, one ``str`` per user) the memory is a few bytes per interaction and a chunk's temporaries — no
+    Python object per interaction. A chunk the fast path cannot take as it is (a line that breaks one of the rules
+    below, an item id other than plain ASCII digits such as ``+5`` or ``1_000``, non-ASCII text) is parsed line by
+    line, which gives the same values and raises the error of its first offending line.
+
     Args:
         path: The ``.txt`` file.
         name: Dataset name; default the file stem in lower case.
@@ -40,20 +50,173 @@ def read_txt(path: PathLike, *, name: str | None = None, min_length: int = 3) ->
             how many it skipped.
 
     Raises:
-        DataError: A missing file, an empty file, a blank line between users, a non-integer or non-positive
-            id (the message names the line and the field number), a user without items or shorter than
-            ``min_length``, or a user listed twice.
+        DataError: A missing file, text that is not UTF-8, an empty file, a blank line between users, a
+            non-integer, non-positive or larger than 64-bit item id (the message names the line and the field
+            number), a user without items or shorter than ``min_length``, or a user listed twice.
     """
     path = Path(path)
-    text = _read_text(path)
+    users, lengths, values = _parse_txt(path, min_length)  # the text is gone before the items are assembled
+    if not users:
+        raise DataError(f"{path}: the file holds no users")
+    flat = torch.from_numpy(np.concatenate(values, dtype=np.int64))
+    del values
+    offsets = torch.zeros(len(users) + 1, dtype=torch.long)
+    offsets[1:] = torch.from_numpy(np.concatenate(lengths)).cumsum(0)
+    return SequenceDataset(
+        name=name or path.stem.lower(), items=flat, offsets=offsets, user_ids=users,
+        num_items=int(flat.max()), source=str(path),
+    )
+
+
+def _parse_txt(path: Path, min_length: int) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """The users, sequence lengths and items (int32 where they fit: 4 bytes an interaction until they are
+    assembled) of the ``.txt`` file ``path``, chunk by chunk."""
+    data = _read_utf8(path)
+    users: list[str] = []
+    seen: set[str] = set()
+    lengths: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for lo, hi in _line_chunks(data, _content_end(data)):
+        chunk = _chunk_text(data, lo, hi)
+        parsed = _parse_chunk(chunk, min_length, seen)
+        if parsed is None:
+            parsed = _parse_lines(path, bytes(chunk).decode("utf-8"), len(users) + 1, min_length, seen, users)
+        chunk_users, chunk_lengths, chunk_values = parsed
+        seen.update(chunk_users)
+        users.extend(chunk_users)
+        lengths.append(chunk_lengths)
+        values.append(chunk_values.astype(np.int32) if int(chunk_values.max()) < 2**31 else chunk_values)
+    return users, lengths, values
+
+
+#: Text per vectorised step of :func:`read_txt` (a chunk ends at a line end, so a longer line makes it longer).
+_CHUNK_BYTES = 1 << 18
+#: The ASCII characters :meth:`str.split` splits on (``str.isspace``): \t \n \v \f \r, \x1c-\x1f and space.
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+#: Digits-only item ids up to this length fit in int64; longer ones go the line-by-line way.
+_MAX_DIGITS = 18
+_INT64_MAX = 2**63 - 1
+
+
+def _read_utf8(path: Path) -> bytes:
+    """The file's bytes, checked to be UTF-8 (in bounded pieces: no decoded copy of the whole text)."""
+    if not path.is_file():
+        raise DataError(f"sequence file not found: {path}")
+    data = path.read_bytes()
+    if data.isascii():
+        return data
+    for lo, hi in _line_chunks(data, len(data)):  # a chunk ends at b"\n", which never splits a UTF-8 sequence
+        try:
+            data[lo:hi].decode("utf-8")
+        except UnicodeDecodeError:
+            try:  # with the bytes after the chunk, the reason is the one a decode of the whole file gives
+                data[lo:hi + 4].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = data.count(b"\n", 0, lo + exc.start) + 1
+                raise DataError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from None
+    return data
+
+
+def _content_end(data: bytes) -> int:
+    """End of the last line that is not blank (``str.strip`` leaves something): trailing blank lines are normal."""
+    end = len(data)
+    while True:
+        start = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+        if data[start:end].decode("utf-8").strip():
+            return end
+        if start == 0:
+            return 0
+        end = start - 1
+
+
+def _line_chunks(data: bytes, end: int):
+    """``(lo, hi)`` spans of about :data:`_CHUNK_BYTES` covering ``data[:end]`` (nothing when ``end`` is 0), each
+    ending at a line end: the ``b"\\n"`` at ``hi`` belongs to no span."""
+    if end <= 0:
+        return
+    lo = 0
+    while True:
+        hi = data.find(b"\n", min(lo + _CHUNK_BYTES, end), end)
+        hi = end if hi < 0 else hi
+        yield lo, hi
+        if hi >= end:
+            return
+        lo = hi + 1
+
+
+def _chunk_text(data: bytes, lo: int, hi: int) -> bytes | memoryview:
+    """The lines ``data[lo:hi]`` with ``\\n`` alone ending a line (universal newlines: ``\\r\\n`` and ``\\r``
+    become ``\\n``; the ``\\r`` of a ``\\r\\n`` split by the chunk's end is dropped); a view when there is no
+    ``\\r``."""
+    if data.find(b"\r", lo, hi) < 0:
+        return memoryview(data)[lo:hi]
+    chunk = data[lo:hi]
+    if chunk.endswith(b"\r") and data[hi:hi + 1] == b"\n":
+        chunk = chunk[:-1]
+    return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _parse_chunk(
+    chunk: bytes | memoryview, min_length: int, seen: set[str]
+) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """``(users, lengths, items)`` of the lines of ``chunk``, vectorised; ``None`` when a line needs the
+    line-by-line parse (an error to report, an item id that is not plain ASCII digits, non-ASCII text)."""
+    if len(chunk) == 0:
+        return None  # an empty line
+    b = np.frombuffer(chunk, dtype=np.uint8)
+    if int(b.max()) >= 128:
+        return None
+    space = _WHITESPACE[b]
+    token = ~space
+    starts = np.flatnonzero(token[1:] & space[:-1]) + 1
+    ends = np.flatnonzero(token[:-1] & space[1:]) + 1
+    if token[0]:
+        starts = np.concatenate([[0], starts])
+    if token[-1]:
+        ends = np.concatenate([ends, [len(b)]])
+    newlines = np.flatnonzero(b == 10)
+    counts = np.bincount(np.searchsorted(newlines, starts), minlength=len(newlines) + 1)
+    if len(starts) == 0 or int(counts.min()) < 2 or int(counts.min()) - 1 < min_length:
+        return None  # an empty line, a user without items or with fewer than min_length
+    firsts = np.cumsum(counts) - counts  # each line's first token: the user id
+    user_bounds = list(zip(starts[firsts].tolist(), ends[firsts].tolist()))
+    is_item = np.ones(len(starts), dtype=bool)
+    is_item[firsts] = False
+    other = np.flatnonzero(token & ((b < 48) | (b > 57)))  # characters that are not digits
+    if is_item[np.searchsorted(starts, other, side="right") - 1].any():
+        return None  # an item id with a sign, an underscore or a letter: int() decides
+    item_starts = starts[is_item]
+    item_lengths = ends[is_item] - item_starts
+    del starts, ends, is_item, space, token, other, firsts
+    width = int(item_lengths.max())
+    if width > _MAX_DIGITS:
+        return None
+    items = np.zeros(len(item_starts), dtype=np.int64)
+    last = len(b) - 1
+    for column in range(width):  # most significant digit first; a shorter id stops early
+        digit = b[np.minimum(item_starts + column, last)].astype(np.int64) - 48
+        items = np.where(item_lengths > column, items * 10 + digit, items)
+    if int(items.min()) < 1:
+        return None  # item id 0
+    text = bytes(chunk).decode("ascii")
+    users = [text[start:stop] for start, stop in user_bounds]
+    if len(set(users)) != len(users) or not seen.isdisjoint(users):
+        return None  # a user listed twice
+    return users, counts - 1, items
+
+
+def _parse_lines(
+    path: Path, text: str, first_line: int, min_length: int, seen: set[str], users_before: list[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(users, lengths, items)`` of the lines of ``text`` (line ``first_line`` onwards), one line at a time with
+    :meth:`str.split` and :class:`int`: the rules of :func:`read_txt` and the error of the first line that breaks
+    one. ``seen`` holds the users of the lines before, ``users_before`` them in line order."""
     users: list[str] = []
     lengths: list[int] = []
     chunks: list[list[int]] = []
-    seen: dict[str, int] = {}
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing newlines are normal
-    for number, line in enumerate(lines, start=1):
+    here: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n"), start=first_line):
         fields = line.split()
         if not fields:
             raise DataError(f"{path}, line {number}: empty line (expected 'user_id item_id item_id ...')")
@@ -78,22 +241,20 @@ def read_txt(path: PathLike, *, name: str | None = None, min_length: int = 3) ->
             raise DataError(
                 f"{path}, line {number}, field {bad}: item id {low} is not positive (ids start at 1; 0 is padding)"
             )
-        if fields[0] in seen:
-            raise DataError(f"{path}, line {number}: user {fields[0]!r} already appeared on line {seen[fields[0]]}"
+        high = max(items)
+        if high > _INT64_MAX:
+            bad = items.index(high) + 2
+            raise DataError(f"{path}, line {number}, field {bad}: item id {high} does not fit in a 64-bit integer")
+        if fields[0] in seen or fields[0] in here:
+            first = here[fields[0]] if fields[0] in here else users_before.index(fields[0]) + 1
+            raise DataError(f"{path}, line {number}: user {fields[0]!r} already appeared on line {first}"
                             + (_PAIR_HINT if len(fields) == 2 else ""))
-        seen[fields[0]] = number
+        here[fields[0]] = number
         users.append(fields[0])
         lengths.append(len(items))
         chunks.append(items)
-    if not users:
-        raise DataError(f"{path}: the file holds no users")
-    flat = torch.from_numpy(np.fromiter((i for c in chunks for i in c), dtype=np.int64, count=sum(lengths)))
-    offsets = torch.zeros(len(users) + 1, dtype=torch.long)
-    offsets[1:] = torch.tensor(lengths, dtype=torch.long).cumsum(0)
-    return SequenceDataset(
-        name=name or path.stem.lower(), items=flat, offsets=offsets, user_ids=users,
-        num_items=int(flat.max()), source=str(path),
-    )
+    flat = np.fromiter((i for c in chunks for i in c), dtype=np.int64, count=sum(lengths))
+    return users, np.asarray(lengths, dtype=np.int64), flat
 
 
 def read_inter(path: PathLike, *, name: str | None = None, min_length: int = 3) -> SequenceDataset:
