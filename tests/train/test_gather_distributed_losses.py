@@ -317,3 +317,26 @@ def test_gathered_kmeans_meta_nodes_are_shared_by_the_ranks(tmp_path: Path) -> N
     for part in parts:  # each rank's label: the nearest shared centroid
         unit = torch.nn.functional.normalize(part["z"], dim=1)
         assert torch.equal(part["labels"], (unit @ part["centroids"].t()).argmax(1))
+
+
+def test_pamc_model_with_gather_distributed_is_unchanged_in_one_process() -> None:
+    """DEC's target with the frequencies given (summed over the ranks) is the plain target when they are this
+    process's; a PamC mini-batch step gives the same loss parts with and without ``gather_distributed``."""
+    from graphcl.data.sampling import neighbor_loader
+    from graphcl.models import PamC
+    from graphcl.nn.dec import StudentTClustering
+
+    q = torch.softmax(torch.randn(9, 3, dtype=torch.float64), 1)
+    torch.testing.assert_close(StudentTClustering.target_distribution(q, q.sum(0)),
+                               StudentTClustering.target_distribution(q))
+    data = _cliques()
+    parts = []
+    for gather in (False, True):
+        torch.manual_seed(0)
+        model = PamC.build(data.num_features, num_clusters=3, hidden_channels=[16], embedding_dim=4,
+                           pretrain_epochs=0, kmeans_n_init=1, gather_distributed=gather)
+        prepared = model.prepare(data)
+        batch = next(iter(neighbor_loader(prepared, 16, [-1], shuffle=False)))
+        parts.append(model(batch))
+    for key in parts[0]:
+        torch.testing.assert_close(parts[0][key], parts[1][key])
