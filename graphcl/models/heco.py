@@ -32,7 +32,7 @@ from graphcl.nn.heads import ProjectionHead
 from graphcl.nn.heco import MetaPathViewEncoder, NeighbourSampler, NetworkSchemaEncoder
 from graphcl.nn.metapath import SparseAdjacency, TypeProjection
 
-__all__ = ["HeCo", "metapath_count_positives", "mostly_zero_as_sparse", "normalized_metapath_operators",
+__all__ = ["HeCo", "heco_positives", "metapath_count_positives", "mostly_zero_as_sparse", "normalized_metapath_operators",
            "target_with_metapaths"]
 
 _POSITIVE_SOURCES = ("file", "metapath_count")
@@ -134,6 +134,25 @@ def metapath_count_positives(data: HeteroData, num_positives: int) -> Tensor:
     pairs = np.stack([row[keep], col[keep]])
     pairs = pairs[:, np.lexsort((pairs[1], pairs[0]))]
     return torch.from_numpy(np.ascontiguousarray(pairs)).to(torch.long)
+
+
+def heco_positives(data: HeteroData, source: str, num_positives: int) -> Tensor:
+    """HeCo's positive pairs ``[2, P]`` of the target type of ``data``: the folder's ``pos.npz`` (``source="file"``,
+    read by the loader into ``positive_index``) or :func:`metapath_count_positives` (``"metapath_count"``), on the
+    device of the target features.
+
+    Raises:
+        DataError: ``source="file"`` and the graph has no ``positive_index`` (no ``pos.npz`` in its folder).
+    """
+    target = data.target_type
+    if source == "file":
+        positive_index = data[target].get("positive_index")
+        if positive_index is None:
+            raise DataError("the graph has no HeCo positives (positive_index, read from pos.npz in the dataset "
+                            "folder): add the file or set positives=metapath_count")
+    else:
+        positive_index = metapath_count_positives(data, num_positives)
+    return positive_index.to(data[target].x.device)
 
 
 class HeCo(GraphModel):
@@ -274,15 +293,7 @@ class HeCo(GraphModel):
         samplers = {}
         for node_type in self.schema_view.neighbour_types:
             samplers[node_type] = NeighbourSampler(data[_relation(data, target, node_type)].edge_index, n)
-        if self.positives == "file":
-            positive_index = data[target].get("positive_index")
-            if positive_index is None:
-                raise DataError("the graph has no HeCo positives (positive_index, read from pos.npz in the dataset "
-                                "folder): add the file or set positives=metapath_count")
-        else:
-            positive_index = metapath_count_positives(data, self.num_positives)
-        device = data[target].x.device
-        positive_index = positive_index.to(device)
+        positive_index = heco_positives(data, self.positives, self.num_positives)
         without = n - int(torch.unique(positive_index[0]).numel()) if positive_index.numel() else n
         if without:
             raise DataError(f"{without} of {n} {target!r} nodes have no positive: the co-contrastive loss is "

@@ -37,7 +37,7 @@ from graphcl.errors import ConfigError, DataError
 from graphcl.losses.adameow import LearnedNegativeWeights
 from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
 from graphcl.models.base import GraphModel
-from graphcl.models.heco import metapath_count_positives
+from graphcl.models.heco import heco_positives
 from graphcl.nn.metapath import (
     MetaPathEncoder,
     MetaPathInputs,
@@ -343,15 +343,7 @@ class MEOW(_MetaPathContrast):
         super().prepare(data)
         self._positive_index = None
         if self.positives != "self":
-            target = data.target_type
-            if self.positives == "file":
-                positive_index = data[target].get("positive_index")
-                if positive_index is None:
-                    raise DataError("positives='file' needs the graph's HeCo positives (positive_index, read from "
-                                    "pos.npz in the dataset folder): add the file or set positives=metapath_count")
-            else:
-                positive_index = metapath_count_positives(data, self.num_positives)
-            self._positive_index = positive_index.to(data[target].x.device)
+            self._positive_index = heco_positives(data, self.positives, self.num_positives)
         return data
 
     def forward(self, data: HeteroData) -> dict[str, Tensor]:
