@@ -33,6 +33,17 @@ def write_small_heco_folder(root: Path, name: str, seed: int = 0) -> dict[str, i
     return sizes
 
 
+def write_positives(folder: Path, n: int, seed: int = 0) -> sp.coo_matrix:
+    """A pos.npz like HeCo's: every node with itself and two random others."""
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), 3)
+    cols = np.concatenate([[i, *rng.choice(n, 2, replace=False)] for i in range(n)])
+    matrix = sp.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    sp.save_npz(folder / "pos.npz", matrix)
+    return matrix
+
+
 def test_every_heco_description_is_a_catalog_dataset_with_its_files() -> None:
     for name, description in HECO_DATASETS.items():
         entry = DATASETS[name]
@@ -50,16 +61,21 @@ def test_datasets_command_lists_the_heco_datasets_with_their_files(capsys) -> No
     assert "freebase" in out and "freebase/{labels.npy,ma.txt,md.txt,mw.txt," in out
 
 
+def _train_small_meow(root: Path, name: str, run_dir: Path, *extra: str) -> int:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*loading it as a subset")
+        return main(["train", "--model", "meow", "--dataset", name, "--root", str(root), "--quiet",
+                     "--run-dir", str(run_dir), "epochs=2", "hidden_channels=8", "embed_channels=8",
+                     "proj_channels=8", "topk=[5]", "edge_mask=[0.2]", "num_clusters=[3,5]", "kmeans_n_init=1",
+                     "kmeans_iter=3", "probe_repeats=1", "probe_iterations=2", "cluster_repeats=1", *extra])
+
+
 @pytest.mark.parametrize("name", sorted(HECO_DATASETS))
 def test_small_heco_folder_trains_meow_from_the_cli(tmp_path: Path, name: str) -> None:
     sizes = write_small_heco_folder(tmp_path / "data", name)
+    write_positives(tmp_path / "data" / name, sizes[HECO_DATASETS[name].target])  # HeCo's folders ship pos.npz
     run_dir = tmp_path / "run"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*loading it as a subset")
-        code = main(["train", "--model", "meow", "--dataset", name, "--root", str(tmp_path / "data"), "--quiet",
-                     "--run-dir", str(run_dir), "epochs=2", "hidden_channels=8", "embed_channels=8",
-                     "proj_channels=8", "topk=[5]", "edge_mask=[0.2]", "num_clusters=[3,5]", "kmeans_n_init=1",
-                     "kmeans_iter=3", "probe_repeats=1", "probe_iterations=2", "cluster_repeats=1"])
+    code = _train_small_meow(tmp_path / "data", name, run_dir)
     assert code == 0
     results = json.loads((run_dir / "results.json").read_text())
     assert results["dataset"] == name
@@ -98,3 +114,16 @@ def test_a_target_node_without_metapath_instances_keeps_its_own_features() -> No
     dense = metapath_normalize(index, weight, 3).to_dense()
     assert dense[2].tolist() == [0.0, 0.0, 1.0]  # was a zero row: a constant embedding for every such node
     assert isolated_self_loops(index, weight, 3)[0] is index  # a no-op when every row has an entry
+
+
+@pytest.mark.parametrize("name", ["aminer", "freebase"])
+def test_meow_without_pos_npz_names_the_file_or_computes_the_positives(tmp_path: Path, name: str, capsys) -> None:
+    """AMiner and Freebase ship positives=file: without pos.npz a one-line error says what to do, and
+    positives=metapath_count computes HeCo's rule instead."""
+    assert resolve_config("meow", name)["positives"] == "file"
+    write_small_heco_folder(tmp_path / "data", name)
+    assert _train_small_meow(tmp_path / "data", name, tmp_path / "run") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pos.npz" in err and "positives=metapath_count" in err
+    assert _train_small_meow(tmp_path / "data", name, tmp_path / "run2", "positives=metapath_count",
+                             "num_positives=3") == 0

@@ -11,18 +11,7 @@ from graphcl.cli import main
 from graphcl.config import resolve_config
 from graphcl.data import HECO_DATASETS, load_heco
 from graphcl.errors import DataError
-from tests.data.test_heco_cli import write_small_heco_folder
-
-
-def write_positives(folder: Path, n: int, seed: int = 0) -> sp.coo_matrix:
-    """A pos.npz like HeCo's: every node with itself and two random others."""
-    rng = np.random.default_rng(seed)
-    rows = np.repeat(np.arange(n), 3)
-    cols = np.concatenate([[i, *rng.choice(n, 2, replace=False)] for i in range(n)])
-    matrix = sp.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
-    matrix.sum_duplicates()
-    sp.save_npz(folder / "pos.npz", matrix)
-    return matrix
+from tests.data.test_heco_cli import write_positives, write_small_heco_folder
 
 
 def small_folder(root: Path, name: str) -> int:
