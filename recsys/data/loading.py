@@ -64,13 +64,7 @@ def load_sequences(source: str | os.PathLike[str], *, root: str | os.PathLike[st
     """
     text = str(source)
     if text == "generated":
-        _check_options("generated", make_sequence_dataset, options)
-        try:
-            return make_sequence_dataset(**options)
-        except GraphCLError:
-            raise
-        except (TypeError, ValueError) as exc:  # the message names the argument
-            raise ConfigError(f"dataset 'generated': {exc}") from None
+        return _call_with_options("generated", make_sequence_dataset, options)
     key = text.lower()
     if key in DATASET_FILES and not Path(text).is_file():
         if root is None:
@@ -113,15 +107,25 @@ def _check_options(what: str, reader: Callable[..., Any], options: dict[str, Any
         raise ConfigError(f"dataset {what!r}: min_length must be an int >= 1, got {min_length!r}")
 
 
+def _call_with_options(what: str, loader: Callable[..., SequenceDataset], options: dict[str, Any], *args: Any,
+                       **kwargs: Any) -> SequenceDataset:
+    """``loader(*args, **kwargs, **options)`` after :func:`_check_options`, for loaders that validate their
+    arguments themselves: a ``TypeError`` / ``ValueError`` (a value the loader cannot use; its message names the
+    argument) becomes a one-line :class:`ConfigError`, while a library error (e.g. a malformed file's
+    :class:`DataError`) stays what it is."""
+    _check_options(what, loader, options)
+    try:
+        return loader(*args, **kwargs, **options)
+    except GraphCLError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"dataset {what!r}: {exc}") from None
+
+
 def _read(path: Path, name: str | None, options: dict[str, Any]) -> SequenceDataset:
     if path.name == MOVIELENS_RATINGS:  # the GroupLens folder: titles and genres come with the ratings
-        _check_options(str(path.parent), read_movielens_100k, options)
-        try:
-            return read_movielens_100k(path.parent, name=name or canonical_name(path.parent.name), **options)
-        except GraphCLError:
-            raise  # a malformed file (DataError) stays what it is
-        except (TypeError, ValueError) as exc:  # a value the reader cannot use
-            raise ConfigError(f"dataset {str(path.parent)!r}: {exc}") from None
+        return _call_with_options(str(path.parent), read_movielens_100k, options, path.parent,
+                                  name=name or canonical_name(path.parent.name))
     name = name or canonical_name(path.stem)
     if path.suffix == ".inter":
         _check_options(str(path), read_inter, options)
