@@ -12,6 +12,7 @@ A suite is data, not code. ``benchmarks/suites/<name>.yaml``::
         model: grace
         dataset: cora                # recsys suites: data (a name under root, or a file)
         overrides: {tasks: [node, clustering, link]}
+        dataset_options: {}          # loader arguments (train's --dataset-option), e.g. {num_nodes: 100000}
         seeds: 5                     # or a list of seeds
         budget: full                 # or {reduced: what was cut, e.g. "800 batches instead of 100 epochs"}
         headline: test_acc           # the metric of the headline table
@@ -53,8 +54,8 @@ __all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "run_suite
 TASKS = ("graph", "recsys")
 CURVE_ROWS = 200  # rows per seed of the training curves kept in a cell's results file
 REFERENCE_KINDS = ("paper", "other-paper", "authors-code-here", "none")
-_CELL_KEYS = {"method", "model", "dataset", "data", "root", "overrides", "seeds", "seed_offset", "budget",
-              "headline", "reference", "note", "tags"}
+_CELL_KEYS = {"method", "model", "dataset", "data", "root", "overrides", "dataset_options", "seeds", "seed_offset",
+              "budget", "headline", "reference", "note", "tags"}
 _SUITE_KEYS = {"suite", "task", "description", "root", "cells", "selections", "notes"}
 
 
@@ -75,6 +76,7 @@ class Cell:
         note: Free text kept with the results.
         tags: Labels; ``headline`` puts the cell in the headline table.
         root: Data root of this cell when it differs from the suite's.
+        dataset_options: Loader arguments (``key: value``), passed as ``train --dataset-option key=value``.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Cell:
     note: str = ""
     tags: tuple[str, ...] = ()
     root: str | None = None
+    dataset_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,12 +197,15 @@ def load_suite(path: str | os.PathLike[str], *, first_seed: int = 0) -> Suite:
         overrides = spec.get("overrides") or {}
         if not isinstance(overrides, Mapping):
             raise _fail(path, f"cell {name}", "overrides must be a mapping of config keys")
+        dataset_options = spec.get("dataset_options") or {}
+        if not isinstance(dataset_options, Mapping):
+            raise _fail(path, f"cell {name}", "dataset_options must be a mapping of loader arguments")
         cells[str(name)] = Cell(
             name=str(name), model=spec["model"], dataset=spec[data_key], overrides=dict(overrides),
             seeds=_seeds(path, name, spec, first_seed), budget=_budget(path, name, spec.get("budget")),
             headline=spec.get("headline"), reference=_reference(path, name, spec.get("reference")),
             method=str(spec.get("method") or spec["model"]), note=str(spec.get("note") or ""),
-            tags=tuple(spec.get("tags") or ()), root=spec.get("root"),
+            tags=tuple(spec.get("tags") or ()), root=spec.get("root"), dataset_options=dict(dataset_options),
         )
     selections: dict[str, Selection] = {}
     for name, spec in (raw.get("selections") or {}).items():
@@ -236,6 +242,8 @@ def train_argv(suite: Suite, cell: Cell, run_dir: Path, *, root: str | None, res
         argv += ["--root", root]
     argv += ["--seeds", str(len(cell.seeds)), "--seed-offset", str(cell.seeds[0]), "--run-dir", str(run_dir),
              "--quiet"]
+    for key, value in cell.dataset_options.items():
+        argv += ["--dataset-option", _override_word(key, value)]
     argv += [_override_word(k, v) for k, v in cell.overrides.items()]
     if resume:
         argv.append("--resume")

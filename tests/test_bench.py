@@ -100,11 +100,16 @@ def test_recsys_bench_runs_a_recsys_suite_and_refuses_a_graph_one(tmp_path: Path
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     cells = {"sasrec-tiny": {"model": "sasrec", "data": "generated", "headline": "hr@20",
                              "overrides": {"hidden_size": 16, "inner_size": 16, "num_layers": 1, "max_len": 10,
-                                           "epochs": 1, "batch_size": 128, "max_batches_per_epoch": 2}}}
+                                           "epochs": 1, "batch_size": 128, "max_batches_per_epoch": 2},
+                             "dataset_options": {"num_users": 150}}}
     suite = _suite(tmp_path, "recsys", cells)
     assert recsys_main(_args(suite, tmp_path)) == 0
     result = json.loads((tmp_path / "results" / "sasrec-tiny.json").read_text())
     assert result["protocol"]["seeds"] == [2020] and "hr@20" in result["metrics"]
+    # dataset_options reach the loader as --dataset-option and are recorded with the run
+    assert "--dataset-option num_users=150" in result["train_command"]
+    run = json.loads((tmp_path / "work" / "sasrec-tiny" / "run.json").read_text())
+    assert run["data"]["options"] == {"num_users": 150}
     assert graphcl_main(_args(suite, tmp_path)) == 2
     assert "is a recsys suite; run it with 'recsys bench'" in capsys.readouterr().err
 
@@ -139,6 +144,10 @@ def test_bad_manifests_name_the_file_and_the_cell(tmp_path: Path) -> None:
     cells = _graph_cells()
     cells["grace-a"]["reference"] = {"metrics": {"test_acc": {"mean": 0.8}}}
     with pytest.raises(ConfigError, match="reference needs a 'source'"):
+        load_suite(_suite(tmp_path, "graph", cells))
+    cells = _graph_cells()
+    cells["grace-a"]["dataset_options"] = ["num_nodes=100"]
+    with pytest.raises(ConfigError, match="cell grace-a: dataset_options must be a mapping"):
         load_suite(_suite(tmp_path, "graph", cells))
     with pytest.raises(ConfigError, match="candidates must name cells"):
         load_suite(_suite(tmp_path, "graph", _graph_cells(), {"s": {"metric": "val_acc", "candidates": ["nope"]}}))
