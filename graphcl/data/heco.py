@@ -4,7 +4,9 @@ A HeCo dataset folder holds, for one *target* node type with labels:
 
 - ``<t>_feat.npz``: features of node type ``t`` — a ``scipy.sparse.save_npz`` file, L1 row-normalised on load
   (all-zero rows stay zero), **or** a plain dense ``.npy`` array saved under a ``.npz`` name (DBLP's
-  ``t_feat.npz``), used as it is. A type without a feature file gets one-hot features (a sparse identity).
+  ``t_feat.npz``), used as it is. A type without a feature file gets one-hot features (a sparse identity), or
+  with ``load_heco(..., features="metapath2vec")`` 64-d metapath2vec embeddings learned on the relations
+  (:class:`graphcl.transforms.MetaPath2VecFeatures`, MEOW's AMiner setting; cached beside the processed file).
 - ``<xy>.txt``: a relation as an edge list, two integer columns of 0-based local ids (column 0 of type ``x``).
 - ``labels.npy`` (class ids of the target nodes, any integer or float values; remapped to ``0..C-1``) and
   ``{train,val,test}_{20,40,60}.npy`` (index arrays; ``train_r`` holds ``r`` labelled nodes per class).
@@ -31,20 +33,26 @@ Public API (kept stable, other models build on it): :func:`load_heco` and :func:
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import logging
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
-from graphcl.errors import DataError
+from graphcl.errors import ConfigError, DataError
 from graphcl.safe_load import load_numpy, load_torch, sha256_of
+
+if TYPE_CHECKING:
+    from graphcl.transforms.metapath2vec import MetaPath2VecFeatures
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +290,8 @@ def load_heco(
     compute_metapaths: bool = True,
     sparse_features: bool = False,
     cache: bool = True,
+    features: str = "onehot",
+    metapath2vec: Mapping[str, Any] | None = None,
 ) -> HeteroData:
     """Loads a HeCo-format dataset (Wang et al., KDD 2021) into a :class:`~torch_geometric.data.HeteroData`.
 
@@ -300,7 +310,17 @@ def load_heco(
             :func:`metapath_adjacency` computes them on demand. (default: ``True``)
         sparse_features: Keep file features as sparse COO tensors instead of dense ones (one-hot types are
             always sparse identities). (default: ``False``)
-        cache: Read and write the processed file (see above). (default: ``True``)
+        cache: Read and write the processed file (see above), and the learned features of
+            ``features="metapath2vec"``. (default: ``True``)
+        features: Features of the node types without a feature file: ``"onehot"`` (a sparse identity, HeCo's
+            setting) or ``"metapath2vec"``: dense ``[N_t, 64]`` embeddings learned on the relations by
+            :class:`graphcl.transforms.MetaPath2VecFeatures` (the setting of MEOW's authors on AMiner; it takes
+            minutes on AMiner, see the class). The learned features are saved beside the processed file, keyed on
+            the raw files' SHA-256 and the transform's arguments, so a later load does not train them again.
+            (default: ``"onehot"``)
+        metapath2vec: Keyword arguments of :class:`~graphcl.transforms.MetaPath2VecFeatures` with
+            ``features="metapath2vec"`` (e.g. ``{"epochs": 10, "seed": 1}``); ``node_types`` defaults to the types
+            without a feature file. (default: ``None``, the class defaults)
 
     Returns:
         A ``HeteroData`` with, per node type, ``x`` and ``num_nodes``; per relation file both directions
@@ -313,20 +333,55 @@ def load_heco(
     Raises:
         DataError: Unknown name, missing files (all listed), malformed files, ids out of range (file and line
             named), labels/splits inconsistent with the target type.
+        ConfigError: An unknown ``features`` value or a bad ``metapath2vec`` argument.
     """
     description = _resolve_description(name_or_description)
+    transform = _feature_transform(description, features, metapath2vec)
     folder = _resolve_folder(description, Path(root))
     files = _check_files(description, folder)
-    key = _cache_key(description, folder, files, compute_metapaths, sparse_features) if cache else None
-    if key is not None:
-        cached = _read_cache(description, folder, key)
-        if cached is not None:
-            return cached
-
-    data = _parse(description, folder, compute_metapaths, sparse_features)
-    if key is not None:
-        _write_cache(data, description, folder, key)
+    digests = _file_digests(folder, files) if cache else None
+    key = _cache_key(description, digests, compute_metapaths, sparse_features) if digests is not None else None
+    data = _read_cache(description, folder, key) if key is not None else None
+    if data is None:
+        data = _parse(description, folder, compute_metapaths, sparse_features)
+        if key is not None:
+            _write_cache(data, description, folder, key)
+    if transform is not None:
+        data = _with_learned_features(data, description, folder, transform, digests)
     return data
+
+
+_FEATURE_CHOICES = ("onehot", "metapath2vec")
+
+
+def _feature_transform(description: HecoDescription, features: str, options: Mapping[str, Any] | None
+                       ) -> MetaPath2VecFeatures | None:
+    """The transform of ``features`` (``None`` for one-hot features), its arguments checked before any file is
+    read."""
+    if features not in _FEATURE_CHOICES:
+        raise ConfigError(f"HeCo dataset {description.name!r}: features={features!r} is not one of "
+                          f"{', '.join(_FEATURE_CHOICES)}")
+    if features == "onehot":
+        if options is not None:
+            raise ConfigError(f"HeCo dataset {description.name!r}: metapath2vec options are given but "
+                              f"features='onehot'; add features=metapath2vec")
+        return None
+    from graphcl.transforms.metapath2vec import MetaPath2VecFeatures
+
+    options = {} if options is None else options
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"HeCo dataset {description.name!r}: metapath2vec must be a mapping of "
+                          f"MetaPath2VecFeatures arguments (e.g. {{epochs: 10}}), got {options!r}")
+    accepted = [name for name in inspect.signature(MetaPath2VecFeatures).parameters]
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        raise ConfigError(f"HeCo dataset {description.name!r}: unknown metapath2vec option(s) {unknown}; "
+                          f"accepted: {', '.join(accepted)}")
+    featureless = [t.name for t in description.node_types if t.features is None]
+    if "node_types" not in options and not featureless:
+        raise ConfigError(f"HeCo dataset {description.name!r}: features=metapath2vec, but every node type has a "
+                          f"feature file; name the types to replace with metapath2vec={{node_types: [...]}}")
+    return MetaPath2VecFeatures(**{"node_types": featureless, **options})
 
 
 def _parse(description: HecoDescription, folder: Path, compute_metapaths: bool, sparse_features: bool
@@ -418,12 +473,17 @@ _CACHE_FORMAT = 1
 _CACHE_PREFIX = "heco-"
 
 
-def _cache_key(description: HecoDescription, folder: Path, files: Sequence[str], compute_metapaths: bool,
+def _file_digests(folder: Path, files: Sequence[str]) -> list[str]:
+    """``name:sha256`` of every raw file."""
+    return [f"{name}:{sha256_of(folder / name)}" for name in files]
+
+
+def _cache_key(description: HecoDescription, digests: Sequence[str], compute_metapaths: bool,
                sparse_features: bool) -> str:
     """SHA-256 over the cache format, the description, the options and every raw file's name and SHA-256."""
     digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{description!r}\n{compute_metapaths}\n{sparse_features}\n".encode())
-    for name in files:
-        digest.update(f"{name}:{sha256_of(folder / name)}\n".encode())
+    for line in digests:
+        digest.update(f"{line}\n".encode())
     return digest.hexdigest()
 
 
@@ -468,6 +528,82 @@ def _write_cache(data: HeteroData, description: HecoDescription, folder: Path, k
             partial.replace(path)
         except OSError as exc:
             log.warning("could not write the processed file %s (%s)", path, exc)
+            continue
+        return
+
+
+_FEATURES_FORMAT = 1
+
+
+def _features_key(description: HecoDescription, digests: Sequence[str], transform: MetaPath2VecFeatures) -> str:
+    """SHA-256 over the features format, the description, the transform's arguments and the raw files' SHA-256
+    (not the loader's other options: the learned features do not depend on them)."""
+    arguments = json.dumps(transform.arguments(), sort_keys=True)
+    digest = hashlib.sha256(f"{_FEATURES_FORMAT}\n{description!r}\n{type(transform).__name__}\n{arguments}\n"
+                            .encode())
+    for line in digests:
+        digest.update(f"{line}\n".encode())
+    return digest.hexdigest()
+
+
+def _with_learned_features(data: HeteroData, description: HecoDescription, folder: Path,
+                           transform: MetaPath2VecFeatures, digests: Sequence[str] | None) -> HeteroData:
+    """``data`` with the transform's features, read from their cache file when one matches, else learned (and
+    saved when ``digests`` is given, i.e. caching is on)."""
+    key = _features_key(description, digests, transform) if digests is not None else None
+    name = f"{_CACHE_PREFIX}{description.name}-metapath2vec-{key[:32]}.pt" if key is not None else None
+    features = _read_features_cache(data, folder, name, key, transform) if key is not None else None
+    if features is None:
+        features = transform.embed(data)
+        if key is not None:
+            _write_features_cache(features, folder, name, key)
+    for node_type, x in features.items():
+        data[node_type].x = x
+    return data
+
+
+def _read_features_cache(data: HeteroData, folder: Path, name: str, key: str, transform: MetaPath2VecFeatures
+                         ) -> dict[str, torch.Tensor] | None:
+    for cache_dir in _cache_folders(folder):
+        path = cache_dir / name
+        if not path.is_file():
+            continue
+        try:
+            payload = load_torch(path, what="learned HeCo features")
+            if not isinstance(payload, dict) or payload.get("format") != _FEATURES_FORMAT \
+                    or payload.get("key") != key or not isinstance(payload.get("features"), dict):
+                raise DataError("not a features file of these raw files and arguments")
+            features = payload["features"]
+            expected = transform.node_types or []
+            if sorted(features) != sorted(expected):
+                raise DataError(f"features of {sorted(features)} instead of {sorted(expected)}")
+            for node_type, x in features.items():
+                if not isinstance(x, torch.Tensor) or x.dtype != torch.float32 or x.layout != torch.strided \
+                        or tuple(x.shape) != (data[node_type].num_nodes, transform.embedding_dim) \
+                        or not bool(torch.isfinite(x).all()):
+                    raise DataError(f"bad features of {node_type!r}")
+        except (DataError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            log.warning("%s: ignored and learned again (%s)", path, exc)
+            continue
+        log.info("%s: learned features of %s (raw files and arguments unchanged)", path, ", ".join(features))
+        return features
+    return None
+
+
+def _write_features_cache(features: Mapping[str, torch.Tensor], folder: Path, name: str, key: str) -> None:
+    from graphcl.data.roots import is_writable
+
+    for cache_dir in _cache_folders(folder):
+        if not is_writable(cache_dir):
+            continue
+        path = cache_dir / name
+        partial = path.with_name(path.name + ".partial")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            torch.save({"format": _FEATURES_FORMAT, "key": key, "features": dict(features)}, partial)
+            partial.replace(path)
+        except OSError as exc:
+            log.warning("could not write the learned features %s (%s)", path, exc)
             continue
         return
 

@@ -6,8 +6,10 @@ GCA's centrality-adaptive :class:`AddCentrality`, :class:`AdaptiveDropEdge` and 
 plus the stochastic combinators :class:`RandomApply` and :class:`RandomChoice`, CSGCL's community-aware
 :class:`AddCommunities`, :class:`CommunalEdgeDropping` (CED) and :class:`CommunalAttributeVoting` (CAV), and MEOW's
 meta-path views :class:`MetaPathViews` and contexts :class:`MetaPathContexts` (on ``HeteroData`` with declared
-meta-paths). They work on :class:`~torch_geometric.data.Data` and :class:`~torch_geometric.data.HeteroData`, never
-modify the input graph, and compose with :class:`torch_geometric.transforms.Compose`:
+meta-paths), and :class:`MetaPath2VecFeatures`, which gives featureless node types of a ``HeteroData``
+metapath2vec embeddings (Dong et al., KDD 2017) as features. They work on :class:`~torch_geometric.data.Data` and
+:class:`~torch_geometric.data.HeteroData`, never modify the input graph, and compose with
+:class:`torch_geometric.transforms.Compose`:
 
 .. code-block:: python
 
@@ -30,6 +32,7 @@ from graphcl.transforms.community import (
 from graphcl.transforms.drop_edge import DropEdge
 from graphcl.transforms.mask_feature import MaskFeature
 from graphcl.transforms.metapath import MetaPathContexts, MetaPathViews
+from graphcl.transforms.metapath2vec import MetaPath2VecFeatures
 from graphcl.transforms.random_apply import RandomApply
 from graphcl.transforms.random_choice import RandomChoice
 
@@ -42,6 +45,7 @@ __all__ = [
     "CommunalEdgeDropping",
     "DropEdge",
     "MaskFeature",
+    "MetaPath2VecFeatures",
     "MetaPathContexts",
     "MetaPathViews",
     "RandomApply",
