@@ -66,6 +66,7 @@ __all__ = [
     "load_heco",
     "metapath_adjacency",
     "metapath_reachability",
+    "relation_types",
 ]
 
 EdgeType = tuple[str, str, str]
@@ -1020,7 +1021,7 @@ def _incidences(data: HeteroData, metapath: MetaPath) -> list[sp.csr_matrix]:
 
 
 def _find_relation(data: HeteroData, a: str, b: str, name: str) -> EdgeType:
-    relations = _relation_types(data)
+    relations = relation_types(data)
     forward = [edge_type for edge_type in relations if edge_type[0] == a and edge_type[2] == b]
     if len(forward) == 1:
         return forward[0]
@@ -1036,8 +1037,9 @@ def _find_relation(data: HeteroData, a: str, b: str, name: str) -> EdgeType:
                     f"MetaPath.relations")
 
 
-def _relation_types(data: HeteroData) -> list[EdgeType]:
-    """Edge types that are relations: they have an ``edge_index`` and are not stored meta-path graphs."""
+def relation_types(data: HeteroData) -> list[EdgeType]:
+    """The edge types of ``data`` that are relations: they have an ``edge_index`` and are not stored meta-path
+    graphs (whose relation names are those of ``data.metapath_specs``)."""
     metapaths = {spec.name for spec in (getattr(data, "metapath_specs", None) or ())}
     return [edge_type for edge_type in data.edge_types
             if edge_type[1] not in metapaths and "edge_index" in data[edge_type]]

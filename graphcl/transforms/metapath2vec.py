@@ -21,6 +21,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 from torch_geometric.transforms import BaseTransform
 
+from graphcl.data.heco import relation_types
 from graphcl.errors import ConfigError, DataError
 from graphcl.transforms._registry import functional_name
 
@@ -276,7 +277,7 @@ def metapath2vec_cycle(data: HeteroData, node_types: Sequence[str]) -> list[Edge
         raise DataError(f"the start type {start!r} of the meta-path cycle is not in the graph "
                         f"(types: {data.node_types})")
     specs = tuple(getattr(data, "metapath_specs", None) or ())
-    relations = _relation_types(data, specs)
+    relations = relation_types(data)
     wanted = set(node_types)
     cycle: list[EdgeType] = []
     for spec in specs:
@@ -320,13 +321,6 @@ def _is_identity(x: object) -> bool:
     if x.layout != torch.strided:
         return False
     return n <= 50_000 and bool(torch.equal(x, torch.eye(n, dtype=x.dtype, device=x.device)))
-
-
-def _relation_types(data: HeteroData, specs: Sequence[object]) -> list[EdgeType]:
-    """Edge types with an ``edge_index`` that are relations, not stored meta-path graphs."""
-    names = {spec.name for spec in specs}
-    return [edge_type for edge_type in data.edge_types
-            if edge_type[1] not in names and "edge_index" in data[edge_type]]
 
 
 def _edge_between(relations: Sequence[EdgeType], a: str, b: str, metapath: str) -> EdgeType:
