@@ -38,10 +38,10 @@ import json
 import logging
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from graphcl.transforms.metapath2vec import MetaPath2VecFeatures
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 __all__ = [
     "HECO_DATASETS",
@@ -500,37 +501,55 @@ def _cache_file(description: HecoDescription, key: str) -> str:
     return f"{_CACHE_PREFIX}{description.name}-{key[:32]}.pt"
 
 
-def _read_cache(description: HecoDescription, folder: Path, key: str) -> HeteroData | None:
+_CACHE_READ_ERRORS = (DataError, KeyError, TypeError, ValueError, IndexError, RuntimeError)
+
+
+def _read_cached(folder: Path, file_name: str, what: str, parse: Callable[[object], _T], redo: str
+                 ) -> tuple[Path, _T] | None:
+    """The first cache folder's ``file_name`` that loads safely and that ``parse`` accepts, with its path; a file
+    that fails is logged (``"<path>: ignored and <redo> (<why>)"``) and the next folder is tried."""
     for cache_dir in _cache_folders(folder):
-        path = cache_dir / _cache_file(description, key)
+        path = cache_dir / file_name
         if not path.is_file():
             continue
         try:
-            data = _from_plain(load_torch(path, what="processed HeCo file"), description, key)
-        except (DataError, KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
-            log.warning("%s: ignored and rebuilt (%s)", path, exc)
-            continue
-        log.info("%s: processed file of %s (raw files unchanged)", path, description.name)
-        return data
+            return path, parse(load_torch(path, what=what))
+        except _CACHE_READ_ERRORS as exc:
+            log.warning("%s: ignored and %s (%s)", path, redo, exc)
     return None
 
 
-def _write_cache(data: HeteroData, description: HecoDescription, folder: Path, key: str) -> None:
+def _write_cached(payload: object, folder: Path, file_name: str, what: str) -> None:
+    """Saves ``payload`` as ``file_name`` in the first writable cache folder (through a ``.partial`` file, so a
+    reader never sees half a file); a folder that fails is logged and the next one tried."""
     from graphcl.data.roots import is_writable
 
     for cache_dir in _cache_folders(folder):
         if not is_writable(cache_dir):
             continue
-        path = cache_dir / _cache_file(description, key)
+        path = cache_dir / file_name
         partial = path.with_name(path.name + ".partial")
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            torch.save(_to_plain(data, key), partial)
+            torch.save(payload, partial)
             partial.replace(path)
         except OSError as exc:
-            log.warning("could not write the processed file %s (%s)", path, exc)
+            log.warning("could not write the %s %s (%s)", what, path, exc)
             continue
         return
+
+
+def _read_cache(description: HecoDescription, folder: Path, key: str) -> HeteroData | None:
+    found = _read_cached(folder, _cache_file(description, key), "processed HeCo file",
+                         lambda payload: _from_plain(payload, description, key), "rebuilt")
+    if found is None:
+        return None
+    log.info("%s: processed file of %s (raw files unchanged)", found[0], description.name)
+    return found[1]
+
+
+def _write_cache(data: HeteroData, description: HecoDescription, folder: Path, key: str) -> None:
+    _write_cached(_to_plain(data, key), folder, _cache_file(description, key), "processed file")
 
 
 _FEATURES_FORMAT = 1
@@ -551,62 +570,42 @@ def _with_learned_features(data: HeteroData, description: HecoDescription, folde
                            transform: MetaPath2VecFeatures, digests: Sequence[str] | None) -> HeteroData:
     """``data`` with the transform's features, read from their cache file when one matches, else learned (and
     saved when ``digests`` is given, i.e. caching is on)."""
-    key = _features_key(description, digests, transform) if digests is not None else None
-    name = f"{_CACHE_PREFIX}{description.name}-metapath2vec-{key[:32]}.pt" if key is not None else None
-    features = _read_features_cache(data, folder, name, key, transform) if key is not None else None
-    if features is None:
+    if digests is None:
         features = transform.embed(data)
-        if key is not None:
-            _write_features_cache(features, folder, name, key)
+    else:
+        key = _features_key(description, digests, transform)
+        name = f"{_CACHE_PREFIX}{description.name}-metapath2vec-{key[:32]}.pt"
+        found = _read_cached(folder, name, "learned HeCo features",
+                             lambda payload: _checked_features(payload, data, key, transform), "learned again")
+        if found is not None:
+            features = found[1]
+            log.info("%s: learned features of %s (raw files and arguments unchanged)", found[0],
+                     ", ".join(features))
+        else:
+            features = transform.embed(data)
+            _write_cached({"format": _FEATURES_FORMAT, "key": key, "features": dict(features)}, folder, name,
+                          "learned features")
     for node_type, x in features.items():
         data[node_type].x = x
     return data
 
 
-def _read_features_cache(data: HeteroData, folder: Path, name: str, key: str, transform: MetaPath2VecFeatures
-                         ) -> dict[str, torch.Tensor] | None:
-    for cache_dir in _cache_folders(folder):
-        path = cache_dir / name
-        if not path.is_file():
-            continue
-        try:
-            payload = load_torch(path, what="learned HeCo features")
-            if not isinstance(payload, dict) or payload.get("format") != _FEATURES_FORMAT \
-                    or payload.get("key") != key or not isinstance(payload.get("features"), dict):
-                raise DataError("not a features file of these raw files and arguments")
-            features = payload["features"]
-            expected = transform.node_types or []
-            if sorted(features) != sorted(expected):
-                raise DataError(f"features of {sorted(features)} instead of {sorted(expected)}")
-            for node_type, x in features.items():
-                if not isinstance(x, torch.Tensor) or x.dtype != torch.float32 or x.layout != torch.strided \
-                        or tuple(x.shape) != (data[node_type].num_nodes, transform.embedding_dim) \
-                        or not bool(torch.isfinite(x).all()):
-                    raise DataError(f"bad features of {node_type!r}")
-        except (DataError, KeyError, TypeError, ValueError, RuntimeError) as exc:
-            log.warning("%s: ignored and learned again (%s)", path, exc)
-            continue
-        log.info("%s: learned features of %s (raw files and arguments unchanged)", path, ", ".join(features))
-        return features
-    return None
-
-
-def _write_features_cache(features: Mapping[str, torch.Tensor], folder: Path, name: str, key: str) -> None:
-    from graphcl.data.roots import is_writable
-
-    for cache_dir in _cache_folders(folder):
-        if not is_writable(cache_dir):
-            continue
-        path = cache_dir / name
-        partial = path.with_name(path.name + ".partial")
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            torch.save({"format": _FEATURES_FORMAT, "key": key, "features": dict(features)}, partial)
-            partial.replace(path)
-        except OSError as exc:
-            log.warning("could not write the learned features %s (%s)", path, exc)
-            continue
-        return
+def _checked_features(payload: object, data: HeteroData, key: str, transform: MetaPath2VecFeatures
+                      ) -> dict[str, torch.Tensor]:
+    """The features of a cache file's payload, if they are those of these raw files and arguments."""
+    if not isinstance(payload, dict) or payload.get("format") != _FEATURES_FORMAT \
+            or payload.get("key") != key or not isinstance(payload.get("features"), dict):
+        raise DataError("not a features file of these raw files and arguments")
+    features = payload["features"]
+    expected = transform.node_types or []
+    if sorted(features) != sorted(expected):
+        raise DataError(f"features of {sorted(features)} instead of {sorted(expected)}")
+    for node_type, x in features.items():
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.float32 or x.layout != torch.strided \
+                or tuple(x.shape) != (data[node_type].num_nodes, transform.embedding_dim) \
+                or not bool(torch.isfinite(x).all()):
+            raise DataError(f"bad features of {node_type!r}")
+    return features
 
 
 def _plain_tensor(value: torch.Tensor) -> object:
