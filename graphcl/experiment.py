@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from graphcl.eval import (
 from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
 from graphcl.models import MODELS
 from graphcl.models.base import GraphModel
-from graphcl.train import fit, open_run, results_record, seed_run_dir, write_results
+from graphcl.train import FitResult, fit, open_run, results_record, seed_run_dir, write_results
 from graphcl.train.device import resolve_device
 from graphcl.train.run import RESUMABLE_KEYS
 from graphcl.utils import seed_everything
@@ -128,6 +128,7 @@ def train_model(
     run_dir: Path | None = None,
     show_progress: bool = True,
     resume: bool = False,
+    on_fit: Callable[[FitResult], None] | None = None,
 ) -> GraphModel:
     """Seed everything, build the model, prepare ``data`` for it once and train it: full-batch, or with
     ``batch_size > 0`` on mini-batches of random roots with their sampled neighbourhoods
@@ -139,7 +140,7 @@ def train_model(
     random streams on every run. With ``resume``, training continues from ``run_dir/last.pt`` when that file
     exists (model, optimiser, epoch counter and every RNG state are restored, so the result equals an
     uninterrupted run); the preparation is made again first, and what of it lives in the model's weights is then
-    replaced by the checkpoint.
+    replaced by the checkpoint. ``on_fit``, when given, receives the :class:`~graphcl.train.FitResult`.
     """
     _, train_kw, _ = split_config(cfg)
     seed_everything(seed)
@@ -148,7 +149,7 @@ def train_model(
     prepared = model.prepare(data.to(device))
     checkpoint = None if run_dir is None else run_dir / "last.pt"
     train_data, trained = training_batches(cfg, model, prepared)
-    fit(
+    fit_result = fit(
         trained,
         train_data,
         epochs=train_kw["epochs"],
@@ -167,6 +168,8 @@ def train_model(
         loggers=train_kw["logger"],
         resume_from=checkpoint if resume and checkpoint is not None and checkpoint.is_file() else None,
     )
+    if on_fit is not None:
+        on_fit(fit_result)
     return model
 
 
@@ -220,9 +223,11 @@ def evaluate_seed(
     show_progress: bool,
     resume: bool = False,
     run_info: dict[str, Any] | None = None,
+    on_fit: Callable[[FitResult], None] | None = None,
 ) -> dict[str, MetricSummary]:
     """Train and evaluate one seed on every requested task; ``run_info``, when given, receives the trained
-    model's :meth:`~graphcl.models.base.GraphModel.run_info`. In a distributed run every rank trains and rank 0
+    model's :meth:`~graphcl.models.base.GraphModel.run_info`, and ``on_fit`` every training's
+    :class:`~graphcl.train.FitResult`. In a distributed run every rank trains and rank 0
     alone evaluates (the others return no metrics)."""
     from graphcl.train.distributed import rank
 
@@ -234,12 +239,14 @@ def evaluate_seed(
         from graphcl.eval.hetero import evaluate_hetero
 
         model = train_model(
-            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
+            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume,
+            on_fit=on_fit,
         )
         return evaluate_hetero(model, data.to(device), ev, seed=seed, run_dir=run_dir)
     if "node" in tasks or "clustering" in tasks:
         model = train_model(
-            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume
+            cfg, data, seed=seed, device=device, run_dir=run_dir, show_progress=show_progress, resume=resume,
+            on_fit=on_fit,
         )
     if ("node" in tasks or "clustering" in tasks) and main:
         z = embed_all(model, data.to(device), cfg).cpu()
@@ -268,7 +275,8 @@ def evaluate_seed(
             logger.info("link prediction: training a separate %s on the %d edges left after holding out the "
                         "val/test edges", cfg["model"], int(train_data.edge_index.size(1)))
         model = train_model(
-            cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress, resume=resume
+            cfg, train_data, seed=seed, device=device, run_dir=link_dir, show_progress=show_progress, resume=resume,
+            on_fit=on_fit,
         )
         if not main:
             return metrics
@@ -394,20 +402,22 @@ def run_experiment(
     out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
                        data_source=data_source)  # rank 0 writes it; in a process group the others wait
     per_seed, infos = [], []
+    fits: list[FitResult] = []
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)
         info: dict[str, Any] = {}
         per_seed.append(
             evaluate_seed(
                 cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume,
-                run_info=info,
+                run_info=info, on_fit=fits.append,
             )
         )
         infos.append({"seed": seed, **info})
     extra = {"runs": infos} if any(len(info) > 1 for info in infos) else {}
+    resumed_time_s = sum(fit_result.resumed_time_s for fit_result in fits)  # earlier invocations' training
     results = results_record(
-        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start, device=dev,
-        **extra,
+        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start + resumed_time_s,
+        device=dev, **extra,
     )
     if rank() == 0:
         write_results(out_dir, results)

@@ -210,6 +210,7 @@ def run_recommendation(
     test_runs: list[dict[str, MetricSummary]] = []
     valid_runs: list[dict[str, MetricSummary]] = []
     per_seed: list[dict[str, Any]] = []
+    resumed_time_s = 0.0  # training time of earlier invocations of a resumed run
     for seed in seeds:
         seed_dir = seed_run_dir(out_dir, seed, seeds)
         seed_everything(seed)
@@ -224,6 +225,7 @@ def run_recommendation(
             resume_from=last if resume and last.is_file() else None, show_progress=show_progress, config=dict(cfg),
             loggers=tr["logger"], amp=tr["amp"],
         )
+        resumed_time_s += fit_result.resumed_time_s
         test = evaluate_ranking(model, split.test, protocol, split="test")
         if on_result is not None:
             on_result(seed, test)
@@ -244,7 +246,7 @@ def run_recommendation(
         "values": "one value per seed (test split, best-validation weights)",
     }
     results = results_record(
-        cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start, device=dev,
+        cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start + resumed_time_s, device=dev,
         validation=merge_summaries(valid_runs) if all(valid_runs) else {}, runs=per_seed,
     )
     if rank() == 0:

@@ -111,6 +111,18 @@ def test_resume_continues_an_interrupted_run(tmp_path):
     assert ra == rb
 
 
+def test_a_resumed_run_records_the_training_time_of_every_invocation(tmp_path):
+    common = ["--quiet", "tasks=[node]", "probe_repeats=1", "checkpoint_every=1"]
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "epochs=2", *common]) == 0
+    checkpoint = torch.load(run / "last.pt", weights_only=True)
+    for record in checkpoint["history"]:  # as if the first invocation had trained for an hour
+        record["time_s"] = 1800.0
+    torch.save(checkpoint, run / "last.pt")
+    assert main(["train", "--run-dir", str(run), "--resume", "epochs=3", *common]) == 0
+    assert json.loads((run / "results.json").read_text())["time_s"] > 3600.0
+
+
 def test_resume_needs_run_dir(capsys):
     assert main(["train", "--resume", "--quiet", "epochs=1"]) == 2
     assert "--run-dir" in capsys.readouterr().err

@@ -61,6 +61,9 @@ class FitResult:
         stopped_early: Whether early stopping ended the run before ``epochs``.
         epochs_run: The last completed epoch (counting epochs before a resume).
         time_s: Wall-clock seconds of this ``fit`` call.
+        resumed_time_s: Seconds of the epochs restored from ``resume_from`` (their recorded ``time_s``): the
+            training time of earlier invocations, 0 without a resume. ``time_s + resumed_time_s`` is the
+            training time of the whole run.
         run_dir: The run folder, if one was used.
     """
 
@@ -70,6 +73,7 @@ class FitResult:
     stopped_early: bool = False
     epochs_run: int = 0
     time_s: float = 0.0
+    resumed_time_s: float = 0.0
     run_dir: Path | None = None
 
 
@@ -200,7 +204,7 @@ def fit(
 
     history: list[dict[str, Any]] = []
     best_state: dict[str, Tensor] | None = None
-    start_epoch, rng_state = 1, None
+    start_epoch, rng_state, resumed_time_s = 1, None, 0.0
     if resume_from is not None:
         checkpoint = load_checkpoint(resume_from, model, optimizer, map_location="cpu")
         start_epoch = int(checkpoint["epoch"]) + 1
@@ -209,6 +213,7 @@ def fit(
         else:
             stopper.best_value, stopper.best_epoch = checkpoint.get("best_value"), checkpoint.get("best_epoch")
         history = [dict(record) for record in checkpoint.get("history", [])]
+        resumed_time_s = sum(float(record.get("time_s", 0.0)) for record in history)
         if restore_best:
             best_state = checkpoint.get("best_state")
             if best_state is None and stopper.best_epoch == checkpoint["epoch"]:
@@ -316,6 +321,7 @@ def fit(
         stopped_early=stopped_early,
         epochs_run=last_epoch,
         time_s=time.perf_counter() - started,
+        resumed_time_s=resumed_time_s,
         run_dir=run_dir,
     )
 

@@ -342,7 +342,10 @@ def results_record(
     **extra: Any,
 ) -> dict[str, Any]:
     """The ``results.json`` record every command writes: ``model``, ``dataset``, ``metrics``, ``protocol``,
-    then ``extra`` (e.g. per-seed details), ``config``, ``time_s``, ``peak_mem_mb`` and ``commit``."""
+    then ``extra`` (e.g. per-seed details), ``config``, ``time_s``, ``peak_mem_mb`` and ``commit``.
+
+    ``time_s`` is the run's wall-clock time: for a resumed run, this invocation's plus the recorded epoch times of
+    the invocations before it (:attr:`~graphcl.train.loop.FitResult.resumed_time_s`)."""
     return {
         "model": config["model"],
         "dataset": config["dataset"],

@@ -131,6 +131,16 @@ def test_dataset_options_reach_the_loader_and_the_run_reloads_them(tmp_path, cap
     assert "--dataset-option num_users=99 would change the data of the run" in capsys.readouterr().err
 
 
+def test_a_resumed_run_records_the_training_time_of_every_invocation(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--quiet", "--run-dir", str(run), *TINY, "epochs=1", "checkpoint_every=1"]) == 0
+    checkpoint = torch.load(run / "last.pt", weights_only=True)
+    checkpoint["history"][0]["time_s"] = 3600.0  # as if the first invocation had trained for an hour
+    torch.save(checkpoint, run / "last.pt")
+    assert main(["train", "--quiet", "--run-dir", str(run), "--resume", "epochs=2"]) == 0
+    assert json.loads((run / "results.json").read_text())["time_s"] > 3600.0
+
+
 def test_unknown_or_bad_dataset_options_are_one_line_errors(tmp_path, capsys):
     assert main(["train", "--quiet", "--dataset-option", "num_user=5"]) == 2
     err = capsys.readouterr().err.strip()

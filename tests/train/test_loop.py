@@ -296,6 +296,15 @@ def test_resume_continues_early_stopping_state(tmp_path: Path) -> None:
         assert [int(r["epoch"]) for r in csv.DictReader(fh)] == [1, 2, 3, 4, 5]
 
 
+def test_resume_reports_the_earlier_invocations_training_time(tmp_path: Path) -> None:
+    first = fit(NoisyRegressor(), regression_graph(), epochs=3, run_dir=tmp_path, **QUIET)
+    assert first.resumed_time_s == 0.0
+    resumed = fit(NoisyRegressor(), regression_graph(), epochs=5, run_dir=tmp_path, resume_from=tmp_path / "last.pt",
+                  **QUIET)
+    assert resumed.resumed_time_s == pytest.approx(sum(record["time_s"] for record in first.history))
+    assert [record["epoch"] for record in resumed.history] == [1, 2, 3, 4, 5]
+
+
 def test_resume_rejects_a_different_monitor(tmp_path: Path) -> None:
     fit(NoisyRegressor(), regression_graph(), epochs=2, run_dir=tmp_path, **QUIET)
     with pytest.raises(ConfigError, match="monitor"):
