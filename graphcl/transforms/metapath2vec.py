@@ -232,11 +232,8 @@ class MetaPath2VecFeatures(BaseTransform):
         return cycle
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(node_types={self.node_types}, metapath={self.metapath}, "
-                f"embedding_dim={self.embedding_dim}, walk_length={self.walk_length}, "
-                f"context_size={self.context_size}, walks_per_node={self.walks_per_node}, "
-                f"num_negative_samples={self.num_negative_samples}, epochs={self.epochs}, "
-                f"batch_size={self.batch_size}, lr={self.lr}, seed={self.seed})")
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.arguments().items())
+        return f"{type(self).__name__}({settings})"
 
 
 def featureless_node_types(data: HeteroData) -> list[str]:
