@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +35,8 @@ from graphcl.losses.infonce import check_temperature
 from graphcl.ops.cluster import kmeans
 from graphcl.ops.segment import segment_count, segment_mean
 
-__all__ = ["ClusterPrototypes", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes", "cluster_weights"]
+__all__ = ["ClusterPrototypes", "PositiveSets", "ProtoNCE", "WeightedInfoNCE", "cluster_prototypes",
+           "cluster_weights", "positive_sets"]
 
 
 def _check_pair(anchor: Tensor, sample: Tensor) -> None:
@@ -102,7 +104,9 @@ class WeightedInfoNCE(nn.Module):
     Shapes:
         - anchor, sample: ``[N, d]`` (used as given; MEOW passes L2-normalised projections).
         - labels: ``[T, N]`` integer cluster ids, or weight: ``[N, N]`` non-negative.
-        - positive_index: ``[2, P]`` pairs ``(anchor i, sample j)`` (any order, duplicates and self pairs allowed).
+        - positive_index: ``[2, P]`` pairs ``(anchor i, sample j)`` (any order, duplicates and self pairs allowed),
+          or the same sets made once with :func:`positive_sets` (what a training loop should pass: the pairs are
+          then not sorted and deduplicated again at every step).
         - output: scalar.
     """
 
@@ -113,12 +117,19 @@ class WeightedInfoNCE(nn.Module):
         self.chunk_size = _check_chunk_size(chunk_size)
 
     def forward(self, anchor: Tensor, sample: Tensor, labels: Tensor | None = None,
-                weight: Tensor | None = None, positive_index: Tensor | None = None) -> Tensor:
+                weight: Tensor | None = None, positive_index: Tensor | PositiveSets | None = None) -> Tensor:
         """Loss of anchors / samples ``[N, d]`` with weights from ``labels [T, N]``, ``weight [N, N]`` or neither, and
-        the positives ``i`` (default) or ``i`` plus the pairs of ``positive_index [2, P]``."""
+        the positives ``i`` (default) or ``i`` plus the pairs of ``positive_index`` (``[2, P]`` or
+        :class:`PositiveSets`)."""
         _check_pair(anchor, sample)
         n = anchor.size(0)
-        positives = None if positive_index is None else _positive_rows(positive_index, n, anchor.device)
+        positives = None
+        if isinstance(positive_index, PositiveSets):
+            if positive_index.num_nodes != n:
+                raise ValueError(f"the positive sets are for {positive_index.num_nodes} nodes, the anchors {n}")
+            positives = positive_index.to(anchor.device)
+        elif positive_index is not None:
+            positives = positive_sets(positive_index, n).to(anchor.device)
         if labels is not None and weight is not None:
             raise ValueError("give cluster labels or a weight matrix, not both")
         if labels is not None:
@@ -182,13 +193,38 @@ class WeightedInfoNCE(nn.Module):
         return f"tau={self.tau}, include_positive={self.include_positive}, chunk_size={self.chunk_size}"
 
 
-def _positive_rows(positive_index: Tensor, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """``(row pointer [N + 1], columns)`` of the pairs in ``positive_index`` plus every ``(i, i)``, deduplicated."""
+class PositiveSets(NamedTuple):
+    """Each anchor's positive set :math:`P_i` (``i`` itself and its given pairs) in compressed rows, made once by
+    :func:`positive_sets`.
+
+    Attributes:
+        ptr: ``[N + 1]`` row pointer: the positives of ``i`` are ``col[ptr[i]:ptr[i + 1]]``.
+        col: ``[nnz]`` sample ids, sorted within each row, no duplicates.
+        num_nodes: ``N``.
+    """
+
+    ptr: Tensor
+    col: Tensor
+    num_nodes: int
+
+    def to(self, device: torch.device | str) -> PositiveSets:
+        """The sets on ``device`` (no copy when they are there already)."""
+        return PositiveSets(self.ptr.to(device), self.col.to(device), self.num_nodes)
+
+
+def positive_sets(positive_index: Tensor, num_nodes: int) -> PositiveSets:
+    """The :class:`PositiveSets` of the pairs ``positive_index`` ``[2, P]`` (any order, duplicates and self pairs
+    allowed) plus every ``(i, i)``, over ``num_nodes`` anchors.
+
+    Raises:
+        ValueError: ``positive_index`` is not an integer ``[2, P]`` tensor, or holds ids outside ``[0, num_nodes)``.
+    """
     if (not isinstance(positive_index, Tensor) or positive_index.dim() != 2 or positive_index.size(0) != 2
             or positive_index.is_floating_point() or positive_index.dtype == torch.bool):
         shape = tuple(positive_index.shape) if isinstance(positive_index, Tensor) else type(positive_index).__name__
         raise ValueError(f"positive_index must be an integer tensor of pairs [2, P], got {shape}")
-    pairs = positive_index.to(device=device, dtype=torch.long)
+    n, device = int(num_nodes), positive_index.device
+    pairs = positive_index.to(dtype=torch.long)
     if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
         raise ValueError(f"positive_index holds node ids outside [0, {n}): min {int(pairs.min())}, "
                          f"max {int(pairs.max())}")
@@ -196,12 +232,12 @@ def _positive_rows(positive_index: Tensor, n: int, device: torch.device) -> tupl
     key = torch.unique(pairs[0] * n + pairs[1])  # sorted
     row, col = key // n, key % n
     ptr = torch.searchsorted(row, torch.arange(n + 1, device=device))
-    return ptr, col
+    return PositiveSets(ptr, col, n)
 
 
-def _block_positives(positives: tuple[Tensor, Tensor], start: int, stop: int, n: int) -> Tensor:
+def _block_positives(positives: PositiveSets, start: int, stop: int, n: int) -> Tensor:
     """The ``[stop - start, N]`` boolean mask of the positive sets of anchors ``start .. stop - 1``."""
-    ptr, col = positives
+    ptr, col, _ = positives
     lo, hi = int(ptr[start]), int(ptr[stop])
     counts = ptr[start + 1:stop + 1] - ptr[start:stop]
     local_rows = torch.repeat_interleave(torch.arange(stop - start, device=col.device), counts)

@@ -35,7 +35,7 @@ from torch_geometric.data import HeteroData
 
 from graphcl.errors import ConfigError, DataError
 from graphcl.losses.adameow import LearnedNegativeWeights
-from graphcl.losses.meow import ProtoNCE, WeightedInfoNCE, cluster_prototypes
+from graphcl.losses.meow import PositiveSets, ProtoNCE, WeightedInfoNCE, cluster_prototypes, positive_sets
 from graphcl.models.base import GraphModel
 from graphcl.models.heco import heco_positives
 from graphcl.nn.metapath import (
@@ -282,7 +282,7 @@ class MEOW(_MetaPathContrast):
         self.negative_weights = negative_weights
         self.positives = positives
         self.num_positives = int(num_positives)
-        self._positive_index: Tensor | None = None
+        self._positives: PositiveSets | None = None
         self.loss = WeightedInfoNCE(tau, include_positive=negative_weights == "uniform", chunk_size=chunk_size)
         self.proto = ProtoNCE()
 
@@ -341,9 +341,10 @@ class MEOW(_MetaPathContrast):
             DataError: ``positives="file"`` and the graph has no ``positive_index`` (no ``pos.npz`` in its folder).
         """
         super().prepare(data)
-        self._positive_index = None
+        self._positives = None
         if self.positives != "self":
-            self._positive_index = heco_positives(data, self.positives, self.num_positives)
+            pairs = heco_positives(data, self.positives, self.num_positives)
+            self._positives = positive_sets(pairs, data[data.target_type].num_nodes)
         return data
 
     def forward(self, data: HeteroData) -> dict[str, Tensor]:
@@ -356,8 +357,7 @@ class MEOW(_MetaPathContrast):
         prototypes = cluster_prototypes(sample, self.num_clusters, self.tau, n_init=self.kmeans_n_init,
                                          max_iter=self.kmeans_iter) if need_clusters else None
         labels = prototypes.labels if self.negative_weights == "clusters" and prototypes is not None else None
-        positive_index = None if self._positive_index is None else self._positive_index.to(anchor.device)
-        parts["nce"] = self.loss(anchor, sample, labels=labels, positive_index=positive_index)
+        parts["nce"] = self.loss(anchor, sample, labels=labels, positive_index=self._positives)
         if self.lam_proto > 0 and prototypes is not None:
             parts["proto"] = self.lam_proto * self.proto(anchor, prototypes)
         return parts

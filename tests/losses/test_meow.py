@@ -12,6 +12,7 @@ from graphcl.losses.meow import (
     WeightedInfoNCE,
     cluster_prototypes,
     cluster_weights,
+    positive_sets,
 )
 
 
@@ -112,6 +113,11 @@ def test_several_positives_match_a_naive_reference(chunk: int | None, include_po
     assert torch.allclose(loss, expected, atol=1e-5)
     loss.backward()
     assert torch.isfinite(a.grad).all() and torch.isfinite(e.grad).all()
+    prepared = positive_sets(pairs, n)  # made once, as a training loop passes them
+    assert [set(prepared.col[prepared.ptr[i]:prepared.ptr[i + 1]].tolist()) for i in range(n)] == positives
+    again = WeightedInfoNCE(0.6, include_positive=include_positive, chunk_size=chunk)(
+        a, e, labels=labels, positive_index=prepared)
+    assert torch.equal(again, loss)
 
 
 def test_self_pairs_only_are_the_single_positive_loss_and_bad_pairs_raise() -> None:
@@ -126,6 +132,8 @@ def test_self_pairs_only_are_the_single_positive_loss_and_bad_pairs_raise() -> N
         loss(a, e, positive_index=torch.tensor([[0], [8]]))
     with pytest.raises(ValueError, match=r"pairs \[2, P\]"):
         loss(a, e, positive_index=torch.tensor([[0.0], [1.0]]))
+    with pytest.raises(ValueError, match="positive sets are for 9 nodes, the anchors 8"):
+        loss(a, e, positive_index=positive_sets(selves, 9))
 
 
 def _naive_concentration(x: torch.Tensor, labels: torch.Tensor, k: int, tau: float) -> torch.Tensor:
