@@ -86,6 +86,15 @@ def thin_rows(rows: Sequence[dict[str, float]], max_rows: int = 200) -> list[dic
     return [rows[round(i * step)] for i in range(max_rows)]
 
 
+def _curve_label(run: Path, label: str) -> str:
+    """A curve's legend entry when several runs share a figure: ``run/seed`` (``sasrec-ml100k/seed-2020``), with
+    a seed folder or a results file named by its run (its parent folder, its stem)."""
+    name = run.stem if run.suffix == ".json" else run.name
+    if label == run.name:  # a seed folder given directly: its curve is named after itself
+        return f"{run.parent.name}/{name}"
+    return f"{name}/{label}"
+
+
 def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
                          metrics: Sequence[str] | None = None, title: str | None = None) -> Path:
     """Loss and validation metrics against epochs, one line per run (and seed).
@@ -97,7 +106,7 @@ def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
         title: Figure title.
     """
     plt = _pyplot()
-    curves = [(f"{Path(d).name}/{label}" if len(run_dirs) > 1 else label, rows)
+    curves = [(_curve_label(Path(d), label) if len(run_dirs) > 1 else label, rows)
               for d in run_dirs for label, rows in run_curves(d)]
     columns = list(metrics) if metrics else sorted({k for _, rows in curves for k in rows[0]
                                                     if (k.startswith("valid_") and k.endswith("@20"))

@@ -9,7 +9,7 @@ import pytest
 
 from graphcl.cli import main
 from graphcl.errors import DataError
-from graphcl.plots import growth_exponent, plot_scaling, read_metrics_csv, thin_rows
+from graphcl.plots import _curve_label, growth_exponent, plot_scaling, read_metrics_csv, thin_rows
 
 pytest.importorskip("matplotlib")
 
@@ -33,6 +33,12 @@ def test_growth_exponent_is_the_least_squares_slope_from_the_large_sizes() -> No
     noisy_small = [(100.0, 50.0), *points[2:]]  # fixed costs at small n are left out
     assert math.isclose(growth_exponent(noisy_small), 2.0)
     assert growth_exponent([(1e4, 1.0)]) is None
+
+
+def test_curves_of_several_runs_are_named_by_run_and_seed() -> None:
+    assert _curve_label(Path("runs/sasrec-ml100k"), "seed-2020") == "sasrec-ml100k/seed-2020"
+    assert _curve_label(Path("runs/sasrec-ml100k/seed-2020"), "seed-2020") == "sasrec-ml100k/seed-2020"
+    assert _curve_label(Path("results/sracl-dot-ml100k.json"), "seed-2021") == "sracl-dot-ml100k/seed-2021"
 
 
 def test_curves_tsne_and_suite_plots_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
