@@ -90,8 +90,8 @@ def _curve_label(run: Path, label: str) -> str:
     """A curve's legend entry when several runs share a figure: ``run/seed`` (``sasrec-ml100k/seed-2020``), with
     a seed folder or a results file named by its run (its parent folder, its stem)."""
     name = run.stem if run.suffix == ".json" else run.name
-    if label == run.name:  # a seed folder given directly: its curve is named after itself
-        return f"{run.parent.name}/{name}"
+    if label == run.name:  # a run folder with its own metrics.csv: a seed folder, or a single-seed run
+        return f"{run.parent.name}/{name}" if name.startswith("seed-") else name
     return f"{name}/{label}"
 
 

@@ -39,6 +39,7 @@ def test_curves_of_several_runs_are_named_by_run_and_seed() -> None:
     assert _curve_label(Path("runs/sasrec-ml100k"), "seed-2020") == "sasrec-ml100k/seed-2020"
     assert _curve_label(Path("runs/sasrec-ml100k/seed-2020"), "seed-2020") == "sasrec-ml100k/seed-2020"
     assert _curve_label(Path("results/sracl-dot-ml100k.json"), "seed-2021") == "sracl-dot-ml100k/seed-2021"
+    assert _curve_label(Path("runs/grace-cora"), "grace-cora") == "grace-cora"  # a single-seed run folder
 
 
 def test_curves_tsne_and_suite_plots_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
