@@ -269,6 +269,7 @@ def cluster_prototypes(
     n_init: int = 5,
     max_iter: int = 20,
     seed: int = 0,
+    init: str = "k-means++",
 ) -> ClusterPrototypes:
     """MEOW's per-epoch clustering: T spherical k-means runs with prototypes and PCL concentrations.
 
@@ -290,6 +291,8 @@ def cluster_prototypes(
         n_init: k-means restarts per clustering.
         max_iter: Lloyd iterations per restart.
         seed: Base seed.
+        init: k-means initialisation, ``"k-means++"`` or ``"random"`` (faiss's, the reference's: ``k`` distinct
+            random points). (default: ``"k-means++"``)
 
     Returns:
         :class:`ClusterPrototypes`.
@@ -306,7 +309,7 @@ def cluster_prototypes(
     x = x.detach()
     labels, centroids, concentration = [], [], []
     for t, k in enumerate(num_clusters):
-        result = kmeans(x, int(k), n_init=n_init, max_iter=max_iter, seed=seed + t, spherical=True)
+        result = kmeans(x, int(k), n_init=n_init, max_iter=max_iter, seed=seed + t, spherical=True, init=init)
         assignment = result.labels
         means = segment_mean(x, assignment, int(k))
         counts = segment_count(assignment, int(k)).to(x.dtype)

@@ -1,4 +1,4 @@
-"""Seeded k-means on tensors (Lloyd's algorithm with k-means++ seeding), the same code on CPU and GPU.
+"""Seeded k-means on tensors (Lloyd's algorithm with k-means++ or random seeding), the same code on CPU and GPU.
 
 Used for meta-nodes (PamC), cluster-weighted negatives and prototypes (MEOW) and anywhere a clustering of
 embeddings is needed inside training, where round-tripping to scikit-learn would cost a device transfer.
@@ -74,6 +74,16 @@ def _kmeans_pp(x: Tensor, k: int, spherical: bool, generator: torch.Generator, c
     return centroids
 
 
+#: Initialisations of :func:`kmeans`.
+INITS = ("k-means++", "random")
+
+
+def _random_init(x: Tensor, k: int, generator: torch.Generator) -> Tensor:
+    """``k`` distinct rows of ``x`` drawn uniformly (faiss's ``Clustering`` initialisation)."""
+    rows = torch.randperm(x.size(0), generator=generator, device="cpu")[:k].to(x.device)
+    return x[rows].clone()
+
+
 def kmeans(
     x: Tensor,
     k: int,
@@ -84,8 +94,9 @@ def kmeans(
     seed: int = 0,
     spherical: bool = False,
     chunk_size: int = 8192,
+    init: str = "k-means++",
 ) -> KMeansResult:
-    """k-means clustering of the rows of ``x`` (Lloyd's algorithm, k-means++ initialisation).
+    """k-means clustering of the rows of ``x`` (Lloyd's algorithm, k-means++ or random initialisation).
 
     Minimises :math:`\\sum_i \\lVert x_i - \\mu_{c(i)} \\rVert^2` (or, with ``spherical=True``, maximises the cosine
     between L2-normalised rows and unit-norm centres). Empty clusters are re-seeded with the point that is
@@ -103,13 +114,16 @@ def kmeans(
         seed: Seed of a private generator; the global torch RNG is not touched.
         spherical: Cluster by cosine similarity (rows and centres L2-normalised).
         chunk_size: Rows per distance chunk.
+        init: ``"k-means++"`` (Arthur & Vassilvitskii, 2007; scikit-learn's default) or ``"random"`` (``k``
+            distinct rows drawn uniformly, as faiss's ``Clustering``: no sequential seeding pass, which on CPU costs
+            more than the Lloyd iterations when ``k`` is in the hundreds). (default: ``"k-means++"``)
 
     Returns:
         :class:`KMeansResult`.
 
     Raises:
         ValueError: ``x`` is not a finite 2-D tensor, ``k`` is not an int in ``[1, N]``, or ``n_init`` /
-            ``max_iter`` / ``chunk_size`` / ``tol`` are out of range (the message names the argument).
+            ``max_iter`` / ``chunk_size`` / ``tol`` / ``init`` are out of range (the message names the argument).
     """
     if not isinstance(x, Tensor) or x.dim() != 2:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
@@ -122,6 +136,8 @@ def kmeans(
     chunk_size = check_positive_int(chunk_size, "chunk_size")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
     if not torch.isfinite(x).all():
         raise ValueError("x contains NaN or inf")
     x = x.detach()
@@ -135,7 +151,10 @@ def kmeans(
 
     best: KMeansResult | None = None
     for _ in range(n_init):
-        centroids = _kmeans_pp(x, k, spherical, generator, chunk_size)
+        if init == "random":
+            centroids = _random_init(x, k, generator)
+        else:
+            centroids = _kmeans_pp(x, k, spherical, generator, chunk_size)
         n_iter = 0
         for n_iter in range(1, max_iter + 1):  # noqa: B007 - read after the loop
             labels, cost = _assign(x, centroids, spherical, chunk_size)

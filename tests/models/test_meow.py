@@ -97,7 +97,7 @@ def test_faithful_embedding_of_another_graph_size_raises_instead_of_returning_th
 
     torch.manual_seed(0)
     data, other = planted_hetero_graph(), planted_hetero_graph(num_papers=90, seed=1)
-    model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5)
+    model = MEOW.build(data, **SMALL, num_clusters=[6, 10], kmeans_n_init=1, kmeans_iter=5, kmeans_init="random")
     model(model.prepare(data))
     assert model.embed(data).shape == (60, 16)
     with pytest.raises(DataError, match="faithful.*90"):
@@ -109,7 +109,8 @@ def test_faithful_embedding_of_another_graph_size_raises_instead_of_returning_th
 def test_nan_lam_proto_and_bad_kmeans_settings_name_the_field() -> None:
     data = planted_hetero_graph()
     for kwargs, field in (({"lam_proto": float("nan")}, "lam_proto"), ({"kmeans_n_init": 0}, "kmeans_n_init"),
-                          ({"kmeans_iter": 2.5}, "kmeans_iter"), ({"num_clusters": [6, 0]}, "num_clusters")):
+                          ({"kmeans_iter": 2.5}, "kmeans_iter"), ({"num_clusters": [6, 0]}, "num_clusters"),
+                          ({"kmeans_init": "faiss"}, "kmeans_init")):
         with pytest.raises(ConfigError, match=field):
             MEOW.build(data, **SMALL, **{"num_clusters": [6, 10], **kwargs})
 

@@ -47,6 +47,17 @@ def test_no_empty_clusters_with_duplicates_and_spherical():
     torch.testing.assert_close(sph.centroids.norm(dim=1), torch.ones(4))
 
 
+def test_random_init_starts_from_distinct_points_and_recovers_blobs():
+    x, y = blobs(3, n=90, k=3)
+    one = kmeans(x, 3, n_init=5, seed=4, init="random")
+    assert len({(int(a), int(b)) for a, b in zip(y, one.labels)}) == 3
+    assert torch.equal(one.labels, kmeans(x, 3, n_init=5, seed=4, init="random").labels)
+    # Seeded by k distinct rows (faiss's rule): one Lloyd step from k = N rows leaves every point alone.
+    points = torch.randn(12, 3)
+    alone = kmeans(points, 12, max_iter=1, seed=0, init="random")
+    assert sorted(alone.labels.tolist()) == list(range(12)) and alone.inertia == pytest.approx(0.0, abs=1e-5)
+
+
 def test_validation():
     with pytest.raises(ValueError, match="k must be"):
         kmeans(torch.randn(3, 2), 4)
@@ -60,7 +71,7 @@ def test_validation_names_the_argument():
         with pytest.raises(ValueError, match="k must be an int"):
             kmeans(x, bad_k)
     for name, kwargs in (("n_init", {"n_init": 0}), ("max_iter", {"max_iter": 1.5}), ("chunk_size", {"chunk_size": 0}),
-                         ("tol", {"tol": float("nan")})):
+                         ("tol", {"tol": float("nan")}), ("init", {"init": "kmeans++"})):
         with pytest.raises(ValueError, match=name):
             kmeans(x, 2, **kwargs)
     with pytest.raises(ValueError, match="x must be a 2-D tensor"):
