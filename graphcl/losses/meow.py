@@ -152,7 +152,7 @@ class WeightedInfoNCE(nn.Module):
             rows = torch.arange(start, stop, device=anchor.device)
             block_weight = None if weight is None else weight[start:stop]
             block_labels = None if labels is None else labels
-            block_positives = None if positives is None else _block_positives(positives, start, stop, n)
+            block_positives = None if positives is None else _block_positives(positives, start, stop)
             args = (anchor[start:stop], sample, rows, block_labels, block_weight, block_positives)
             if chunk < n and torch.is_grad_enabled() and (anchor.requires_grad or sample.requires_grad):
                 loss, ok = checkpoint(self._rows, *args, use_reentrant=False)
@@ -166,25 +166,31 @@ class WeightedInfoNCE(nn.Module):
         return loss[ok].mean()
 
     def _rows(self, anchor: Tensor, sample: Tensor, rows: Tensor, labels: Tensor | None,
-              weight: Tensor | None, positives: Tensor | None = None) -> tuple[Tensor, Tensor]:
+              weight: Tensor | None, positives: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         logits = anchor @ sample.t() / self.tau  # [B, N]
+        local = torch.arange(rows.numel(), device=rows.device)
+        # (row within the block, sample) pairs of P_i: the diagonal, or the block's positive sets.
+        pos_rows, pos_cols = (local, rows) if positives is None else positives
         if positives is None:
-            positive = logits.gather(1, rows.unsqueeze(1)).squeeze(1)
-        else:  # [B, N] mask of P_i (the diagonal included)
-            positive = torch.logsumexp(logits.masked_fill(~positives, float("-inf")), dim=1)
-        if labels is not None:
-            w = (labels[:, rows].unsqueeze(2) != labels.unsqueeze(1)).sum(0).to(logits.dtype)
-        elif weight is not None:
-            w = weight.to(logits.dtype)
-        else:
-            w = torch.ones_like(logits)
-            w[torch.arange(rows.numel(), device=rows.device), rows] = 0.0
-        if positives is not None:
-            w = w.masked_fill(positives, 1.0 if self.include_positive else 0.0)
-        elif self.include_positive:
-            w = w.clone()
-            w[torch.arange(rows.numel(), device=rows.device), rows] = 1.0
-        log_w = torch.where(w > 0, w.clamp(min=1e-30).log(), torch.full_like(w, float("-inf")))
+            positive = logits[local, rows]
+        else:  # log Σ_{j ∈ P_i} exp(logit_ij), over the pairs only
+            values = logits[pos_rows, pos_cols]
+            peak = logits.new_full((rows.numel(),), float("-inf")).scatter_reduce(0, pos_rows, values.detach(),
+                                                                                  "amax")
+            total = logits.new_zeros(rows.numel()).index_add(0, pos_rows, (values - peak[pos_rows]).exp())
+            positive = peak + total.log()
+        with torch.no_grad():  # log w_ij: constant weights, -inf where w_ij = 0
+            if labels is not None:
+                log_w = torch.zeros_like(logits)
+                for labels_t in labels:  # w_ij = number of clusterings that separate i and j
+                    log_w += labels_t[rows].unsqueeze(1) != labels_t.unsqueeze(0)
+                log_w.log_()
+            elif weight is not None:
+                log_w = weight.to(logits.dtype).log()
+            else:
+                log_w = torch.zeros_like(logits)
+            if positives is not None or weight is None or self.include_positive:  # an explicit w_ii stays
+                log_w[pos_rows, pos_cols] = 0.0 if self.include_positive else float("-inf")
         denominator = torch.logsumexp(logits + log_w, dim=1)
         ok = torch.isfinite(denominator)
         return torch.where(ok, denominator - positive, torch.zeros_like(denominator)), ok
@@ -235,15 +241,13 @@ def positive_sets(positive_index: Tensor, num_nodes: int) -> PositiveSets:
     return PositiveSets(ptr, col, n)
 
 
-def _block_positives(positives: PositiveSets, start: int, stop: int, n: int) -> Tensor:
-    """The ``[stop - start, N]`` boolean mask of the positive sets of anchors ``start .. stop - 1``."""
+def _block_positives(positives: PositiveSets, start: int, stop: int) -> tuple[Tensor, Tensor]:
+    """The ``(row within the block, sample)`` pairs of the positive sets of anchors ``start .. stop - 1``."""
     ptr, col, _ = positives
     lo, hi = int(ptr[start]), int(ptr[stop])
     counts = ptr[start + 1:stop + 1] - ptr[start:stop]
     local_rows = torch.repeat_interleave(torch.arange(stop - start, device=col.device), counts)
-    mask = torch.zeros(stop - start, n, dtype=torch.bool, device=col.device)
-    mask[local_rows, col[lo:hi]] = True
-    return mask
+    return local_rows, col[lo:hi]
 
 
 @dataclass

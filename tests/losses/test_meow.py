@@ -61,6 +61,8 @@ def test_scaling_all_weights_shifts_the_loss_by_a_constant() -> None:
     w = torch.rand(12, 12, generator=gen)
     loss = WeightedInfoNCE(0.5)
     assert torch.allclose(loss(a, e, weight=3 * w), loss(a, e, weight=w) + math.log(3), atol=1e-5)
+    # An explicit matrix is used as given, its diagonal included (only label and unit weights set w_ii = 0).
+    assert torch.allclose(loss(a, e, weight=w), _naive_weighted(a, e, w, 0.5), atol=1e-5)
 
 
 def test_rows_without_negatives_are_left_out_and_bad_input_raises() -> None:
