@@ -37,7 +37,7 @@ def _assign(x: Tensor, centroids: Tensor, spherical: bool, chunk_size: int) -> t
     """Nearest centroid of every row and the (squared-distance or 1-cos) cost to it."""
     labels = torch.empty(x.size(0), dtype=torch.long, device=x.device)
     cost = torch.empty(x.size(0), dtype=x.dtype, device=x.device)
-    c_sq = (centroids * centroids).sum(1)
+    c_sq = None if spherical else (centroids * centroids).sum(1)
     for start, stop in chunk_bounds(x.size(0), chunk_size):
         xb = x[start:stop]
         if spherical:
