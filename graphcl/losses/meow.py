@@ -103,7 +103,8 @@ class WeightedInfoNCE(nn.Module):
 
     Shapes:
         - anchor, sample: ``[N, d]`` (used as given; MEOW passes L2-normalised projections).
-        - labels: ``[T, N]`` integer cluster ids, or weight: ``[N, N]`` non-negative.
+        - labels: ``[T, N]`` integer cluster ids, or weight: ``[N, N]`` non-negative (constants: no gradient flows
+          into them).
         - positive_index: ``[2, P]`` pairs ``(anchor i, sample j)`` (any order, duplicates and self pairs allowed),
           or the same sets made once with :func:`positive_sets` (what a training loop should pass: the pairs are
           then not sorted and deduplicated again at every step).
