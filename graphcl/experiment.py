@@ -38,7 +38,7 @@ from graphcl.eval import (
 from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries, seeds_label, summarize
 from graphcl.models import MODELS
 from graphcl.models.base import GraphModel
-from graphcl.train import FitResult, fit, open_run, results_record, seed_run_dir, write_results
+from graphcl.train import FitResult, fit, hold_run_dir, open_run, results_record, seed_run_dir, write_results
 from graphcl.train.device import resolve_device
 from graphcl.train.run import RESUMABLE_KEYS
 from graphcl.utils import seed_everything
@@ -399,28 +399,29 @@ def run_experiment(
     start = time.perf_counter()
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                       data_source=data_source)  # rank 0 writes it; in a process group the others wait
-    per_seed, infos = [], []
-    fits: list[FitResult] = []
-    for seed in seeds:
-        seed_dir = seed_run_dir(out_dir, seed, seeds)
-        info: dict[str, Any] = {}
-        per_seed.append(
-            evaluate_seed(
-                cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume,
-                run_info=info, on_fit=fits.append,
+    with hold_run_dir(run_dir):  # one process at a time trains in a run folder
+        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                           data_source=data_source)  # rank 0 writes it; in a process group the others wait
+        per_seed, infos = [], []
+        fits: list[FitResult] = []
+        for seed in seeds:
+            seed_dir = seed_run_dir(out_dir, seed, seeds)
+            info: dict[str, Any] = {}
+            per_seed.append(
+                evaluate_seed(
+                    cfg, data, seed=seed, device=dev, run_dir=seed_dir, show_progress=show_progress, resume=resume,
+                    run_info=info, on_fit=fits.append,
+                )
             )
+            infos.append({"seed": seed, **info})
+        extra = {"runs": infos} if any(len(info) > 1 for info in infos) else {}
+        resumed_time_s = sum(fit_result.resumed_time_s for fit_result in fits)  # earlier invocations' training
+        results = results_record(
+            cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start + resumed_time_s,
+            device=dev, **extra,
         )
-        infos.append({"seed": seed, **info})
-    extra = {"runs": infos} if any(len(info) > 1 for info in infos) else {}
-    resumed_time_s = sum(fit_result.resumed_time_s for fit_result in fits)  # earlier invocations' training
-    results = results_record(
-        cfg, merge_summaries(per_seed), protocol(cfg, seeds), time_s=time.perf_counter() - start + resumed_time_s,
-        device=dev, **extra,
-    )
-    if rank() == 0:
-        write_results(out_dir, results)
+        if rank() == 0:
+            write_results(out_dir, results)
     return results, out_dir
 
 

@@ -23,6 +23,7 @@ from graphcl.eval.summary import MetricSummary, format_metrics, merge_summaries,
 from graphcl.train import (
     FitResult,
     fit,
+    hold_run_dir,
     open_run,
     results_record,
     seed_run_dir,
@@ -205,52 +206,53 @@ def run_recommendation(
     protocol = ranking_protocol(cfg)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
-                       data_source=data_source)  # rank 0 writes it; in a process group the others wait
-    test_runs: list[dict[str, MetricSummary]] = []
-    valid_runs: list[dict[str, MetricSummary]] = []
-    per_seed: list[dict[str, Any]] = []
-    resumed_time_s = 0.0  # training time of earlier invocations of a resumed run
-    for seed in seeds:
-        seed_dir = seed_run_dir(out_dir, seed, seeds)
-        seed_everything(seed)
-        model = build_recommender(cfg, dataset.num_items).to(dev)
-        model.prepare(dataset, split)  # data-dependent state, e.g. a semantic index; nothing for most models
-        last = seed_dir / "last.pt"
-        fit_result = train_recommender(
-            model, split, epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
-            weight_decay=tr["weight_decay"], stopping_step=tr["stopping_step"], valid_metric=tr["valid_metric"],
-            eval_every=tr["eval_every"], protocol=protocol, max_batches_per_epoch=tr["max_batches_per_epoch"],
-            device=dev, run_dir=seed_dir, checkpoint_every=tr["checkpoint_every"],
-            resume_from=last if resume and last.is_file() else None, show_progress=show_progress, config=dict(cfg),
-            loggers=tr["logger"], amp=tr["amp"],
+    with hold_run_dir(run_dir):  # one process at a time trains in a run folder
+        out_dir = open_run(cfg, run_dir, run_base, seeds=seeds, resume=resume, overwrite=overwrite,
+                           data_source=data_source)  # rank 0 writes it; in a process group the others wait
+        test_runs: list[dict[str, MetricSummary]] = []
+        valid_runs: list[dict[str, MetricSummary]] = []
+        per_seed: list[dict[str, Any]] = []
+        resumed_time_s = 0.0  # training time of earlier invocations of a resumed run
+        for seed in seeds:
+            seed_dir = seed_run_dir(out_dir, seed, seeds)
+            seed_everything(seed)
+            model = build_recommender(cfg, dataset.num_items).to(dev)
+            model.prepare(dataset, split)  # data-dependent state, e.g. a semantic index; nothing for most models
+            last = seed_dir / "last.pt"
+            fit_result = train_recommender(
+                model, split, epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
+                weight_decay=tr["weight_decay"], stopping_step=tr["stopping_step"], valid_metric=tr["valid_metric"],
+                eval_every=tr["eval_every"], protocol=protocol, max_batches_per_epoch=tr["max_batches_per_epoch"],
+                device=dev, run_dir=seed_dir, checkpoint_every=tr["checkpoint_every"],
+                resume_from=last if resume and last.is_file() else None, show_progress=show_progress, config=dict(cfg),
+                loggers=tr["logger"], amp=tr["amp"],
+            )
+            resumed_time_s += fit_result.resumed_time_s
+            test = evaluate_ranking(model, split.test, protocol, split="test")
+            if on_result is not None:
+                on_result(seed, test)
+            test_runs.append({k: summarize([v]) for k, v in test.metrics.items()})
+            best = next((r for r in fit_result.history if r["epoch"] == fit_result.best_epoch), {})
+            valid_runs.append({k[len(VALID_PREFIX):]: summarize([v]) for k, v in best.items()
+                               if k.startswith(VALID_PREFIX)})
+            train_times = [r["time_s"] for r in fit_result.history]
+            per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
+                             "stopped_early": fit_result.stopped_early,
+                             "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
+                             **model.run_info()})
+        run_protocol = {
+            "seeds": list(seeds),
+            "data": split.describe(),
+            "ranking": protocol.as_dict(),
+            "training": describe_training(cfg),
+            "values": "one value per seed (test split, best-validation weights)",
+        }
+        results = results_record(
+            cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start + resumed_time_s,
+            device=dev, validation=merge_summaries(valid_runs) if all(valid_runs) else {}, runs=per_seed,
         )
-        resumed_time_s += fit_result.resumed_time_s
-        test = evaluate_ranking(model, split.test, protocol, split="test")
-        if on_result is not None:
-            on_result(seed, test)
-        test_runs.append({k: summarize([v]) for k, v in test.metrics.items()})
-        best = next((r for r in fit_result.history if r["epoch"] == fit_result.best_epoch), {})
-        valid_runs.append({k[len(VALID_PREFIX):]: summarize([v]) for k, v in best.items()
-                           if k.startswith(VALID_PREFIX)})
-        train_times = [r["time_s"] for r in fit_result.history]
-        per_seed.append({"seed": seed, "best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
-                         "stopped_early": fit_result.stopped_early,
-                         "mean_epoch_time_s": sum(train_times) / max(len(train_times), 1),
-                         **model.run_info()})
-    run_protocol = {
-        "seeds": list(seeds),
-        "data": split.describe(),
-        "ranking": protocol.as_dict(),
-        "training": describe_training(cfg),
-        "values": "one value per seed (test split, best-validation weights)",
-    }
-    results = results_record(
-        cfg, merge_summaries(test_runs), run_protocol, time_s=time.perf_counter() - start + resumed_time_s, device=dev,
-        validation=merge_summaries(valid_runs) if all(valid_runs) else {}, runs=per_seed,
-    )
-    if rank() == 0:
-        write_results(out_dir, results)
+        if rank() == 0:
+            write_results(out_dir, results)
     return results, out_dir
 
 

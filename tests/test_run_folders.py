@@ -131,3 +131,21 @@ def test_a_missing_dataset_names_the_root_option(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr("torch_geometric.data.download_url", offline)
     assert graphcl_main(["train", "--dataset", "cora", "--quiet", "epochs=1"]) == 2
     assert "--root" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("main, common", [(graphcl_main, GRAPH), (recsys_main, REC)], ids=["graphcl", "recsys"])
+def test_a_run_folder_another_process_trains_in_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          main, common) -> None:
+    from graphcl.train import hold_run_dir
+
+    run = tmp_path / "run"
+    with hold_run_dir(run):  # as a second process would find it (flock: one holder per open file)
+        assert main(["train", "--run-dir", str(run), *common, "epochs=1"]) == 2
+        err = capsys.readouterr().err
+        assert "is in use by another run (pid" in err and len(err.strip().splitlines()) == 1
+    assert not (run / "config.yaml").exists()  # nothing was written into the held folder
+    assert main(["train", "--run-dir", str(run), *common, "epochs=1"]) == 0  # free again; .lock is not "a file"
+    with hold_run_dir(run):
+        assert main(["train", "--run-dir", str(run), "--resume", *common, "epochs=2"]) == 2
+        assert main(["train", "--run-dir", str(run), "--overwrite", *common, "epochs=1"]) == 2
+    assert main(["train", "--run-dir", str(run), "--resume", *common, "epochs=2"]) == 0

@@ -4,7 +4,7 @@
 ``run.json`` records what is not a configuration key but identifies the run: the seeds, where the data came from
 (so ``embed`` / ``eval`` / ``--resume`` find it again without repeating options), and every resume with the
 settings it changed. A folder that holds a run is never reused silently: continuing it needs ``resume``,
-replacing it ``overwrite`` (:func:`check_run_dir`).
+replacing it ``overwrite`` (:func:`check_run_dir`), and one process at a time trains in it (:func:`hold_run_dir`).
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,15 @@ from graphcl.train._primitives import json_safe, yaml_safe
 from graphcl.train.checkpoint import library_versions
 from graphcl.train.distributed import barrier, is_distributed, rank
 
+try:  # POSIX advisory locks; elsewhere run folders are not locked
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
 RUN_RECORD = "run.json"
+#: The file a training process holds locked in its run folder (:func:`hold_run_dir`).
+LOCK_FILE = ".lock"
 #: Settings a resumed run may change: they extend, checkpoint or log the same training, they do not alter it.
 RESUMABLE_KEYS = ("epochs", "checkpoint_every", "logger")
 #: Files and folders whose presence makes a folder a run folder (what ``overwrite`` may remove).
@@ -215,13 +224,49 @@ def check_run_dir(run_dir: str | os.PathLike[str] | None, *, resume: bool = Fals
         return
     if not folder.is_dir():
         raise ConfigError(f"--run-dir {folder} is a file, not a folder")
-    entries = list(folder.iterdir())
+    entries = [entry for entry in folder.iterdir() if entry.name != LOCK_FILE]
     if not entries:
         return
     if not (folder / "config.yaml").is_file():
         raise ConfigError(f"--run-dir {folder} is not empty and is not a run folder; choose another --run-dir")
     if not overwrite:
         raise ConfigError(f"{folder} already holds a run; continue it with --resume or replace it with --overwrite")
+
+
+@contextmanager
+def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Hold ``run_dir`` for one process while a run is opened and trained in it.
+
+    A second process that trains, resumes or overwrites the same folder meanwhile is refused with a one-line
+    error naming the holder, instead of writing the same checkpoints and logs at the same time. The lock is an
+    exclusive advisory ``flock`` on ``run_dir/.lock``. The operating system releases it when the holder exits, so
+    a killed run leaves no stale lock. Nothing is locked for ``run_dir=None`` (a fresh folder is made), for a
+    path that is not a folder (:func:`check_run_dir` reports it), on non-zero ranks, or without POSIX ``fcntl``.
+
+    Raises:
+        ConfigError: Another process holds ``run_dir``.
+    """
+    folder = None if run_dir is None else Path(run_dir)
+    if folder is None or fcntl is None or rank() != 0 or (folder.exists() and not folder.is_dir()):
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ConfigError(f"{folder} is in use by another run ({holder}); wait for it to end or choose "
+                              f"another --run-dir") from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_run_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
