@@ -483,7 +483,12 @@ def _file_digests(folder: Path, files: Sequence[str]) -> list[str]:
 def _cache_key(description: HecoDescription, digests: Sequence[str], compute_metapaths: bool,
                sparse_features: bool) -> str:
     """SHA-256 over the cache format, the description, the options and every raw file's name and SHA-256."""
-    digest = hashlib.sha256(f"{_CACHE_FORMAT}\n{description!r}\n{compute_metapaths}\n{sparse_features}\n".encode())
+    return _sha256_key(f"{_CACHE_FORMAT}\n{description!r}\n{compute_metapaths}\n{sparse_features}\n", digests)
+
+
+def _sha256_key(header: str, digests: Sequence[str]) -> str:
+    """Hex SHA-256 of ``header`` followed by one ``name:sha256`` line per raw file (:func:`_file_digests`)."""
+    digest = hashlib.sha256(header.encode())
     for line in digests:
         digest.update(f"{line}\n".encode())
     return digest.hexdigest()
@@ -559,11 +564,7 @@ def _features_key(description: HecoDescription, digests: Sequence[str], transfor
     """SHA-256 over the features format, the description, the transform's arguments and the raw files' SHA-256
     (not the loader's other options: the learned features do not depend on them)."""
     arguments = json.dumps(transform.arguments(), sort_keys=True)
-    digest = hashlib.sha256(f"{_FEATURES_FORMAT}\n{description!r}\n{type(transform).__name__}\n{arguments}\n"
-                            .encode())
-    for line in digests:
-        digest.update(f"{line}\n".encode())
-    return digest.hexdigest()
+    return _sha256_key(f"{_FEATURES_FORMAT}\n{description!r}\n{type(transform).__name__}\n{arguments}\n", digests)
 
 
 def _with_learned_features(data: HeteroData, description: HecoDescription, folder: Path,
