@@ -145,6 +145,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.config import parse_overrides, resolve_config
     from graphcl.data import load_dataset
     from graphcl.experiment import format_summary, resolve_device, run_experiment
+    from graphcl.train import hold_run_dir
     from graphcl.train.distributed import barrier, init_from_env, rank
 
     init_from_env(resolve_device(args.device))  # under torchrun: join the process group (gloo / NCCL)
@@ -168,14 +169,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         barrier()
     barrier()  # every rank has checked the run folder before rank 0 writes to it
     main_rank = rank() == 0
-    if args.resume and main_rank:
-        report_resume(args.run_dir, request.changes)
     source = {"dataset": cfg["dataset"], "root": None if root is None else str(Path(root).absolute())}
-    results, run_dir = run_experiment(
-        cfg, data, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
-        show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
-        data_source={**source, "options": options} if options else source,
-    )
+    # A resume's record in run.json, too, is written only by the process that holds the folder to train in it.
+    with hold_run_dir(args.run_dir if args.resume else None):
+        if args.resume and main_rank:
+            report_resume(args.run_dir, request.changes)
+        results, run_dir = run_experiment(
+            cfg, data, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
+            show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
+            data_source={**source, "options": options} if options else source,
+        )
     if not main_rank:
         return 0
     print(format_summary(results))

@@ -137,7 +137,7 @@ def _dataset_options(args: argparse.Namespace, recorded: dict[str, Any], same_da
 def _cmd_train(args: argparse.Namespace) -> int:
     from graphcl.commandline import report_resume, run_request
     from graphcl.config import parse_overrides
-    from graphcl.train import check_run_dir, read_run_record
+    from graphcl.train import check_run_dir, hold_run_dir, read_run_record
     from graphcl.train.device import resolve_device
     from graphcl.train.distributed import barrier, init_from_env, rank
     from recsys.config import resolve_config
@@ -164,14 +164,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     main_rank = rank() == 0
     if main_rank:
         log.info("%r", dataset)
-    if args.resume and main_rank:
-        report_resume(args.run_dir, request.changes)
-    results, run_dir = run_recommendation(
-        cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
-        show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
-        data_source=_data_source(data, root, options),
-        on_result=lambda seed, result: print(f"seed {seed}: {result}") if main_rank else None,
-    )
+    # A resume's record in run.json, too, is written only by the process that holds the folder to train in it.
+    with hold_run_dir(args.run_dir if args.resume else None):
+        if args.resume and main_rank:
+            report_resume(args.run_dir, request.changes)
+        results, run_dir = run_recommendation(
+            cfg, dataset, seeds=request.seeds, device=args.device, run_dir=args.run_dir,
+            show_progress=not args.quiet and main_rank, resume=args.resume, overwrite=args.overwrite,
+            data_source=_data_source(data, root, options),
+            on_result=lambda seed, result: print(f"seed {seed}: {result}") if main_rank else None,
+        )
     if not main_rank:
         return 0
     print(format_summary(results))

@@ -39,6 +39,8 @@ _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
 RUN_RECORD = "run.json"
 #: The file a training process holds locked in its run folder (:func:`hold_run_dir`).
 LOCK_FILE = ".lock"
+#: Run folders this process holds, with how deeply :func:`hold_run_dir` is nested in each.
+_HELD: dict[Path, int] = {}
 #: Settings a resumed run may change: they extend, checkpoint or log the same training, they do not alter it.
 RESUMABLE_KEYS = ("epochs", "checkpoint_every", "logger")
 #: Files and folders whose presence makes a folder a run folder (what ``overwrite`` may remove).
@@ -242,6 +244,8 @@ def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
     exclusive advisory ``flock`` on ``run_dir/.lock``. The operating system releases it when the holder exits, so
     a killed run leaves no stale lock. Nothing is locked for ``run_dir=None`` (a fresh folder is made), for a
     path that is not a folder (:func:`check_run_dir` reports it), on non-zero ranks, or without POSIX ``fcntl``.
+    Within one process the hold nests: on ``--resume`` the command lines hold the folder from the resume record
+    they write to ``run.json`` until the end, and the training functions inside hold it again.
 
     Raises:
         ConfigError: Another process holds ``run_dir``.
@@ -251,6 +255,14 @@ def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
+    key = folder.resolve()
+    if key in _HELD:  # this process holds it already
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
     with open(folder / LOCK_FILE, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -264,8 +276,10 @@ def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
             handle.truncate()
             handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
             handle.flush()
+            _HELD[key] = 1
             yield
         finally:
+            _HELD.pop(key, None)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
