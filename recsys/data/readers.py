@@ -260,6 +260,14 @@ def _parse_lines(
 def read_inter(path: PathLike, *, name: str | None = None, min_length: int = 3) -> SequenceDataset:
     """Read a RecBole atomic ``.inter`` file (see the module docstring for the ordering and id rules).
 
+    Rows are split on tabs and line ends (``\n``, ``\r\n`` or ``\r``), the user and item tokens are stripped of
+    whitespace as :meth:`str.strip` strips it and timestamps are parsed as :class:`float` parses them; trailing
+    blank lines are ignored. The parse is vectorised over the file's bytes (field boundaries from the tab and
+    newline positions, the needed columns as fixed-width byte strings, factorised with :func:`numpy.unique`), so
+    no Python object is made per interaction; a file the fast path cannot take as it is (a row that breaks a rule
+    below, a token with spaces or non-ASCII text, a NUL byte) is parsed row by row, which gives the same values
+    and raises the error of its first offending row.
+
     Args:
         path: The ``.inter`` file.
         name: Dataset name; default the file stem in lower case.
@@ -271,12 +279,14 @@ def read_inter(path: PathLike, *, name: str | None = None, min_length: int = 3) 
             ``min_length`` (each naming the line and the field).
     """
     path = Path(path)
-    lines = _read_text(path).split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
+    data = _read_utf8(path)
+    if b"\r" in data:  # universal newlines, as open() reads text
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = data[:_content_end(data)]  # trailing blank lines are normal
+    if not data:
         raise DataError(f"{path}: empty file (expected a header 'user_id:token<TAB>item_id:token')")
-    header = lines[0].rstrip("\r").split("\t")
+    header_end = data.find(b"\n")
+    header = data[: header_end if header_end >= 0 else len(data)].decode("utf-8").split("\t")
     columns: dict[str, int] = {}
     for position, spec in enumerate(header, start=1):
         field_name, sep, field_type = spec.strip().partition(":")
@@ -303,40 +313,18 @@ def read_inter(path: PathLike, *, name: str | None = None, min_length: int = 3) 
             raise DataError(
                 f"{path}, line 1: the header has no '{required}:token' column (found {', '.join(header)})"
             )
-    width = len(header)
-    user_col, item_col, time_col = columns[USER_FIELD], columns[ITEM_FIELD], columns.get(TIME_FIELD)
-    user_tokens: list[str] = []
-    item_tokens: list[str] = []
-    times: list[float] = []
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.rstrip("\r").split("\t")
-        if len(fields) != width:
-            raise DataError(
-                f"{path}, line {number}: expected {width} tab-separated fields ({', '.join(header)}), "
-                f"got {len(fields)}"
-            )
-        user, item = fields[user_col].strip(), fields[item_col].strip()
-        if not user or not item:
-            missing = header[user_col] if not user else header[item_col]
-            raise DataError(f"{path}, line {number}, field {missing!r}: empty value")
-        user_tokens.append(user)
-        item_tokens.append(item)
-        if time_col is not None:
-            try:
-                times.append(float(fields[time_col]))
-            except ValueError:
-                raise DataError(
-                    f"{path}, line {number}, field {header[time_col]!r}: {fields[time_col]!r} is not a number"
-                ) from None
-    if not user_tokens:
+    if header_end < 0:
         raise DataError(f"{path}: the file has a header but no interactions")
-
-    user_codes, user_order = _factorize(user_tokens)
-    item_codes, item_order = _factorize(item_tokens)
+    body = memoryview(data)[header_end + 1:]
+    user_col, item_col, time_col = columns[USER_FIELD], columns[ITEM_FIELD], columns.get(TIME_FIELD)
+    parsed = _inter_columns(body, len(header), user_col, item_col, time_col)
+    if parsed is None:
+        parsed = _inter_columns_by_line(path, bytes(body).decode("utf-8"), header, user_col, item_col, time_col)
+    (user_codes, user_order), (item_codes, item_order), times = parsed
     # Group by user (first-appearance order), then time, then file row: one stable lexsort.
     keys = [np.arange(len(user_codes))]
-    if time_col is not None:
-        keys.append(np.asarray(times))
+    if times is not None:
+        keys.append(times)
     keys.append(user_codes)
     order = np.lexsort(keys)
     items = torch.from_numpy(item_codes[order] + 1)
@@ -402,21 +390,124 @@ _PAIR_HINT = (
 )
 
 
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise DataError(f"sequence file not found: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from None
+#: Bytes that send a ``.inter`` token to the line-by-line parse: the ASCII whitespace that ``str.strip`` removes
+#: besides the tab and newline separators.
+_INTER_SLOW_BYTES = np.zeros(256, dtype=bool)
+_INTER_SLOW_BYTES[[11, 12, 13, 28, 29, 30, 31, 32]] = True
+_INTER_SLOW_BYTES[128:] = True  # non-ASCII: str.strip also removes Unicode spaces
+#: The characters of a timestamp numpy parses exactly as :class:`float` does (checked against ``float``).
+_DECIMAL_BYTES = np.zeros(256, dtype=bool)
+_DECIMAL_BYTES[list(b"0123456789.eE+-")] = True
+
+_Factorized = tuple[np.ndarray, list[str]]
 
 
-def _factorize(tokens: list[str]) -> tuple[np.ndarray, list[str]]:
+def _inter_columns(
+    body: memoryview, width: int, user_col: int, item_col: int, time_col: int | None
+) -> tuple[_Factorized, _Factorized, np.ndarray | None] | None:
+    """The factorised user and item columns and the timestamps of the ``.inter`` rows ``body``, vectorised over its
+    bytes; ``None`` when a row needs the line-by-line parse (a wrong field count, an empty, padded or non-ASCII
+    token, a timestamp ``float`` rejects)."""
+    b = np.frombuffer(body, dtype=np.uint8)
+    if len(b) == 0 or not b.all():
+        return None  # no rows, or a NUL byte (a fixed-width byte string would drop it)
+    separators = np.flatnonzero((b == 9) | (b == 10))
+    rows = int(np.count_nonzero(b[separators] == 10)) + 1
+    if len(separators) != rows * width - 1:
+        return None
+    ends = np.append(separators, len(b)).reshape(rows, width)
+    if not ((b[ends[:-1, -1]] == 10).all() and (b[ends[:, :-1]] == 9).all()):
+        return None  # the right number of fields in all, but not on every line
+    starts = np.empty_like(ends)
+    starts[0, 0] = 0
+    starts[1:, 0] = ends[:-1, -1] + 1
+    starts[:, 1:] = ends[:, :-1] + 1
+    del separators
+
+    def tokens(column: int) -> np.ndarray | None:
+        """The column as fixed-width byte strings, ``None`` if a token is empty or needs ``str.strip``."""
+        lo, lengths = starts[:, column], ends[:, column] - starts[:, column]
+        if int(lengths.min()) < 1:
+            return None
+        width = int(lengths.max())
+        matrix = np.zeros((rows, width), dtype=np.uint8)
+        for offset in range(width):
+            matrix[:, offset] = np.where(lengths > offset, b[np.minimum(lo + offset, len(b) - 1)], 0)
+        if _INTER_SLOW_BYTES[matrix].any():
+            return None
+        return matrix.view(f"S{width}").ravel()
+
+    users, items = tokens(user_col), tokens(item_col)
+    if users is None or items is None:
+        return None
+    times = None
+    if time_col is not None:
+        stamps = tokens(time_col)
+        if stamps is None:
+            return None
+        characters = stamps.view(np.uint8)
+        try:
+            if _DECIMAL_BYTES[characters[characters != 0]].all():
+                times = stamps.astype(np.float64)
+            else:  # inf, nan, 1_000, …: float decides
+                times = np.fromiter(map(float, stamps.astype(str).tolist()), dtype=np.float64, count=rows)
+        except ValueError:
+            return None
+    return _factorize_bytes(users), _factorize_bytes(items), times
+
+
+def _factorize_bytes(tokens: np.ndarray) -> _Factorized:
+    """Codes ``0..k-1`` of fixed-width byte strings in order of first appearance, and the decoded tokens."""
+    size = tokens.dtype.itemsize
+    if size <= 8:  # as 64-bit integers: a much faster sort than byte strings
+        padded = np.zeros((len(tokens), 8), dtype=np.uint8)
+        padded[:, :size] = tokens.view(np.uint8).reshape(len(tokens), size)
+        keys = padded.view(np.uint64).ravel()
+    else:
+        keys = tokens
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.ravel()], [token.decode("utf-8") for token in tokens[first[order]].tolist()]
+
+
+def _inter_columns_by_line(
+    path: Path, text: str, header: list[str], user_col: int, item_col: int, time_col: int | None
+) -> tuple[_Factorized, _Factorized, np.ndarray | None]:
+    """What :func:`_inter_columns` returns, one row at a time with :meth:`str.split`, :meth:`str.strip` and
+    :class:`float`: the rules of :func:`read_inter` and the error of the first row that breaks one."""
+    width = len(header)
+    user_tokens: list[str] = []
+    item_tokens: list[str] = []
+    times: list[float] = []
+    for number, line in enumerate(text.split("\n"), start=2):
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise DataError(
+                f"{path}, line {number}: expected {width} tab-separated fields ({', '.join(header)}), "
+                f"got {len(fields)}"
+            )
+        user, item = fields[user_col].strip(), fields[item_col].strip()
+        if not user or not item:
+            missing = header[user_col] if not user else header[item_col]
+            raise DataError(f"{path}, line {number}, field {missing!r}: empty value")
+        user_tokens.append(user)
+        item_tokens.append(item)
+        if time_col is not None:
+            try:
+                times.append(float(fields[time_col]))
+            except ValueError:
+                raise DataError(
+                    f"{path}, line {number}, field {header[time_col]!r}: {fields[time_col]!r} is not a number"
+                ) from None
+    return _factorize(user_tokens), _factorize(item_tokens), np.asarray(times) if time_col is not None else None
+
+
+def _factorize(tokens: list[str]) -> _Factorized:
     """Codes ``0..k-1`` in order of first appearance (RecBole / ``pandas.factorize`` order)."""
-    mapping: dict[str, int] = {}
-    codes = np.fromiter((mapping.setdefault(t, len(mapping)) for t in tokens), dtype=np.int64, count=len(tokens))
-    return codes, list(mapping)
+    index = {token: code for code, token in enumerate(dict.fromkeys(tokens))}
+    return np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens)), list(index)
 
 
 def _is_int(text: str) -> bool:

@@ -13,9 +13,19 @@ from recsys.data import readers
 from recsys.data.readers import read_txt
 
 
+def _read_text(path) -> str:
+    if not path.is_file():
+        raise DataError(f"sequence file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from None
+
+
 def _old_read_txt(path, *, min_length: int = 3) -> tuple[list[str], list[list[int]]]:
     """The reader before vectorisation (its loop, verbatim): ``(user_ids, sequences)`` or its ``DataError``."""
-    text = readers._read_text(path)
+    text = _read_text(path)
     users: list[str] = []
     chunks: list[list[int]] = []
     seen: dict[str, int] = {}
