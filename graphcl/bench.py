@@ -48,6 +48,7 @@ import yaml
 
 from graphcl.errors import ConfigError
 from graphcl.plots import run_curves, thin_rows
+from graphcl.train.run import run_dir_holder
 
 __all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "run_suite", "select"]
 
@@ -251,9 +252,13 @@ def train_argv(suite: Suite, cell: Cell, run_dir: Path, *, root: str | None, res
 
 
 def cell_status(cell: Cell, results_dir: Path, work_dir: Path) -> str:
-    """``"finished"`` (its results file exists), ``"resumable"`` (its run folder holds a run) or ``"new"``."""
+    """``"finished"`` (its results file exists), ``"running (pid N on host)"`` (another process trains in its run
+    folder now), ``"resumable"`` (its run folder holds a run) or ``"new"``."""
     if (results_dir / f"{cell.name}.json").is_file():
         return "finished"
+    holder = run_dir_holder(work_dir / cell.name)
+    if holder is not None:
+        return f"running ({holder})"
     if (work_dir / cell.name / "config.yaml").is_file():
         return "resumable"
     return "new"
@@ -318,7 +323,8 @@ def run_suite(
         echo: Where status lines go.
 
     Returns:
-        ``{cell: status}`` after the run: ``finished``, ``failed (exit N)``, or for a dry run the status found.
+        ``{cell: status}`` after the run: ``finished``, ``failed (exit N)``, ``running (pid N on host)`` (skipped:
+        another process trains it), or for a dry run the status found (:func:`cell_status`).
 
     Raises:
         ConfigError: ``only`` names no cell or selection of the suite.
@@ -341,7 +347,8 @@ def run_suite(
         for cell in cells:
             status = statuses[cell.name]
             argv = train_argv(suite, cell, work_dir / cell.name, root=root, resume=status == "resumable")
-            echo(f"{cell.name:32s} {status:10s} {shlex.join([prog, *argv]) if status != 'finished' else ''}")
+            command = shlex.join([prog, *argv]) if status in ("new", "resumable") else ""
+            echo(f"{cell.name:32s} {status:10s} {command}".rstrip())
         return statuses
     pending = [cell for cell in cells if statuses[cell.name] != "finished"]
     for cell in cells:
@@ -352,7 +359,17 @@ def run_suite(
     for cell in bar:
         bar.set_postfix_str(cell.name)
         run_dir = work_dir / cell.name
-        resume = statuses[cell.name] == "resumable"
+        status = cell_status(cell, results_dir, work_dir)  # again at its turn: earlier cells may take hours
+        if status == "finished":
+            statuses[cell.name] = status
+            echo(f"{cell.name}: finished meanwhile by another process, skipped")
+            continue
+        if status.startswith("running"):
+            statuses[cell.name] = status
+            echo(f"{cell.name}: another process trains it now {status[len('running '):]}, skipped; rerun the "
+                 f"command when it ends")
+            continue
+        resume = status == "resumable"
         argv = train_argv(suite, cell, run_dir, root=root, resume=resume)
         echo(f"{cell.name}: {'resuming' if resume else 'starting'}: {shlex.join([prog, *argv])}")
         started = time.perf_counter()

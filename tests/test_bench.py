@@ -14,6 +14,7 @@ from graphcl.cli import main as graphcl_main
 from graphcl.errors import ConfigError
 from graphcl.train import loop
 from recsys.cli import main as recsys_main
+from tests.processes import held_by_another_process
 
 GRAPH_OVERRIDES = {"epochs": 3, "checkpoint_every": 1, "tasks": ["node"], "probe_repeats": 1}
 
@@ -94,6 +95,24 @@ def test_a_suite_runs_skips_finished_cells_and_resumes_an_interrupted_one(tmp_pa
     selection = json.loads((results / "best.json").read_text())
     values = {row["cell"]: row["val_acc"] for row in selection["candidates"]}
     assert selection["selected"] == max(values, key=values.get)
+
+
+def test_a_cell_another_process_trains_is_listed_as_running_and_skipped(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    suite = _suite(tmp_path, "graph", _graph_cells())
+    held = tmp_path / "work" / "grace-b"
+    with held_by_another_process(held):
+        assert graphcl_main(_args(suite, tmp_path, "--dry-run")) == 0
+        listing = capsys.readouterr().out.splitlines()
+        assert [line.split()[:2] for line in listing] == [["grace-a", "new"], ["grace-b", "running"]]
+        assert "(pid" in listing[1] and "graphcl train" not in listing[1]
+        assert graphcl_main(_args(suite, tmp_path)) == 0  # grace-a trains, grace-b is left to its holder
+        out = capsys.readouterr().out
+        assert "grace-b: another process trains it now (pid" in out and "failed" not in out
+    assert (tmp_path / "results" / "grace-a.json").is_file() and not (tmp_path / "results" / "grace-b.json").exists()
+    assert not (held / "config.yaml").exists()
+    assert graphcl_main(_args(suite, tmp_path, "--dry-run")) == 0  # released: a new cell again
+    assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["grace-b", "new"]
 
 
 def test_recsys_bench_runs_a_recsys_suite_and_refuses_a_graph_one(tmp_path: Path,

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +10,7 @@ import torch
 import graphcl.train.loop as loop
 from graphcl.cli import main as graphcl_main
 from recsys.cli import main as recsys_main
+from tests.processes import held_by_another_process
 
 GRAPH = ["--quiet", "epochs=4", "checkpoint_every=1", "tasks=[node]", "probe_repeats=1", "lr=0.002"]
 REC = ["--quiet", "hidden_size=16", "inner_size=16", "num_layers=1", "max_len=10", "epochs=3", "batch_size=128",
@@ -137,32 +134,18 @@ def test_a_missing_dataset_names_the_root_option(tmp_path: Path, monkeypatch: py
     assert "--root" in capsys.readouterr().err
 
 
-@contextmanager
-def _held_by_another_process(run: Path) -> Iterator[None]:
-    """``run`` held with :func:`graphcl.train.hold_run_dir` by a second Python process until the block ends."""
-    code = ("import sys; from graphcl.train import hold_run_dir\n"
-            "with hold_run_dir(sys.argv[1]):\n    print('held', flush=True)\n    sys.stdin.read()\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(run)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield
-    finally:
-        holder.communicate("")  # closing its stdin ends the block; the lock goes with the process
-
-
 @pytest.mark.parametrize("main, common", [(graphcl_main, GRAPH), (recsys_main, REC)], ids=["graphcl", "recsys"])
 def test_a_run_folder_another_process_trains_in_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                           main, common) -> None:
     run = tmp_path / "run"
-    with _held_by_another_process(run):
+    with held_by_another_process(run):
         assert main(["train", "--run-dir", str(run), *common, "epochs=1"]) == 2
         err = capsys.readouterr().err
         assert "is in use by another run (pid" in err and len(err.strip().splitlines()) == 1
     assert not (run / "config.yaml").exists()  # nothing was written into the held folder
     assert main(["train", "--run-dir", str(run), *common, "epochs=1"]) == 0  # free again; .lock is not "a file"
     record = (run / "run.json").read_text()
-    with _held_by_another_process(run):
+    with held_by_another_process(run):
         assert main(["train", "--run-dir", str(run), "--resume", *common, "epochs=2"]) == 2
         assert main(["train", "--run-dir", str(run), "--overwrite", *common, "epochs=1"]) == 2
     assert (run / "run.json").read_text() == record  # the refused resume recorded nothing

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 import yaml
@@ -267,10 +267,8 @@ def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise ConfigError(f"{folder} is in use by another run ({holder}); wait for it to end or choose "
-                              f"another --run-dir") from None
+            raise ConfigError(f"{folder} is in use by another run ({_holder(handle)}); wait for it to end or "
+                              f"choose another --run-dir") from None
         try:
             handle.seek(0)
             handle.truncate()
@@ -281,6 +279,26 @@ def hold_run_dir(run_dir: str | os.PathLike[str] | None) -> Iterator[None]:
         finally:
             _HELD.pop(key, None)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_dir_holder(run_dir: str | os.PathLike[str]) -> str | None:
+    """Who holds ``run_dir`` with :func:`hold_run_dir` in another process (e.g. ``"pid 812 on host"``), or
+    ``None`` when nobody does (also for a folder without a lock file, and without POSIX ``fcntl``)."""
+    path = Path(run_dir) / LOCK_FILE
+    if fcntl is None or not path.is_file() or Path(run_dir).resolve() in _HELD:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder(handle)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def _holder(handle: IO[str]) -> str:
+    handle.seek(0)
+    return handle.read().strip() or "another process"
 
 
 def read_run_record(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
