@@ -11,62 +11,7 @@ import torch
 from graphcl.errors import DataError
 from recsys.data import readers
 from recsys.data.readers import read_txt
-
-
-def _read_text(path) -> str:
-    if not path.is_file():
-        raise DataError(f"sequence file not found: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from None
-
-
-def _old_read_txt(path, *, min_length: int = 3) -> tuple[list[str], list[list[int]]]:
-    """The reader before vectorisation (its loop, verbatim): ``(user_ids, sequences)`` or its ``DataError``."""
-    text = _read_text(path)
-    users: list[str] = []
-    chunks: list[list[int]] = []
-    seen: dict[str, int] = {}
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing newlines are normal
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields:
-            raise DataError(f"{path}, line {number}: empty line (expected 'user_id item_id item_id ...')")
-        try:
-            items = [int(f) for f in fields[1:]]
-        except ValueError:
-            bad = next(i for i, f in enumerate(fields[1:], start=2) if not readers._is_int(f))
-            raise DataError(
-                f"{path}, line {number}, field {bad}: item id {fields[bad - 1]!r} is not an integer"
-            ) from None
-        if not items:
-            raise DataError(f"{path}, line {number}: user {fields[0]!r} has no items")
-        if len(items) < min_length:
-            raise DataError(
-                f"{path}, line {number}: user {fields[0]!r} has {len(items)} interaction(s), fewer than "
-                f"min_length={min_length} (the leave-one-out split needs 3; pass min_length=1 to skip such "
-                f"users at split time instead)" + (readers._PAIR_HINT if len(fields) == 2 else "")
-            )
-        low = min(items)
-        if low < 1:
-            bad = items.index(low) + 2
-            raise DataError(
-                f"{path}, line {number}, field {bad}: item id {low} is not positive (ids start at 1; 0 is padding)"
-            )
-        if fields[0] in seen:
-            raise DataError(f"{path}, line {number}: user {fields[0]!r} already appeared on line {seen[fields[0]]}"
-                            + (readers._PAIR_HINT if len(fields) == 2 else ""))
-        seen[fields[0]] = number
-        users.append(fields[0])
-        chunks.append(items)
-    if not users:
-        raise DataError(f"{path}: the file holds no users")
-    return users, chunks
-
+from tests.recsys.previous_readers import old_read_txt
 
 SPACES = [" ", " ", " ", "  ", "\t", "\x0b", "\x0c", "\x1c", "\x1f"]  # \r ends a line (universal newlines)
 ODD_SPACES = ["\xa0", "\u3000", "\u2009"]  # split by str.split, not ASCII
@@ -130,7 +75,7 @@ def _corrupt(rng: random.Random, text: str) -> str:
 def _check_same(path, min_length: int = 3) -> str:
     """Compare both readers on ``path``; returns the error message when both raise."""
     try:
-        users, sequences = _old_read_txt(path, min_length=min_length)
+        users, sequences = old_read_txt(path, min_length=min_length)
     except DataError as old:
         with pytest.raises(DataError) as new:
             read_txt(path, min_length=min_length)
