@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from graphcl.losses import adameow
 from graphcl.losses.adameow import LearnedNegativeWeights
 
 
@@ -34,6 +35,24 @@ def test_learned_weights_match_the_dense_reference(n: int, d: int, chunk: int | 
         assert torch.allclose(got, want, atol=1e-5)
     assert module.last_mean_weight == pytest.approx(float(w.detach().mean()), abs=1e-5)
     assert torch.allclose(module.weights(a, e), w, atol=1e-6)
+
+
+@pytest.mark.parametrize("block", [1, 40 * 16 * 3])
+def test_chunks_are_kept_to_the_block_size(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """One row per chunk (a block smaller than a row) and three rows: the same loss and gradients."""
+    monkeypatch.setattr(adameow, "BLOCK_ELEMENTS", block)
+    test_learned_weights_match_the_dense_reference(40, 16, None)
+
+
+def test_the_logistic_tanh_is_tanh_with_tanh_s_gradient() -> None:
+    x = torch.linspace(-12, 12, 20001, dtype=torch.float64).requires_grad_()
+    y = adameow._LogisticTanh.apply(x)
+    assert torch.allclose(y, torch.tanh(x), atol=1e-15, rtol=0)
+    assert torch.allclose(adameow._LogisticTanh.apply(x.float()), torch.tanh(x.float()), atol=2e-7, rtol=0)
+    y.sum().backward()
+    assert torch.allclose(x.grad, 1 - torch.tanh(x.detach()) ** 2, atol=1e-12)
+    assert torch.autograd.gradcheck(adameow._LogisticTanh.apply, (torch.randn(7, dtype=torch.float64,
+                                                                               requires_grad=True),))
 
 
 def test_bad_input_raises() -> None:
