@@ -429,13 +429,13 @@ def _inter_columns(
         lo, lengths = starts[:, column], ends[:, column] - starts[:, column]
         if int(lengths.min()) < 1:
             return None
-        width = int(lengths.max())
-        matrix = np.zeros((rows, width), dtype=np.uint8)
-        for offset in range(width):
+        longest = int(lengths.max())
+        matrix = np.zeros((rows, longest), dtype=np.uint8)
+        for offset in range(longest):
             matrix[:, offset] = np.where(lengths > offset, b[np.minimum(lo + offset, len(b) - 1)], 0)
         if _INTER_SLOW_BYTES[matrix].any():
             return None
-        return matrix.view(f"S{width}").ravel()
+        return matrix.view(f"S{longest}").ravel()
 
     users, items = tokens(user_col), tokens(item_col)
     if users is None or items is None:
