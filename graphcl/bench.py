@@ -50,9 +50,14 @@ from graphcl.errors import ConfigError
 from graphcl.plots import run_curves, thin_rows
 from graphcl.train.run import run_dir_holder
 
-__all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "run_suite", "select"]
+__all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "refresh_results", "run_suite", "select"]
 
 TASKS = ("graph", "recsys")
+#: A package's configuration resolver, ``resolve(model, dataset, config_file, overrides) -> config``
+#: (:func:`graphcl.config.resolve_config`, :func:`recsys.config.resolve_config`).
+ResolveFn = Callable[[str, str, "str | os.PathLike[str] | None", Mapping[str, Any]], Mapping[str, Any]]
+#: Configuration keys that change how a run is kept, not what it trains.
+_RUN_KEEPING = ("checkpoint_every", "logger")
 CURVE_ROWS = 200  # rows per seed of the training curves kept in a cell's results file
 REFERENCE_KINDS = ("paper", "other-paper", "authors-code-here", "none")
 _CELL_KEYS = {"method", "model", "dataset", "data", "root", "overrides", "dataset_options", "seeds", "seed_offset",
@@ -268,26 +273,108 @@ def bench_command(prog: str, suite: Suite, cell_name: str) -> str:
     return f"{prog} bench {suite.path.as_posix()} --only {cell_name}"
 
 
+def _description(suite: Suite, cell: Cell, prog: str) -> dict[str, Any]:
+    """What a results file takes from the suite rather than from the run: names, budget, reference, note, tags."""
+    return {"suite": suite.name, "cell": cell.name, "method": cell.method,
+            "command": bench_command(prog, suite, cell.name), "budget": cell.budget, "headline": cell.headline,
+            "reference": dict(cell.reference), "note": cell.note, "tags": list(cell.tags)}
+
+
 def _cell_results(suite: Suite, cell: Cell, run_dir: Path, prog: str, argv: Sequence[str],
                   wall_s: float) -> dict[str, Any]:
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
     record = {"suite": suite.name, "cell": cell.name, "method": cell.method, **results}
-    record.update({
-        "command": bench_command(prog, suite, cell.name),
-        "train_command": shlex.join([prog, *argv]),
-        "budget": cell.budget,
-        "headline": cell.headline,
-        "reference": dict(cell.reference),
-        "note": cell.note,
-        "tags": list(cell.tags),
-        "bench_wall_s": wall_s,
-    })
+    record.update({**_description(suite, cell, prog), "train_command": shlex.join([prog, *argv]),
+                   "bench_wall_s": wall_s})
     resumes = json.loads((run_dir / "run.json").read_text(encoding="utf-8")).get("resumes", []) \
         if (run_dir / "run.json").is_file() else []
     record["invocations"] = 1 + len(resumes)
     record["curves"] = {label: thin_rows(rows, CURVE_ROWS) for label, rows in run_curves(run_dir)} \
         if _has_metrics(run_dir) else {}
     return record
+
+
+def refresh_results(
+    suite: Suite,
+    *,
+    prog: str,
+    resolve: ResolveFn,
+    only: Iterable[str] | None = None,
+    results_dir: str | os.PathLike[str] = "benchmarks/results",
+    echo: Callable[[str], None] = print,
+) -> dict[str, str]:
+    """Bring the finished cells' results files up to date with the suite's descriptions, without training.
+
+    A suite's method names, budgets, references, notes and tags may change after its cells ran; the results files
+    copied them when they were written. This rewrites those fields (see :func:`_description`) in every finished
+    cell's file and leaves the measurements alone. A cell whose rerun would train something else (another model,
+    data or seeds, or a configuration value that differs from the recorded one: ``resolve`` is the package's
+    configuration resolver) is left as it is and reported ``stale``, to be rerun
+    after removing its file.
+
+    Returns:
+        ``{cell: status}``: ``refreshed``, ``unchanged``, ``stale`` or ``not run``.
+
+    Raises:
+        ConfigError: ``only`` names no cell of the suite.
+    """
+    results_dir = Path(results_dir)
+    names = list(only) if only else list(suite.cells)
+    unknown = [name for name in names if name not in suite.cells]
+    if unknown:
+        raise ConfigError(f"{suite.path}: no cell named {', '.join(unknown)}; the suite has {', '.join(suite.cells)}")
+    statuses: dict[str, str] = {}
+    for name in names:
+        cell, path = suite.cells[name], results_dir / f"{name}.json"
+        if not path.is_file():
+            statuses[name] = "not run"
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        reason = _stale_because(record, suite, cell, resolve)
+        if reason is not None:
+            statuses[name] = "stale"
+            echo(f"{name}: stale, a rerun would train something else ({reason}); remove {path} and rerun the cell "
+                 f"to measure it again")
+            continue
+        description = _description(suite, cell, prog)
+        if all(record.get(key) == value for key, value in description.items()):
+            statuses[name] = "unchanged"
+            continue
+        changed = [key for key, value in description.items() if record.get(key) != value]
+        _write_json(path, {**record, **description})
+        statuses[name] = "refreshed"
+        echo(f"{name}: refreshed {', '.join(changed)}")
+    return statuses
+
+
+def _stale_because(record: Mapping[str, Any], suite: Suite, cell: Cell, resolve: ResolveFn) -> str | None:
+    """Why a rerun of ``cell`` would train something else than the run ``record`` holds, or ``None``: another model,
+    data, data options or seeds, or a configuration value that differs (keys present in only one of the two are
+    options added or removed since, not compared)."""
+    if (record.get("model"), record.get("dataset")) != (cell.model, cell.dataset):
+        return f"it ran {record.get('model')} on {record.get('dataset')}"
+    seeds = (record.get("protocol") or {}).get("seeds")
+    if seeds != list(cell.seeds):
+        return f"it ran seeds {seeds}, the cell has {list(cell.seeds)}"
+    recorded_options = sorted(_option_values(shlex.split(record.get("train_command", "")), "--dataset-option"))
+    options = sorted(_option_values(train_argv(suite, cell, Path("_"), root=None, resume=False), "--dataset-option"))
+    if recorded_options != options:
+        return f"it ran with dataset options {recorded_options}, the cell has {options}"
+    config = _json_values(resolve(cell.model, cell.dataset, None, dict(cell.overrides)))
+    ran = _json_values(record.get("config") or {})
+    changed = [key for key in config if key in ran and config[key] != ran[key] and key not in _RUN_KEEPING]
+    if changed:
+        return "; ".join(f"{key} was {ran[key]!r}, now {config[key]!r}" for key in changed)
+    return None
+
+
+def _option_values(argv: Sequence[str], option: str) -> list[str]:
+    return [value for word, value in zip(argv, argv[1:]) if word == option]
+
+
+def _json_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` as it reads back from JSON (tuples become lists, paths strings), for comparison."""
+    return json.loads(json.dumps(dict(config), default=str))
 
 
 def _has_metrics(run_dir: Path) -> bool:

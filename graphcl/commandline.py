@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,18 +186,31 @@ def add_bench_parser(sub: Any, prog: str) -> None:
     bench.add_argument("--work-dir", default="benchmarks/_work", help="parent of the cells' run folders "
                        "(default: benchmarks/_work)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
+    bench.add_argument("--refresh", action="store_true",
+                       help="train nothing: rewrite the finished cells' results files with the suite's current names, "
+                            "budgets, references, notes and tags (a cell whose training command changed is reported "
+                            "stale)")
 
 
 def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[[list[str]], int],
               first_seed: int) -> int:
     """``<prog> bench``: load the suite, check it is this package's, run it; exit 1 when a cell failed."""
-    from graphcl.bench import load_suite, run_suite
+    from graphcl.bench import load_suite, refresh_results, run_suite
 
     suite = load_suite(args.suite, first_seed=first_seed)
     if suite.task != task:
         other = "graphcl" if suite.task == "graph" else "recsys"
         raise ConfigError(f"{args.suite} is a {suite.task} suite; run it with '{other} bench'")
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
+    if args.refresh:
+        if task == "graph":
+            from graphcl.config import resolve_config
+        else:
+            from recsys.config import resolve_config
+        refreshed = refresh_results(suite, prog=prog, resolve=resolve_config, only=only, results_dir=args.results)
+        counts = Counter(refreshed.values())
+        print(f"{prog} bench --refresh: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+        return 1 if "stale" in counts else 0
     statuses = run_suite(suite, main, prog=prog, only=only, root=args.root, results_dir=args.results,
                          work_dir=args.work_dir, dry_run=args.dry_run, show_progress=not args.quiet)
     failed = [name for name, status in statuses.items() if status.startswith("failed")]

@@ -115,6 +115,40 @@ def test_a_cell_another_process_trains_is_listed_as_running_and_skipped(tmp_path
     assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["grace-b", "new"]
 
 
+def test_refresh_rewrites_descriptions_and_refuses_a_cell_whose_training_changed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cells = {"grace-a": {**_graph_cells()["grace-a"], "seeds": 1}}
+    suite = _suite(tmp_path, "graph", cells)
+    assert graphcl_main(_args(suite, tmp_path)) == 0
+    path = tmp_path / "results" / "grace-a.json"
+    before = json.loads(path.read_text())
+    assert graphcl_main(_args(suite, tmp_path, "--refresh")) == 0
+    assert "1 unchanged" in capsys.readouterr().out and json.loads(path.read_text()) == before
+
+    # The suite's description changes after the run: the file follows, the measurements stay.
+    cells["grace-a"].update(note="a note written later", tags=["headline", "new"], method="GRACE (ours)",
+                            overrides={**GRAPH_OVERRIDES, "checkpoint_every": 2})  # how the run is kept only
+    suite = _suite(tmp_path, "graph", cells)
+    assert graphcl_main(_args(suite, tmp_path, "--refresh")) == 0
+    assert "grace-a: refreshed method, note, tags" in capsys.readouterr().out
+    after = json.loads(path.read_text())
+    assert (after["note"], after["tags"], after["method"]) == ("a note written later", ["headline", "new"],
+                                                               "GRACE (ours)")
+    assert {k: v for k, v in after.items() if k not in ("note", "tags", "method")} == \
+        {k: v for k, v in before.items() if k not in ("note", "tags", "method")}
+
+    # A cell that would now train something else is left alone and reported.
+    for change, reason in (({"overrides": {**GRAPH_OVERRIDES, "lr": 0.01}}, "lr was 0.0005, now 0.01"),
+                           ({"seeds": 2}, "it ran seeds [0], the cell has [0, 1]")):
+        suite = _suite(tmp_path, "graph", {"grace-a": {**cells["grace-a"], **change}})
+        assert graphcl_main(_args(suite, tmp_path, "--refresh")) == 1
+        out = capsys.readouterr().out
+        assert f"grace-a: stale, a rerun would train something else ({reason})" in out and "1 stale" in out
+        assert json.loads(path.read_text()) == after
+    assert graphcl_main(_args(suite, tmp_path, "--refresh", "--only", "nope")) == 2
+    assert "no cell named nope" in capsys.readouterr().err
+
+
 def test_recsys_bench_runs_a_recsys_suite_and_refuses_a_graph_one(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     cells = {"sasrec-tiny": {"model": "sasrec", "data": "generated", "headline": "hr@20",
