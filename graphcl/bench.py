@@ -309,8 +309,7 @@ def refresh_results(
     copied them when they were written. This rewrites those fields (see :func:`_description`) in every finished
     cell's file and leaves the measurements alone. A cell whose rerun would train something else (another model,
     data or seeds, or a configuration value that differs from the recorded one: ``resolve`` is the package's
-    configuration resolver) is left as it is and reported ``stale``, to be rerun
-    after removing its file.
+    configuration resolver) is left as it is and reported ``stale``, to be rerun after removing its file.
 
     Returns:
         ``{cell: status}``: ``refreshed``, ``unchanged``, ``stale`` or ``not run``.

@@ -188,8 +188,8 @@ def add_bench_parser(sub: Any, prog: str) -> None:
     bench.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
     bench.add_argument("--refresh", action="store_true",
                        help="train nothing: rewrite the finished cells' results files with the suite's current names, "
-                            "budgets, references, notes and tags (a cell whose training command changed is reported "
-                            "stale)")
+                            "budgets, references, notes and tags (a cell whose rerun would train something else is "
+                            "reported stale)")
 
 
 def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[[list[str]], int],
