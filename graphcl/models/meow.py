@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 import torch
 from torch import Tensor, nn
@@ -39,6 +39,7 @@ from graphcl.losses.meow import PositiveSets, ProtoNCE, WeightedInfoNCE, cluster
 from graphcl.models.base import GraphModel
 from graphcl.models.heco import heco_positives
 from graphcl.nn.metapath import (
+    LinearInit,
     MetaPathEncoder,
     MetaPathInputs,
     NormalizedTanhHead,
@@ -87,6 +88,11 @@ def _graph_tensors(data: HeteroData) -> tuple[Tensor, ...]:
     features = (store.get("x") for store in data.node_stores)
     edges = (value for store in data.edge_stores for value in store.values())
     return tuple(t for t in (*features, *edges) if isinstance(t, Tensor))
+
+
+def _check_linear_init(linear_init: str) -> None:
+    if linear_init not in get_args(LinearInit):
+        raise ConfigError(f"linear_init must be one of {get_args(LinearInit)}, got {linear_init!r}")
 
 
 class _GraphKey:
@@ -316,6 +322,7 @@ class MEOW(_MetaPathContrast):
         chunk_size: int = 1024,
         positives: str = "self",
         num_positives: int = 5,
+        linear_init: str = "torch",
         **unused: Any,
     ) -> MEOW:
         """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
@@ -324,19 +331,22 @@ class MEOW(_MetaPathContrast):
 
         The defaults are not one dataset's settings: ``tau = 0.9`` and ``feature_mask = 0.2`` are the reference's
         DBLP values, ``edge_mask = 0.2`` for every meta-path is only DBLP's APA rate, and ``num_clusters`` is
-        ACM's; ``configs/meow/<dataset>.yaml`` hold the per-dataset values."""
+        ACM's; ``configs/meow/<dataset>.yaml`` hold the per-dataset values. ``linear_init`` initialises the
+        type projections, context maps and projection head (:data:`~graphcl.nn.metapath.LinearInit`; the
+        reference's ``"torch"``, or HeCo's ``"xavier"``)."""
         if unused:
             raise TypeError(f"MEOW.build() got unexpected arguments: {sorted(unused)}")
         if not num_clusters and negative_weights == "clusters":
             raise ConfigError("num_clusters must not be empty")
+        _check_linear_init(linear_init)
         encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
-                                  embed_channels, dropout)
+                                  embed_channels, dropout, linear_init)
         views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
         n = in_channels[in_channels.target_type].num_nodes
         too_many = [k for k in num_clusters if k > n]
         if too_many and (negative_weights == "clusters" or lam_proto > 0):
             raise ConfigError(f"num_clusters {too_many} exceed the {n} target nodes")
-        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, tau=tau,
+        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels, linear_init), views, tau=tau,
                    num_clusters=num_clusters, lam_proto=lam_proto, kmeans_n_init=kmeans_n_init,
                    kmeans_iter=kmeans_iter, kmeans_init=kmeans_init, negative_weights=negative_weights,
                    embedding=embedding,
@@ -414,16 +424,19 @@ class AdaMEOW(_MetaPathContrast):
         weight_hidden: int = 16,
         embedding: str = "faithful",
         chunk_size: int = 256,
+        linear_init: str = "torch",
         **unused: Any,
     ) -> AdaMEOW:
         """AdaMEOW with the reference architecture for the graph ``in_channels`` (see :meth:`MEOW.build`)."""
         if unused:
             raise TypeError(f"AdaMEOW.build() got unexpected arguments: {sorted(unused)}")
+        _check_linear_init(linear_init)
         encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
-                                  embed_channels, dropout)
+                                  embed_channels, dropout, linear_init)
         views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
         loss = LearnedNegativeWeights(proj_channels, tau, hidden_channels=weight_hidden, chunk_size=chunk_size)
-        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels), views, loss, embedding=embedding)
+        return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels, linear_init), views, loss,
+                   embedding=embedding)
 
     def extra_metric_values(self) -> dict[str, float]:
         """``mean_neg_weight``: the mean learned negative weight of the last training step (a collapse of the

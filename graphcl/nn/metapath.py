@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,8 @@ __all__ = [
     "TypeProjection",
     "context_keys",
     "global_standardize",
+    "init_linear",
+    "LinearInit",
 ]
 
 
@@ -94,6 +97,24 @@ def _sparse_aware_linear(linear: nn.Linear, x: Tensor) -> Tensor:
     return linear(x)
 
 
+#: How the projections, context maps and head of a meta-path encoder are initialised: ``"torch"`` is
+#: ``nn.Linear``'s own initialisation (MEOW's and AdaMEOW's reference code), ``"xavier"`` is Xavier-normal with
+#: gain 1.414 and zero bias (HeCo's reference code).
+LinearInit = Literal["torch", "xavier"]
+
+
+def init_linear(linear: nn.Linear, init: LinearInit) -> None:
+    """Initialise ``linear`` as ``init`` says (see :data:`LinearInit`)."""
+    if init == "torch":
+        linear.reset_parameters()
+    elif init == "xavier":
+        nn.init.xavier_normal_(linear.weight, gain=1.414)
+        if linear.bias is not None:
+            nn.init.zeros_(linear.bias)
+    else:
+        raise ValueError(f"init must be 'torch' or 'xavier', got {init!r}")
+
+
 class TypeProjection(nn.Module):
     """Per-type feature projection :math:`h_v = \\mathrm{ELU}(\\mathrm{Dropout}(W_\\tau x_v + b_\\tau))`.
 
@@ -101,18 +122,20 @@ class TypeProjection(nn.Module):
         in_channels: Feature dimension per node type.
         hidden_channels: :math:`d_h`.
         dropout: Dropout rate.
+        init: Weight initialisation, :data:`LinearInit` (default: ``"xavier"``, HeCo's).
     """
 
-    def __init__(self, in_channels: Mapping[str, int], hidden_channels: int, dropout: float) -> None:
+    def __init__(self, in_channels: Mapping[str, int], hidden_channels: int, dropout: float,
+                 init: LinearInit = "xavier") -> None:
         super().__init__()
         self.linears = nn.ModuleDict({t: nn.Linear(d, hidden_channels) for t, d in in_channels.items()})
         self.dropout = nn.Dropout(dropout)
+        self.init = init
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for linear in self.linears.values():
-            nn.init.xavier_normal_(linear.weight, gain=1.414)
-            nn.init.zeros_(linear.bias)
+            init_linear(linear, self.init)
 
     def forward(self, node_type: str, x: Tensor) -> Tensor:
         """``[N_τ, F_τ]`` (dense or sparse COO) → ``[N_τ, d_h]``."""
@@ -129,17 +152,20 @@ class MetaPathContextEncoder(nn.Module):
         keys: ``"<metapath>_ctx<ℓ>"`` names, one per (meta-path, position).
         hidden_channels: :math:`d_h`.
         dropout: Dropout on each context term.
+        init: Weight initialisation, :data:`LinearInit` (default: ``"torch"``, MEOW's).
     """
 
-    def __init__(self, keys: Sequence[str], hidden_channels: int, dropout: float) -> None:
+    def __init__(self, keys: Sequence[str], hidden_channels: int, dropout: float,
+                 init: LinearInit = "torch") -> None:
         super().__init__()
         self.maps = nn.ModuleDict({key: nn.Linear(hidden_channels, hidden_channels, bias=False) for key in keys})
         self.dropout = nn.Dropout(dropout)
+        self.init = init
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for linear in self.maps.values():
-            nn.init.xavier_normal_(linear.weight, gain=1.414)
+            init_linear(linear, self.init)
 
     def forward(self, h: Tensor, contexts: Mapping[str, Tensor]) -> Tensor:
         """``h`` ``[N, d_h]`` plus ``{key: c [N, d_h]}`` (only this meta-path's keys) → ``[N, d_h]``."""
@@ -224,16 +250,17 @@ class NormalizedTanhHead(nn.Module):
     Args:
         in_channels: :math:`d`.
         out_channels: :math:`d_p`.
+        init: Weight initialisation, :data:`LinearInit` (default: ``"torch"``, MEOW's).
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, init: LinearInit = "torch") -> None:
         super().__init__()
         self.fc = nn.Linear(in_channels, out_channels)
+        self.init = init
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_normal_(self.fc.weight, gain=1.414)
-        nn.init.zeros_(self.fc.bias)
+        init_linear(self.fc, self.init)
 
     def forward(self, z: Tensor) -> Tensor:
         return F.normalize(torch.tanh(self.fc(z)), dim=1)
@@ -318,13 +345,17 @@ class MetaPathEncoder(nn.Module):
         hidden_channels: :math:`d_h`.
         out_channels: :math:`d`.
         dropout: One rate for the projections, contexts, GCN and attention (as in the reference).
+        init: Initialisation of the type projections and context maps, :data:`LinearInit` (default:
+            ``"torch"``: ``nn.Linear``'s own, as the MEOW reference; the GCN and the attention keep theirs).
     """
 
     def __init__(self, in_channels: Mapping[str, int], context_keys: Sequence[Sequence[str]],
-                 hidden_channels: int = 64, out_channels: int = 64, dropout: float = 0.2) -> None:
+                 hidden_channels: int = 64, out_channels: int = 64, dropout: float = 0.2,
+                 init: LinearInit = "torch") -> None:
         super().__init__()
-        self.projection = TypeProjection(in_channels, hidden_channels, dropout)
-        self.context = MetaPathContextEncoder([k for keys in context_keys for k in keys], hidden_channels, dropout)
+        self.projection = TypeProjection(in_channels, hidden_channels, dropout, init)
+        self.context = MetaPathContextEncoder([k for keys in context_keys for k in keys], hidden_channels, dropout,
+                                              init)
         self.gcn = MetaPathGCN(hidden_channels, out_channels, dropout)
         self.attention = SemanticAttention(out_channels, dropout)
         self.num_metapaths = len(context_keys)

@@ -57,6 +57,27 @@ def test_uniform_baseline_and_adameow_learned_weights() -> None:
         MEOW.build(torch.zeros(3))  # type: ignore[arg-type]
 
 
+def test_linear_init_follows_the_reference_code() -> None:
+    """MEOW's and AdaMEOW's reference leaves the type projections, context maps and head at ``nn.Linear``'s own
+    initialisation (U(±1/sqrt(fan_in)), biases included); ``linear_init="xavier"`` is HeCo's (gain 1.414, zero
+    bias)."""
+    data = planted_hetero_graph()
+    for cls, extra in ((MEOW, {"num_clusters": [4]}), (AdaMEOW, {})):
+        torch.manual_seed(0)
+        model = cls.build(data, **SMALL, **extra)
+        linears = [*model.encoder.projection.linears.values(), *model.encoder.context.maps.values(), model.head.fc]
+        for linear in linears:
+            bound = 1 / linear.in_features ** 0.5
+            assert float(linear.weight.abs().max()) <= bound
+            assert linear.bias is None or (0 < float(linear.bias.abs().max()) <= bound)
+        torch.manual_seed(0)
+        xavier = cls.build(data, **SMALL, **extra, linear_init="xavier")
+        assert all(float(lin.bias.abs().max()) == 0 for lin in xavier.encoder.projection.linears.values())
+        assert float(xavier.head.fc.bias.abs().max()) == 0
+        with pytest.raises(ConfigError, match="linear_init"):
+            cls.build(data, **SMALL, **extra, linear_init="kaiming")
+
+
 def test_experiment_runner_reports_the_heco_protocol(tmp_path: Path) -> None:
     data = planted_hetero_graph()
     assert MODELS["meow"] is MEOW and MODELS["adameow"] is AdaMEOW
