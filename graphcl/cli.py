@@ -11,6 +11,7 @@ Examples::
     graphcl train --dataset-option num_nodes=100000 batch_size=2048    # mini-batches on a larger generated graph
     graphcl train --nproc 2 --run-dir runs/ddp batch_size=2048          # 2 processes (torchrun), DDP
     graphcl embed --checkpoint runs/<run>/last.pt   # embeddings of a trained model -> embeddings.pt
+    graphcl eval --embeddings z.npy --model meow --dataset acm --root DIR   # score embeddings made elsewhere
     graphcl datasets                                # the dataset catalog
     graphcl bench benchmarks/suites/graph-cora.yaml # a benchmark suite; rerun to resume, --dry-run to list
     graphcl plot curves runs/<run>                  # loss and validation curves (also: tsne, suite, scaling)
@@ -108,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto",
                        help="auto (CUDA if present, else cpu) | cpu | cuda | cuda:N (default: auto)")
     _add_trust_option(embed)
+
+    evaluate = sub.add_parser(
+        "eval", help="score embeddings from a file (.npy, .pt, .pkl) as 'graphcl train' scores its own",
+        description="Score embeddings computed elsewhere (another library, a method's reference code, "
+                    "'graphcl embed') with the evaluation settings 'graphcl train' would use for --model on "
+                    "--dataset (probe, label-rate splits, clustering; change them as key=value overrides). "
+                    "Files are read without running code from them.")
+    _add_common(evaluate)
+    evaluate.add_argument("--embeddings", required=True,
+                          help="[num_nodes, dim] matrix: .npy, .pt/.pth (a tensor, or a dict with 'embeddings'), "
+                               ".pkl/.pickle (a pickled NumPy array; nothing else is unpickled)")
+    evaluate.add_argument("--root", default=None, help="data root, as for 'graphcl train'")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the probes and k-means (default: 0)")
+    evaluate.add_argument("--out", default=None, help="also write the metrics to this JSON file")
+    _add_trust_option(evaluate)
 
     config = sub.add_parser("config", help="print the resolved configuration")
     _add_common(config)
@@ -229,6 +245,38 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from torch_geometric.data import HeteroData
+
+    from graphcl.config import parse_overrides, resolve_config, split_config
+    from graphcl.data import load_dataset
+    from graphcl.eval.embeddings import read_embeddings
+    from graphcl.experiment import check_model_data, embedding_metrics
+
+    model, dataset = _model_and_dataset(args)
+    cfg = resolve_config(model, dataset, args.config, parse_overrides(args.overrides))
+    _, _, ev = split_config(cfg)
+    if not {"node", "clustering"} & set(ev["tasks"]):
+        raise GraphCLError(f"tasks {list(ev['tasks'])}: 'graphcl eval' scores the node and clustering tasks of "
+                           f"fixed embeddings (link prediction trains on a graph with held-out edges)")
+    data = load_dataset(cfg["dataset"], root=args.root, trust_raw_files=args.trust_raw_files)
+    check_model_data(cfg, data)
+    hetero = isinstance(data, HeteroData)
+    z = read_embeddings(args.embeddings, data[data.target_type].num_nodes if hetero else data.num_nodes)
+    metrics = embedding_metrics(z, data, ev, seed=args.seed)
+    line = " | ".join(f"{name} {100 * summary['mean']:.2f}" for name, summary in metrics.items())
+    print(f"{args.embeddings} ({z.size(0)} x {z.size(1)}) on {cfg['dataset']}, evaluated as {cfg['model']} "
+          f"(metrics in %): {line}")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        record = {"embeddings": str(args.embeddings), "model": cfg["model"], "dataset": cfg["dataset"],
+                  "seed": args.seed, "evaluation": {k: v for k, v in ev.items()}, "metrics": metrics}
+        out.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"metrics: {out}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from graphcl import plots
 
@@ -313,7 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       file=sys.stderr)
                 return 2
             return _launch(args.nproc, argv)
-    handlers = {"train": _cmd_train, "embed": _cmd_embed, "config": _cmd_config, "datasets": _cmd_datasets,
+    handlers = {"train": _cmd_train, "embed": _cmd_embed, "eval": _cmd_eval, "config": _cmd_config,
+                "datasets": _cmd_datasets,
                 "bench": lambda a: run_bench(a, prog="graphcl", task="graph", main=main, first_seed=0),
                 "plot": _cmd_plot}
     return dispatch("graphcl", handlers, args)

@@ -250,18 +250,10 @@ def evaluate_seed(
         )
     if ("node" in tasks or "clustering" in tasks) and main:
         z = embed_all(model, data.to(device), cfg).cpu()
-        y = data.y.cpu()
-        if "node" in tasks:
-            probe = linear_probe(
-                z, y, train_ratio=ev["train_ratio"], val_ratio=ev["val_ratio"], repeats=ev["probe_repeats"], seed=seed
-            )
-            # val_acc (the probe's validation split, which also picks C) is what model selection may use.
-            metrics["test_acc"], metrics["val_acc"] = probe["test_acc"], probe["val_acc"]
-        if "clustering" in tasks:
-            if model.predicts_clusters:
-                metrics.update(own_cluster_metrics(model, data.to(device), y))
-            else:
-                metrics.update(kmeans_clustering(z, y, repeats=ev["cluster_repeats"], seed=seed))
+        own_clusters = "clustering" in tasks and model.predicts_clusters
+        metrics.update(embedding_metrics(z, data, ev, seed=seed, clustering=not own_clusters))
+        if own_clusters:
+            metrics.update(own_cluster_metrics(model, data.to(device), data.y.cpu()))
         metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
         if run_info is not None:
             run_info.update(model.run_info())
@@ -283,6 +275,39 @@ def evaluate_seed(
         z = embed_all(model, train_data.to(device), cfg).cpu()
         scores = link_prediction(z, train_data.cpu(), val_data, test_data)
         metrics["auc"], metrics["ap"] = scores["auc"], scores["ap"]
+    return metrics
+
+
+def embedding_metrics(z: torch.Tensor, data: Data | HeteroData, ev: Mapping[str, Any], *, seed: int,
+                      clustering: bool = True) -> dict[str, MetricSummary]:
+    """The ``"node"`` and ``"clustering"`` metrics of ``ev["tasks"]`` for given embeddings of ``data``, as
+    ``graphcl train`` computes them for its own models: a linear probe on random splits (``test_acc``,
+    ``val_acc``) and k-means (``acc``, ``nmi``, ``ari``, ``f1``) on a homogeneous graph; the DMGI / HeCo protocol
+    on a heterogeneous one's shipped label-rate splits.
+
+    Args:
+        z: ``[N, d]`` embeddings of every node (of the target type of a ``HeteroData``).
+        data: The graph with its labels (and splits).
+        ev: The evaluation settings of a resolved configuration (:func:`~graphcl.config.split_config`).
+        seed: Seed of the probes' splits and initialisations and of k-means.
+        clustering: Score k-means clusters of ``z`` when ``"clustering"`` is a task (``False`` for a model
+            that predicts clusters itself).
+    """
+    if isinstance(data, HeteroData):
+        from graphcl.eval.hetero import hetero_embedding_metrics
+
+        return hetero_embedding_metrics(z, data, ev if clustering else
+                                        {**ev, "tasks": [t for t in ev["tasks"] if t != "clustering"]}, seed=seed)
+    z, y = z.detach().cpu(), data.y.cpu()
+    metrics: dict[str, MetricSummary] = {}
+    if "node" in ev["tasks"]:
+        probe = linear_probe(
+            z, y, train_ratio=ev["train_ratio"], val_ratio=ev["val_ratio"], repeats=ev["probe_repeats"], seed=seed
+        )
+        # val_acc (the probe's validation split, which also picks C) is what model selection may use.
+        metrics["test_acc"], metrics["val_acc"] = probe["test_acc"], probe["val_acc"]
+    if clustering and "clustering" in ev["tasks"]:
+        metrics.update(kmeans_clustering(z, y, repeats=ev["cluster_repeats"], seed=seed))
     return metrics
 
 

@@ -15,6 +15,10 @@ repeats (population std). Metric names are fixed:
   holds out validation / test edges (with as many sampled non-edges) before the encoder is trained;
   :func:`link_prediction_scores` scores any labelled pairs.
 
+* **Embeddings from a file** -- :func:`read_embeddings` reads ``.npy`` / ``.pt`` / ``.pkl`` matrices without
+  running code; ``graphcl eval --embeddings FILE`` scores them with the settings ``graphcl train`` would use
+  (:func:`graphcl.experiment.embedding_metrics`).
+
 scikit-learn and PyG are imported inside the functions, so ``import graphcl.eval`` stays cheap.
 """
 from graphcl.eval.clustering import (
@@ -22,6 +26,7 @@ from graphcl.eval.clustering import (
     clustering_scores,
     kmeans_clustering,
 )
+from graphcl.eval.embeddings import EMBEDDING_SUFFIXES, read_embeddings
 from graphcl.eval.link import link_prediction, link_prediction_scores, split_edges
 from graphcl.eval.probe import DEFAULT_C_GRID, linear_probe
 from graphcl.eval.splits import (
@@ -34,6 +39,7 @@ from graphcl.eval.summary import MetricSummary, merge_summaries, summarize
 
 __all__ = [
     "DEFAULT_C_GRID",
+    "EMBEDDING_SUFFIXES",
     "IndexSplit",
     "MetricSummary",
     "as_index_splits",
@@ -45,6 +51,7 @@ __all__ = [
     "link_prediction_scores",
     "merge_summaries",
     "random_node_split",
+    "read_embeddings",
     "split_edges",
     "splits_from_masks",
     "summarize",

@@ -34,7 +34,8 @@ from graphcl.eval.summary import MetricSummary, summarize
 if TYPE_CHECKING:
     from graphcl.models.base import GraphModel
 
-__all__ = ["evaluate_hetero", "heco_clustering", "heco_node_classification", "heco_splits", "hetero_protocol"]
+__all__ = ["evaluate_hetero", "heco_clustering", "heco_node_classification", "heco_splits", "hetero_embedding_metrics",
+           "hetero_protocol"]
 
 Split = tuple[Tensor, Tensor, Tensor]
 
@@ -188,6 +189,25 @@ def evaluate_hetero(model: GraphModel, data: object, ev: Mapping[str, object], *
     (``tsne: true``)."""
     target = data.target_type
     z = model.embed(data).cpu()
+    metrics = hetero_embedding_metrics(z, data, ev, seed=seed)
+    metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
+    if ev.get("tsne") and run_dir is not None:
+        from graphcl.eval.tsne import plot_tsne
+
+        rates = getattr(data, "label_rates", None) or (20,)
+        test = data[target].get(f"test_idx_{rates[0]}")
+        plot_tsne(z, data[target].y.cpu(), Path(run_dir) / "tsne.png", indices=test, seed=seed,
+                  title=f"{type(model).__name__} on {getattr(data, 'dataset_name', target)}")
+    return metrics
+
+
+def hetero_embedding_metrics(z: Tensor, data: object, ev: Mapping[str, object], *, seed: int
+                             ) -> dict[str, MetricSummary]:
+    """The ``"node"`` (every label rate of ``data``) and ``"clustering"`` metrics of ``ev["tasks"]`` for the
+    embeddings ``z`` ``[N, d]`` of ``data``'s target nodes (the DMGI / HeCo protocol, ``ev``'s probe and
+    clustering settings)."""
+    target = data.target_type
+    z = z.detach().cpu()
     y = data[target].y.cpu()
     metrics: dict[str, MetricSummary] = {}
     tasks = ev["tasks"]
@@ -199,14 +219,6 @@ def evaluate_hetero(model: GraphModel, data: object, ev: Mapping[str, object], *
             repeats=int(ev["probe_repeats"]), seed=seed))
     if "clustering" in tasks:
         metrics.update(heco_clustering(z, y, repeats=int(ev["cluster_repeats"]), seed=seed))
-    metrics.update({name: summarize([value]) for name, value in model.extra_metric_values().items()})
-    if ev.get("tsne") and run_dir is not None:
-        from graphcl.eval.tsne import plot_tsne
-
-        rates = getattr(data, "label_rates", None) or (20,)
-        test = data[target].get(f"test_idx_{rates[0]}")
-        plot_tsne(z, y, Path(run_dir) / "tsne.png", indices=test, seed=seed,
-                  title=f"{type(model).__name__} on {getattr(data, 'dataset_name', target)}")
     return metrics
 
 
