@@ -323,6 +323,7 @@ class MEOW(_MetaPathContrast):
         positives: str = "self",
         num_positives: int = 5,
         linear_init: str = "torch",
+        pathsim_ties: str = "index",
         **unused: Any,
     ) -> MEOW:
         """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
@@ -333,7 +334,8 @@ class MEOW(_MetaPathContrast):
         DBLP values, ``edge_mask = 0.2`` for every meta-path is only DBLP's APA rate, and ``num_clusters`` is
         ACM's; ``configs/meow/<dataset>.yaml`` hold the per-dataset values. ``linear_init`` initialises the
         type projections, context maps and projection head (:data:`~graphcl.nn.metapath.LinearInit`; the
-        reference's ``"torch"``, or HeCo's ``"xavier"``)."""
+        reference's ``"torch"``, or HeCo's ``"xavier"``); ``pathsim_ties`` orders equal PathSim scores in the
+        top-k (``"index"``, ``"random"`` or ``"reference"``, see :func:`~graphcl.transforms.metapath.pathsim_topk`)."""
         if unused:
             raise TypeError(f"MEOW.build() got unexpected arguments: {sorted(unused)}")
         if not num_clusters and negative_weights == "clusters":
@@ -341,7 +343,7 @@ class MEOW(_MetaPathContrast):
         _check_linear_init(linear_init)
         encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
                                   embed_channels, dropout, linear_init)
-        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
+        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm, ties=pathsim_ties)
         n = in_channels[in_channels.target_type].num_nodes
         too_many = [k for k in num_clusters if k > n]
         if too_many and (negative_weights == "clusters" or lam_proto > 0):
@@ -425,6 +427,7 @@ class AdaMEOW(_MetaPathContrast):
         embedding: str = "faithful",
         chunk_size: int = 256,
         linear_init: str = "torch",
+        pathsim_ties: str = "index",
         **unused: Any,
     ) -> AdaMEOW:
         """AdaMEOW with the reference architecture for the graph ``in_channels`` (see :meth:`MEOW.build`)."""
@@ -433,7 +436,7 @@ class AdaMEOW(_MetaPathContrast):
         _check_linear_init(linear_init)
         encoder = MetaPathEncoder(_needed_channels(in_channels), context_keys(in_channels), hidden_channels,
                                   embed_channels, dropout, linear_init)
-        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm)
+        views = MetaPathViews(topk, list(edge_mask), feature_mask, symmetric=symmetric_norm, ties=pathsim_ties)
         loss = LearnedNegativeWeights(proj_channels, tau, hidden_channels=weight_hidden, chunk_size=chunk_size)
         return cls(encoder, NormalizedTanhHead(embed_channels, proj_channels, linear_init), views, loss,
                    embedding=embedding)

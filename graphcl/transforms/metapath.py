@@ -25,7 +25,8 @@ Results are stored on the ``HeteroData`` as sparse CSR operators ``adj_t`` (row 
 masked target features ``data[t].x_masked``.
 
 Deliberate choices against the reference code (spec §7): ties in PathSim are broken **stably** (lower column
-index first) and the node itself is **always kept** (the reference's ``argsort`` is implementation-defined and
+index first; ``ties="random"`` orders them at random, ``ties="reference"`` reproduces the reference's NumPy
+selection) and the node itself is **always kept** (the reference's ``argsort`` is implementation-defined and
 can prune the self-loop in fully tied rows such as ACM-PSP); a node that no instance of a meta-path reaches gets
 a unit self-loop in that meta-path's graph (:func:`isolated_self_loops`; the reference leaves its row zero; no such
 node exists in ACM or DBLP); everything is sparse (the reference keeps dense
@@ -52,6 +53,8 @@ from graphcl.functional._checks import check_probability
 from graphcl.nn.sparse import csr_tensor
 
 __all__ = [
+    "PATHSIM_TIES",
+    "REFERENCE_TIES_MAX_NODES",
     "MetaPathContexts",
     "MetaPathViews",
     "isolated_self_loops",
@@ -71,29 +74,52 @@ def sparse_operator(edge_index: Tensor, values: Tensor, shape: tuple[int, int]) 
         return matrix.to_sparse_csr()
 
 
-def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | None) -> tuple[Tensor, Tensor]:
+#: How :func:`pathsim_topk` orders entries of equal PathSim.
+PATHSIM_TIES = ("index", "random", "reference")
+
+#: Most nodes for ``ties="reference"``, which builds the dense ``N × N`` score matrix as the reference code does.
+REFERENCE_TIES_MAX_NODES = 30_000
+
+
+def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | None, *, ties: str = "index",
+                 generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
     """PathSim top-k pruning (Sun et al., VLDB 2011; used by MEOW) of a meta-path count graph.
 
     .. math::
         s_{ij} = \\frac{2 C_{ij}}{C_{ii} + C_{jj}},\\qquad
         \\tilde A_{ij} = C_{ij}\\,\\mathbb{1}[j \\in \\mathrm{top}_k(s_{i\\cdot})]
 
-    Ties are broken by the lower column index; the diagonal entry (``s_ii = 1``) is always kept and counts
-    towards ``k``. Rows with fewer than ``k`` entries keep them all.
+    The diagonal entry (``s_ii = 1``) is always kept and counts towards ``k``; rows with fewer than ``k`` entries
+    keep them all. Entries of equal PathSim — common: every pair of ACM papers that share their one subject has
+    :math:`s_{ij} = 1` — are ordered by ``ties``:
+
+    - ``"index"``: the lower column index first (deterministic, but it ties the kept neighbours to the order in
+      which the dataset numbers its nodes);
+    - ``"random"``: a uniformly random order from ``generator`` (independent of the numbering);
+    - ``"reference"``: exactly the reference code's selection, ``numpy.argsort`` of each dense row reversed
+      (the installed NumPy's unstable sort decides among ties; the self-loop is not forced and can be pruned in
+      fully tied rows). It needs the dense ``N × N`` scores, so at most :data:`REFERENCE_TIES_MAX_NODES` nodes.
 
     Args:
         edge_index: ``[2, E]`` non-zeros of :math:`C` (any order).
         counts: ``[E]`` path counts :math:`C_{ij} > 0`.
         num_nodes: :math:`N`.
         k: Entries kept per row; ``None`` keeps everything.
+        ties: ``"index"``, ``"random"`` or ``"reference"``, see above. (default: ``"index"``)
+        generator: Random source of ``ties="random"`` (``None``: torch's global RNG).
 
     Returns:
-        ``(edge_index, counts)`` of :math:`\\tilde A`, sorted by row, then decreasing PathSim.
+        ``(edge_index, counts)`` of :math:`\\tilde A`, sorted by row, then decreasing PathSim (``"reference"``:
+        by row, then column).
     """
+    if ties not in PATHSIM_TIES:
+        raise ConfigError(f"PathSim ties must be one of {PATHSIM_TIES}, got {ties!r}")
     if k is None:
         return edge_index, counts
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"top-k must be a positive integer or None, got {k!r}")
+    if ties == "reference":
+        return _reference_topk(edge_index, counts, num_nodes, k)
     row, col = edge_index
     weight = counts.to(torch.float64)
     self_loop = row == col
@@ -103,8 +129,11 @@ def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | No
     score = torch.where(denominator > 0, 2.0 * weight / denominator.clamp(min=1e-300),
                         torch.zeros_like(weight))
     score = torch.where(self_loop, torch.full_like(score, float("inf")), score)
-    # Three stable sorts = lexicographic order (row asc, score desc, col asc).
-    order = torch.sort(col, stable=True).indices
+    # Three stable sorts = lexicographic order (row asc, score desc, then col asc or a random order).
+    if ties == "random":
+        order = torch.randperm(col.numel(), generator=generator).to(col.device)
+    else:
+        order = torch.sort(col, stable=True).indices
     order = order[torch.sort(score[order], descending=True, stable=True).indices]
     order = order[torch.sort(row[order], stable=True).indices]
     sorted_row = row[order]
@@ -113,6 +142,28 @@ def pathsim_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int | No
     rank = torch.arange(order.numel(), device=row.device) - row_start[sorted_row]
     keep = order[rank < k]
     return edge_index[:, keep], counts[keep]
+
+
+def _reference_topk(edge_index: Tensor, counts: Tensor, num_nodes: int, k: int) -> tuple[Tensor, Tensor]:
+    """The reference code's PathSim top-k: ``argsort`` of every dense score row, reversed, first ``k``; entries
+    picked where :math:`C_{ij} = 0` carry nothing."""
+    if num_nodes > REFERENCE_TIES_MAX_NODES:
+        raise ConfigError(f"PathSim ties 'reference' builds the dense {num_nodes} x {num_nodes} score matrix, as the "
+                          f"reference code does; at most {REFERENCE_TIES_MAX_NODES} nodes (use 'index' or 'random')")
+    row, col = edge_index.cpu().numpy()
+    weight = counts.detach().cpu().numpy().astype(np.float64)
+    dense = np.zeros((num_nodes, num_nodes))
+    np.add.at(dense, (row, col), weight)
+    diag = dense.diagonal().copy()
+    nz_row, nz_col = dense.nonzero()
+    scores = np.zeros_like(dense)
+    scores[nz_row, nz_col] = 2 * dense[nz_row, nz_col] / (diag[nz_row] + diag[nz_col])
+    picked = np.sort(np.argsort(scores, axis=1)[:, ::-1][:, :k], axis=1)
+    rows = np.repeat(np.arange(num_nodes), picked.shape[1])
+    cols = picked.ravel()
+    kept = dense[rows, cols] != 0
+    index = torch.from_numpy(np.stack([rows[kept], cols[kept]])).to(edge_index.device)
+    return index, torch.from_numpy(dense[rows[kept], cols[kept]]).to(counts.dtype).to(counts.device)
 
 
 def isolated_self_loops(edge_index: Tensor, counts: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
@@ -259,7 +310,9 @@ class MetaPathViews(BaseTransform):
         edge_mask: Edge drop rate :math:`\\rho_m` per meta-path (float or list, as ``topk``).
         feature_mask: Feature mask rate :math:`\\rho_f`.
         symmetric: Use the symmetric normalisation instead of the reference's transposed one.
-        seed: Seed of the private generator of the masks (``None``: drawn from torch's global RNG).
+        seed: Seed of the private generator of the masks and of random PathSim ties (``None``: drawn from torch's
+            global RNG).
+        ties: Order of entries of equal PathSim in the top-k, see :func:`pathsim_topk`. (default: ``"index"``)
     """
 
     def __init__(
@@ -270,6 +323,7 @@ class MetaPathViews(BaseTransform):
         *,
         symmetric: bool = False,
         seed: int | None = None,
+        ties: str = "index",
     ) -> None:
         # Checked here, not first when the views are built: a bad value then surfaced inside the model's forward.
         for k in topk if isinstance(topk, (list, tuple)) else [topk]:
@@ -283,6 +337,9 @@ class MetaPathViews(BaseTransform):
         self.feature_mask = check_probability(feature_mask, "feature_mask", type(self).__name__, ConfigError)
         self.symmetric = bool(symmetric)
         self.seed = seed
+        if ties not in PATHSIM_TIES:
+            raise ConfigError(f"{type(self).__name__}: ties must be one of {PATHSIM_TIES}, got {ties!r}")
+        self.ties = ties
 
     def forward(self, data: HeteroData) -> HeteroData:
         target, specs = _metapaths(data)
@@ -294,7 +351,7 @@ class MetaPathViews(BaseTransform):
         coarse_index, coarse_values = [], []
         for spec, k, rate in zip(specs, topks, rates):
             edge_index, counts = isolated_self_loops(*metapath_adjacency(data, spec), n)
-            kept_index, kept_counts = pathsim_topk(edge_index, counts, n, k)
+            kept_index, kept_counts = pathsim_topk(edge_index, counts, n, k, ties=self.ties, generator=generator)
             view = metapath_normalize(kept_index, kept_counts, n, symmetric=self.symmetric)
             masked = mask_metapath_edges(kept_index, n, float(rate), generator)
             aug = metapath_normalize(masked, torch.ones(masked.size(1), device=masked.device), n,
@@ -311,7 +368,7 @@ class MetaPathViews(BaseTransform):
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(topk={self.topk}, edge_mask={self.edge_mask}, "
-                f"feature_mask={self.feature_mask}, symmetric={self.symmetric}, seed={self.seed})")
+                f"feature_mask={self.feature_mask}, symmetric={self.symmetric}, seed={self.seed}, ties={self.ties!r})")
 
 
 class MetaPathContexts(BaseTransform):

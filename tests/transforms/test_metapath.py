@@ -57,6 +57,45 @@ def test_pathsim_topk_matches_a_naive_reference_with_stable_ties(n: int, k: int,
         pathsim_topk(edge_index, counts[edge_index[0], edge_index[1]], n, 0)
 
 
+def test_pathsim_ties_random_and_reference() -> None:
+    """``random``: the same PathSim multiset per row as ``index``, the tied entries drawn at random (a different
+    seed picks others), self kept; ``reference``: exactly numpy's argsort selection of the reference code."""
+    import numpy as np
+
+    n, k = 40, 6
+    counts = torch.ones(n, n, dtype=torch.float64)  # one shared subject: every pair tied at PathSim 1 (ACM-PSP)
+    edge_index = counts.nonzero().t()
+    values = counts[edge_index[0], edge_index[1]]
+    by_index = _dense(*pathsim_topk(edge_index, values, n, k), n)
+    assert torch.equal(by_index[:, :k - 1], torch.ones(n, k - 1))  # itself and the lowest column indices
+    assert torch.equal(by_index.sum(1), torch.full((n,), float(k))) and torch.equal(by_index.diagonal(), torch.ones(n))
+    picks = []
+    for seed in (0, 1):
+        kept = _dense(*pathsim_topk(edge_index, values, n, k, ties="random",
+                                    generator=torch.Generator().manual_seed(seed)), n)
+        assert torch.equal(kept.sum(1), torch.full((n,), float(k))) and torch.equal(kept.diagonal(), torch.ones(n))
+        picks.append(kept)
+    assert not torch.equal(picks[0], picks[1]) and not torch.equal(picks[0], by_index)
+    gen = torch.Generator().manual_seed(3)
+    incidence = (torch.rand(n, 5, generator=gen) < 0.4).double()
+    counts = incidence @ incidence.t()
+    edge_index = counts.nonzero().t()
+    kept_index, kept_counts = pathsim_topk(edge_index, counts[edge_index[0], edge_index[1]], n, k, ties="reference")
+    c = counts.numpy()
+    diag = c.diagonal()
+    scores = np.zeros_like(c)
+    nz = c.nonzero()
+    scores[nz] = 2 * c[nz] / (diag[nz[0]] + diag[nz[1]])
+    expected = np.zeros_like(c)
+    for i, row in enumerate(np.argsort(scores, axis=1)[:, ::-1][:, :k]):
+        expected[i, row] = c[i, row]
+    assert np.array_equal(_dense(kept_index, kept_counts, n).numpy(), expected)
+    with pytest.raises(ConfigError, match="ties"):
+        pathsim_topk(edge_index, counts[edge_index[0], edge_index[1]], n, k, ties="stable")
+    with pytest.raises(ConfigError, match="ties"):
+        MetaPathViews([3], [0.1], 0.1, ties="lowest")
+
+
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_normalisation_matches_the_dense_formula(symmetric: bool) -> None:
     gen = torch.Generator().manual_seed(3)
