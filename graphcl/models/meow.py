@@ -323,7 +323,7 @@ class MEOW(_MetaPathContrast):
         positives: str = "self",
         num_positives: int = 5,
         linear_init: str = "torch",
-        pathsim_ties: str = "index",
+        pathsim_ties: str = "random",
         **unused: Any,
     ) -> MEOW:
         """MEOW with the reference architecture for the graph ``in_channels`` (a ``HeteroData`` with declared
@@ -335,7 +335,8 @@ class MEOW(_MetaPathContrast):
         ACM's; ``configs/meow/<dataset>.yaml`` hold the per-dataset values. ``linear_init`` initialises the
         type projections, context maps and projection head (:data:`~graphcl.nn.metapath.LinearInit`; the
         reference's ``"torch"``, or HeCo's ``"xavier"``); ``pathsim_ties`` orders equal PathSim scores in the
-        top-k (``"index"``, ``"random"`` or ``"reference"``, see :func:`~graphcl.transforms.metapath.pathsim_topk`)."""
+        top-k (``"random"``, drawn from the views' seeded generator; ``"index"`` or ``"reference"``, see
+        :func:`~graphcl.transforms.metapath.pathsim_topk`)."""
         if unused:
             raise TypeError(f"MEOW.build() got unexpected arguments: {sorted(unused)}")
         if not num_clusters and negative_weights == "clusters":
@@ -427,7 +428,7 @@ class AdaMEOW(_MetaPathContrast):
         embedding: str = "faithful",
         chunk_size: int = 256,
         linear_init: str = "torch",
-        pathsim_ties: str = "index",
+        pathsim_ties: str = "random",
         **unused: Any,
     ) -> AdaMEOW:
         """AdaMEOW with the reference architecture for the graph ``in_channels`` (see :meth:`MEOW.build`)."""

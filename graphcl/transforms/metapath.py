@@ -24,9 +24,10 @@ Results are stored on the ``HeteroData`` as sparse CSR operators ``adj_t`` (row 
 ``(t, "<name>_view", t)``, ``(t, "<name>_aug", t)``, ``(t, "coarse", t)``, ``(t, "<name>_ctx<ℓ>", τ_ℓ)`` and the
 masked target features ``data[t].x_masked``.
 
-Deliberate choices against the reference code (spec §7): ties in PathSim are broken **stably** (lower column
-index first; ``ties="random"`` orders them at random, ``ties="reference"`` reproduces the reference's NumPy
-selection) and the node itself is **always kept** (the reference's ``argsort`` is implementation-defined and
+Deliberate choices against the reference code (spec §7): ties in PathSim are broken **at random** from the
+views' seeded generator (``ties="index"``: lower column index first; ``ties="reference"`` reproduces the
+reference's NumPy selection, which depends on how the dataset numbers its nodes) and the node itself is **always
+kept** (the reference's ``argsort`` is implementation-defined and
 can prune the self-loop in fully tied rows such as ACM-PSP); a node that no instance of a meta-path reaches gets
 a unit self-loop in that meta-path's graph (:func:`isolated_self_loops`; the reference leaves its row zero; no such
 node exists in ACM or DBLP); everything is sparse (the reference keeps dense
@@ -312,7 +313,8 @@ class MetaPathViews(BaseTransform):
         symmetric: Use the symmetric normalisation instead of the reference's transposed one.
         seed: Seed of the private generator of the masks and of random PathSim ties (``None``: drawn from torch's
             global RNG).
-        ties: Order of entries of equal PathSim in the top-k, see :func:`pathsim_topk`. (default: ``"index"``)
+        ties: Order of entries of equal PathSim in the top-k, see :func:`pathsim_topk`: ``"random"`` (from the
+            seeded generator), ``"index"`` or ``"reference"``. (default: ``"random"``)
     """
 
     def __init__(
@@ -323,7 +325,7 @@ class MetaPathViews(BaseTransform):
         *,
         symmetric: bool = False,
         seed: int | None = None,
-        ties: str = "index",
+        ties: str = "random",
     ) -> None:
         # Checked here, not first when the views are built: a bad value then surfaced inside the model's forward.
         for k in topk if isinstance(topk, (list, tuple)) else [topk]:

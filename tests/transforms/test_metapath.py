@@ -144,7 +144,7 @@ def test_feature_masking_takes_strided_features() -> None:
 def test_views_and_contexts_on_a_heterogeneous_graph() -> None:
     data = planted_hetero_graph()
     n = data["paper"].num_nodes
-    out = MetaPathContexts()(MetaPathViews([3, None], [0.5], 0.2, seed=0)(data))
+    out = MetaPathContexts()(MetaPathViews([3, None], [0.5], 0.2, seed=0, ties="index")(data))
     assert ("paper", "PAP_view", "paper") not in data.edge_types  # the input graph is untouched
     pap_index, pap_counts = metapath_adjacency(data, "PAP")
     kept_index, kept_counts = pathsim_topk(pap_index, pap_counts, n, 3)
@@ -164,9 +164,12 @@ def test_views_and_contexts_on_a_heterogeneous_graph() -> None:
     reach[pa[0], pa[1]] = 1
     assert torch.allclose(context @ h, (reach @ h) / reach.sum(1, keepdim=True).clamp(min=1), atol=1e-5)
     assert out["paper"].x_masked.shape == data["paper"].x.shape
-    # Same seed, same views.
-    again = MetaPathViews([3, None], [0.5], 0.2, seed=0)(data)
+    # Same seed, same views (also with the default random ties).
+    again = MetaPathViews([3, None], [0.5], 0.2, seed=0, ties="index")(data)
     assert torch.equal(again["paper", "PAP_aug", "paper"].adj_t.to_dense(), aug)
+    first, second = (MetaPathViews([3, None], [0.5], 0.2, seed=0)(data) for _ in range(2))
+    assert torch.equal(first["paper", "PAP_view", "paper"].adj_t.to_dense(),
+                       second["paper", "PAP_view", "paper"].adj_t.to_dense())
     with pytest.raises(ConfigError, match="3 entries but there are 2 meta-paths"):
         MetaPathViews([1, 2, 3])(data)
     plain = planted_hetero_graph()
