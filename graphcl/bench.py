@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from graphcl.config import ConfigResolver
 from graphcl.errors import ConfigError
 from graphcl.plots import run_curves, thin_rows
 from graphcl.train.run import run_dir_holder
@@ -53,9 +54,6 @@ from graphcl.train.run import run_dir_holder
 __all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "refresh_results", "run_suite", "select"]
 
 TASKS = ("graph", "recsys")
-#: A package's configuration resolver, ``resolve(model, dataset, config_file, overrides) -> config``
-#: (:func:`graphcl.config.resolve_config`, :func:`recsys.config.resolve_config`).
-ResolveFn = Callable[[str, str, "str | os.PathLike[str] | None", Mapping[str, Any]], Mapping[str, Any]]
 #: Configuration keys that change how a run is kept, not what it trains.
 _RUN_KEEPING = ("checkpoint_every", "logger")
 CURVE_ROWS = 200  # rows per seed of the training curves kept in a cell's results file
@@ -298,7 +296,8 @@ def refresh_results(
     suite: Suite,
     *,
     prog: str,
-    resolve: ResolveFn,
+    resolve: ConfigResolver,
+    previous_defaults: Callable[[str], Mapping[str, Any]],
     only: Iterable[str] | None = None,
     results_dir: str | os.PathLike[str] = "benchmarks/results",
     echo: Callable[[str], None] = print,
@@ -309,7 +308,9 @@ def refresh_results(
     copied them when they were written. This rewrites those fields (see :func:`_description`) in every finished
     cell's file and leaves the measurements alone. A cell whose rerun would train something else (another model,
     data or seeds, or a configuration value that differs from the recorded one: ``resolve`` is the package's
-    configuration resolver) is left as it is and reported ``stale``, to be rerun after removing its file.
+    configuration resolver, ``previous_defaults`` its :func:`graphcl.config.previous_defaults`, which supplies the
+    values of options the record predates) is left as it is and reported ``stale``, to be rerun after removing its
+    file.
 
     Returns:
         ``{cell: status}``: ``refreshed``, ``unchanged``, ``stale`` or ``not run``.
@@ -329,7 +330,7 @@ def refresh_results(
             statuses[name] = "not run"
             continue
         record = json.loads(path.read_text(encoding="utf-8"))
-        reason = _stale_because(record, suite, cell, resolve)
+        reason = _stale_because(record, suite, cell, resolve, previous_defaults)
         if reason is not None:
             statuses[name] = "stale"
             echo(f"{name}: stale, a rerun would train something else ({reason}); remove {path} and rerun the cell "
@@ -346,10 +347,12 @@ def refresh_results(
     return statuses
 
 
-def _stale_because(record: Mapping[str, Any], suite: Suite, cell: Cell, resolve: ResolveFn) -> str | None:
+def _stale_because(record: Mapping[str, Any], suite: Suite, cell: Cell, resolve: ConfigResolver,
+                   previous_defaults: Callable[[str], Mapping[str, Any]]) -> str | None:
     """Why a rerun of ``cell`` would train something else than the run ``record`` holds, or ``None``: another model,
-    data, data options or seeds, or a configuration value that differs (keys present in only one of the two are
-    options added or removed since, not compared)."""
+    data, data options or seeds, or a configuration value that differs. An option the record predates counts with
+    its ``previous_defaults`` value when it has one (its introduction changed behaviour); other keys present in only
+    one of the two are options added or removed without changing what trains, not compared."""
     if (record.get("model"), record.get("dataset")) != (cell.model, cell.dataset):
         return f"it ran {record.get('model')} on {record.get('dataset')}"
     seeds = (record.get("protocol") or {}).get("seeds")
@@ -360,7 +363,7 @@ def _stale_because(record: Mapping[str, Any], suite: Suite, cell: Cell, resolve:
     if recorded_options != options:
         return f"it ran with dataset options {recorded_options}, the cell has {options}"
     config = _json_values(resolve(cell.model, cell.dataset, None, dict(cell.overrides)))
-    ran = _json_values(record.get("config") or {})
+    ran = _json_values({**previous_defaults(cell.model), **(record.get("config") or {})})
     changed = [key for key in config if key in ran and config[key] != ran[key] and key not in _RUN_KEEPING]
     if changed:
         return "; ".join(f"{key} was {ran[key]!r}, now {config[key]!r}" for key in changed)

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphcl.config import ConfigResolver
 from graphcl.errors import ConfigError, GraphCLError
 from graphcl.train.run import RESUMABLE_KEYS
-
-Resolver = Callable[[str, str, "str | Path | None", Mapping[str, Any]], dict[str, Any]]
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -89,7 +88,7 @@ def run_request(
     model: str,
     dataset: str,
     overrides: Mapping[str, Any],
-    resolve: Resolver,
+    resolve: ConfigResolver,
     first_seed: int,
 ) -> RunRequest:
     """The configuration and seeds of ``train``: from the command line, or from the run folder with ``--resume``.
@@ -103,7 +102,8 @@ def run_request(
         model, dataset: The model and dataset a new run would use.
         overrides: ``key=value`` overrides from the command line (with ``--resume``, repeating the run's own
             values is allowed).
-        resolve: ``resolve_config(model, dataset, config_file, overrides)`` of the calling package.
+        resolve: ``resolve_config`` of the calling package (a resumed run's ``config.yaml`` is read with
+            ``recorded=True``: keys it lacks keep the values the run had, see :func:`graphcl.config.previous_defaults`).
         first_seed: The default first seed of the package.
 
     Raises:
@@ -130,8 +130,8 @@ def run_request(
                               f"drop {flag} to resume it")
     if "model" not in stored or "dataset" not in stored:
         raise ConfigError(f"{run_dir / 'config.yaml'} names no model and dataset; was it written by a train command?")
-    cfg = resolve(str(stored["model"]), str(stored["dataset"]), run_dir / "config.yaml", overrides)
-    original = resolve(str(stored["model"]), str(stored["dataset"]), run_dir / "config.yaml", {})
+    cfg = resolve(str(stored["model"]), str(stored["dataset"]), run_dir / "config.yaml", overrides, recorded=True)
+    original = resolve(str(stored["model"]), str(stored["dataset"]), run_dir / "config.yaml", {}, recorded=True)
     changed = [key for key in cfg if cfg[key] != original[key]]
     refused = [key for key in changed if key not in RESUMABLE_KEYS]
     if refused:
@@ -204,10 +204,11 @@ def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
     if args.refresh:
         if task == "graph":
-            from graphcl.config import resolve_config
+            from graphcl.config import previous_defaults, resolve_config
         else:
-            from recsys.config import resolve_config
-        refreshed = refresh_results(suite, prog=prog, resolve=resolve_config, only=only, results_dir=args.results)
+            from recsys.config import previous_defaults, resolve_config
+        refreshed = refresh_results(suite, prog=prog, resolve=resolve_config, previous_defaults=previous_defaults,
+                                    only=only, results_dir=args.results)
         counts = Counter(refreshed.values())
         print(f"{prog} bench --refresh: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
         return 1 if "stale" in counts else 0

@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -65,6 +65,14 @@ EVALUATION_DEFAULTS: dict[str, Any] = {
 RESERVED = ("model", "dataset")
 
 
+class ConfigResolver(Protocol):
+    """A package's ``resolve_config`` (:func:`resolve_config` here, :func:`recsys.config.resolve_config`), as the
+    shared command-line and benchmark code receive it."""
+
+    def __call__(self, model: str, dataset: str, config_file: str | Path | None = None,
+                 overrides: Mapping[str, Any] | None = None, *, recorded: bool = False) -> dict[str, Any]: ...
+
+
 def model_defaults(model: str) -> dict[str, Any]:
     """Keyword defaults of ``MODELS[model].build`` (minus the data-dependent ``in_channels``)."""
     from graphcl.models import MODELS
@@ -77,6 +85,18 @@ def model_defaults(model: str) -> dict[str, Any]:
         for name, p in params.items()
         if name != "in_channels" and p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty
     }
+
+
+def previous_defaults(model: str) -> dict[str, Any]:
+    """The values a run recorded before some of ``model``'s options existed ran with (the model's
+    :attr:`~graphcl.models.base.GraphModel.previous_defaults`): a recorded configuration that lacks one of these
+    keys is read with this value, not with today's default, so that resuming or comparing it never silently
+    changes what it trained."""
+    from graphcl.models import MODELS
+
+    if model not in MODELS:
+        raise ConfigError(_unknown("model", model, MODELS))
+    return dict(MODELS[model].previous_defaults)
 
 
 def default_config(model: str, dataset: str) -> dict[str, Any]:
@@ -188,6 +208,8 @@ def resolve_config(
     dataset: str,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    recorded: bool = False,
 ) -> dict[str, Any]:
     """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value.
 
@@ -196,6 +218,8 @@ def resolve_config(
         dataset: Dataset name.
         config_file: YAML file to use instead of the shipped ``configs/<model>/<dataset>.yaml``.
         overrides: Final ``key: value`` overrides (e.g. from ``key=value`` command-line words).
+        recorded: ``config_file`` is the ``config.yaml`` a run recorded: the keys it lacks take their
+            :func:`previous_defaults` (the values the run had) instead of today's defaults. (default: ``False``)
 
     Returns:
         The complete configuration.
@@ -203,7 +227,10 @@ def resolve_config(
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
     from graphcl.train.loggers import logger_names
 
-    cfg = apply_layers(default_config(model, dataset), path, overrides)
+    defaults = default_config(model, dataset)
+    if recorded:
+        defaults.update(previous_defaults(model))
+    cfg = apply_layers(defaults, path, overrides)
     cfg["logger"] = logger_names(cfg["logger"])
     tasks = cfg["tasks"]
     bad = [t for t in tasks if t not in ("node", "clustering", "link")]

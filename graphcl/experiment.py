@@ -85,19 +85,20 @@ def check_resume_config(cfg: Mapping[str, Any], run_dir: str | Path) -> None:
 
     The interrupted run's ``config.yaml`` is compared with ``cfg`` on the model and training keys except
     ``epochs``, ``checkpoint_every`` and ``logger``; evaluation keys may change (they do not affect the weights).
+    A key the stored file lacks counts with its :func:`~graphcl.config.previous_defaults` value when it has one.
     Without this check the run would silently continue with the new settings and ``config.yaml`` would be overwritten with them,
     so the results would describe a training that never happened.
 
     Raises:
         ConfigError: A model or training key differs, listing every difference.
     """
-    from graphcl.config import read_yaml
+    from graphcl.config import previous_defaults, read_yaml
     from graphcl.train._primitives import yaml_safe
 
     path = Path(run_dir) / "config.yaml"
     if not path.is_file():
         return
-    stored = yaml_safe(read_yaml(path), str(path))
+    stored = {**previous_defaults(cfg["model"]), **yaml_safe(read_yaml(path), str(path))}
     model_kw, train_kw, _ = split_config(cfg)
     current = yaml_safe({**model_kw, **train_kw}, "config")
     changed = [

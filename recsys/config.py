@@ -58,6 +58,16 @@ def model_defaults(model: str) -> dict[str, Any]:
     return out
 
 
+def previous_defaults(model: str) -> dict[str, Any]:
+    """The values runs recorded before some of ``model``'s options existed ran with (the model's
+    :attr:`~recsys.models.base.SequentialRecommender.previous_defaults`; see :func:`graphcl.config.previous_defaults`)."""
+    from recsys.models import MODELS
+
+    if model not in MODELS:
+        raise ConfigError(graphcl_config._unknown("model", model, MODELS))
+    return dict(MODELS[model].previous_defaults)
+
+
 def default_config(model: str, dataset: str) -> dict[str, Any]:
     cfg: dict[str, Any] = {"model": model, "dataset": dataset}
     cfg.update(model_defaults(model))
@@ -72,12 +82,16 @@ def shipped_config_path(model: str, dataset: str) -> Path | None:
 
 
 def resolve_config(model: str, dataset: str, config_file: str | Path | None = None,
-                   overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value."""
+                   overrides: Mapping[str, Any] | None = None, *, recorded: bool = False) -> dict[str, Any]:
+    """Merge defaults, the shipped (or given) YAML file and overrides; validate every key and value (``recorded``:
+    ``config_file`` is a run's own ``config.yaml``, whose missing keys take their :func:`previous_defaults`)."""
     path = Path(config_file) if config_file is not None else shipped_config_path(model, dataset)
     from graphcl.train.loggers import logger_names
 
-    cfg = graphcl_config.apply_layers(default_config(model, dataset), path, overrides)
+    defaults = default_config(model, dataset)
+    if recorded:
+        defaults.update(previous_defaults(model))
+    cfg = graphcl_config.apply_layers(defaults, path, overrides)
     cfg["logger"] = logger_names(cfg["logger"])
     if isinstance(cfg["amp"], str) and cfg["amp"].lower() in ("none", "off", "false", "fp32"):
         cfg["amp"] = None

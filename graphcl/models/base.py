@@ -12,7 +12,7 @@ added later only overrides what differs from the defaults.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
@@ -55,6 +55,12 @@ class GraphModel(TrainingHooks, nn.Module):
     #: What :meth:`embed` returns, in words, for the ``protocol`` block of the results (heterogeneous models whose
     #: config has no ``embedding`` mode).
     embedding_summary: ClassVar[str] = "encoder output on the clean graph, no projection head"
+
+    #: Options added after runs had been recorded whose default changed what the model does, each with the value
+    #: that reproduces a run recorded before the option existed. A resumed run or a benchmark result whose recorded
+    #: configuration lacks such a key is read with this value, never with the new default
+    #: (:func:`graphcl.config.previous_defaults`).
+    previous_defaults: ClassVar[Mapping[str, Any]] = {}
 
     #: One cluster prediction per training epoch (models with :attr:`predicts_clusters` may record them; the
     #: runner then also reports the maximum over epochs). Empty by default.

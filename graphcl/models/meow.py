@@ -120,6 +120,10 @@ class _GraphKey:
 class _MetaPathContrast(GraphModel):
     """Shared machinery: view preparation, encoding, embeddings."""
 
+    #: Runs recorded before these options existed used Xavier-normal linear layers and kept the lowest node ids
+    #: among equal PathSim scores (the defaults became the reference's ``nn.Linear`` initialisation and random ties).
+    previous_defaults = {"linear_init": "xavier", "pathsim_ties": "index"}
+
     heterogeneous = True  # built from the HeteroData, evaluated with the DMGI / HeCo protocol
 
     def __init__(self, encoder: MetaPathEncoder, head: nn.Module, views: MetaPathViews,

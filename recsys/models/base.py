@@ -16,6 +16,7 @@ training hooks of :class:`graphcl.train.hooks.TrainingHooks` (a per-batch optimi
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch.nn.functional as F
@@ -41,6 +42,9 @@ class SequentialRecommender(TrainingHooks, nn.Module):
 
     #: Fewest samples a training batch may hold (2 for contrastive losses; the trainer drops a smaller last batch).
     min_batch_size: ClassVar[int] = 1
+    #: Options added after runs had been recorded whose default changed what the model does, with the values that
+    #: reproduce runs recorded before them (:func:`graphcl.config.previous_defaults`). None so far.
+    previous_defaults: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, encoder: SASRecEncoder) -> None:
         super().__init__()
