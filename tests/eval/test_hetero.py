@@ -44,7 +44,8 @@ def _separable(n: int = 300, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor,
 def test_node_classification_protocol_reads_test_at_best_validation() -> None:
     z, y, splits = _separable()
     metrics = heco_node_classification(z, y, splits, lr=0.05, iterations=60, repeats=4, seed=0)
-    assert set(metrics) == {f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc") for r in (5, 10)}
+    assert set(metrics) == {f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc", "val_macro_f1", "val_micro_f1")
+                            for r in (5, 10)}
     assert all(len(s["values"]) == 4 for s in metrics.values())
     assert metrics["micro_f1@10"]["mean"] > 0.9 and metrics["auc@10"]["mean"] > 0.95
     noise = torch.randn_like(z)
@@ -54,6 +55,16 @@ def test_node_classification_protocol_reads_test_at_best_validation() -> None:
     assert again == metrics  # seeded
     with pytest.raises(DataError, match="NaN"):
         heco_node_classification(z * float("nan"), y, splits, repeats=1)
+
+
+def test_validation_scores_are_the_best_over_the_classifier_steps() -> None:
+    """``val_*`` are what picked the test scores: the best validation F1 so far, so more steps never lower them."""
+    z, y, splits = _separable()
+    runs = [heco_node_classification(z, y, splits, lr=0.05, iterations=k, repeats=3, seed=0) for k in (1, 5, 30)]
+    for name in ("val_macro_f1@5", "val_micro_f1@10"):
+        values = [torch.tensor(run[name]["values"]) for run in runs]
+        assert all((later >= earlier).all() for earlier, later in zip(values, values[1:]))
+        assert 0 <= float(values[0].min()) and float(values[-1].min()) > 0.9
 
 
 def test_clustering_and_split_lookup() -> None:

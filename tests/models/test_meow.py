@@ -86,7 +86,8 @@ def test_experiment_runner_reports_the_heco_protocol(tmp_path: Path) -> None:
         "num_clusters": [4, 6], "kmeans_n_init": 1, "probe_repeats": 3, "probe_iterations": 20, "cluster_repeats": 2,
         "checkpoint_every": 0, "embedding": "clean", "patience": 5})
     results, run_dir = run_experiment(cfg, data, seeds=[0], run_dir=tmp_path / "run", show_progress=False)
-    names = {f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc") for r in (2, 4)} | {"nmi", "ari"}
+    names = {f"{m}@{r}" for m in ("macro_f1", "micro_f1", "auc", "val_macro_f1", "val_micro_f1") for r in (2, 4)}
+    names |= {"nmi", "ari"}
     assert set(results["metrics"]) == names
     assert all(0 <= s["mean"] <= 1 for s in results["metrics"].values())
     assert results["protocol"]["embedding_mode"] == "clean"
