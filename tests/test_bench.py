@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,22 @@ def test_the_committed_suites_load() -> None:
         suite = load_suite(path)
         for cell in suite.cells.values():
             assert cell.reference["source"], f"{path}: {cell.name} has no reference source"
+
+
+def test_heterogeneous_cells_are_selected_on_their_validation_macro_f1(tmp_path: Path) -> None:
+    from tests.data.test_heco_cli import write_small_heco_folder
+
+    write_small_heco_folder(tmp_path / "data", "dblp")
+    small = {"epochs": 2, "hidden_channels": 8, "embed_channels": 8, "proj_channels": 8, "topk": [5],
+             "edge_mask": [0.2], "num_clusters": [3, 5], "kmeans_n_init": 1, "kmeans_iter": 3, "probe_repeats": 2,
+             "probe_iterations": 5, "tasks": ["node"], "checkpoint_every": 0}
+    cells = {name: {"model": "meow", "dataset": "dblp", "overrides": {**small, "tau": tau}, "seeds": 1}
+             for name, tau in (("meow-a", 0.5), ("meow-b", 0.9))}
+    suite = _suite(tmp_path, "graph", cells, {"pick": {"metric": "val_macro_f1@20",
+                                                       "candidates": ["meow-a", "meow-b"]}})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*loading it as a subset")
+        assert graphcl_main(_args(suite, tmp_path, "--root", str(tmp_path / "data"))) == 0
+    selection = json.loads((tmp_path / "results" / "pick.json").read_text())
+    values = {row["cell"]: row["val_macro_f1@20"] for row in selection["candidates"]}
+    assert selection["selected"] == max(values, key=values.get) and all(0 <= v <= 1 for v in values.values())
