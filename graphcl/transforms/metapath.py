@@ -24,13 +24,13 @@ Results are stored on the ``HeteroData`` as sparse CSR operators ``adj_t`` (row 
 ``(t, "<name>_view", t)``, ``(t, "<name>_aug", t)``, ``(t, "coarse", t)``, ``(t, "<name>_ctx<ℓ>", τ_ℓ)`` and the
 masked target features ``data[t].x_masked``.
 
-Deliberate choices against the reference code (spec §7): ties in PathSim are broken **at random** from the
+Where this differs from the authors' code, on purpose: ties in PathSim are broken **at random** from the
 views' seeded generator (``ties="index"``: lower column index first; ``ties="reference"`` reproduces the
 reference's NumPy selection, which depends on how the dataset numbers its nodes) and the node itself is **always
 kept** (the reference's ``argsort`` is implementation-defined and
 can prune the self-loop in fully tied rows such as ACM-PSP); a node that no instance of a meta-path reaches gets
-a unit self-loop in that meta-path's graph (:func:`isolated_self_loops`; the reference leaves its row zero; no such
-node exists in ACM or DBLP); everything is sparse (the reference keeps dense
+a unit self-loop in that meta-path's graph (:func:`isolated_self_loops`; the reference leaves its row zero);
+everything is sparse (the reference keeps dense
 N×N matrices). Masks are sampled **once**, as in the reference, from a private seeded generator.
 
 Nodes without any meta-path neighbour (IMDB-style: a movie without a director has an empty MDM row, and not even
