@@ -141,6 +141,10 @@ def _add_plot_parser(sub: Any) -> None:
     curves.add_argument("run_dirs", nargs="+",
                         help="run folders (with metrics.csv or seed-*/metrics.csv) or benchmark cells' results files")
     curves.add_argument("--out", default=None, help="PNG file (default: <first run>/curves.png)")
+    curves.add_argument("--metric", dest="metrics", action="append", default=None,
+                        help="validation column to draw, e.g. valid_hr@20 (repeatable; default: every "
+                             "valid_*@20 / val_* column)")
+    curves.add_argument("--title", default=None, help="figure title")
     tsne = kinds.add_parser("tsne", help="t-SNE of a checkpoint's embeddings, coloured by class")
     tsne.add_argument("--checkpoint", required=True, help="a best.pt / last.pt written by graphcl train")
     tsne.add_argument("--root", default=None, help="data root (default: the one its run recorded)")
@@ -281,7 +285,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from graphcl import plots
 
     if args.what == "curves":
-        out = plots.plot_training_curves(args.run_dirs, args.out or Path(args.run_dirs[0]) / "curves.png")
+        out = plots.plot_training_curves(args.run_dirs, args.out or Path(args.run_dirs[0]) / "curves.png",
+                                         metrics=args.metrics, title=args.title)
     elif args.what == "tsne":
         from graphcl.eval.tsne import plot_tsne
 

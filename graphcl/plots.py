@@ -103,14 +103,21 @@ def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
         run_dirs: Run folders (or seed folders) with ``metrics.csv``, or benchmark cells' results files.
         path: Output PNG.
         metrics: Validation columns to draw beside the loss (default: every ``valid_*@20`` / ``val_*`` column).
+            A column no run has is an error, not an empty panel.
         title: Figure title.
     """
     plt = _pyplot()
     curves = [(_curve_label(Path(d), label) if len(run_dirs) > 1 else label, rows)
               for d in run_dirs for label, rows in run_curves(d)]
-    columns = list(metrics) if metrics else sorted({k for _, rows in curves for k in rows[0]
-                                                    if (k.startswith("valid_") and k.endswith("@20"))
-                                                    or k.startswith("val_")})
+    present = {k for _, rows in curves for row in rows for k in row}
+    if metrics:
+        missing = [m for m in metrics if m not in present]
+        if missing:
+            raise DataError(f"no column {', '.join(missing)} in {', '.join(map(str, run_dirs))}; "
+                            f"columns: {', '.join(sorted(present))}")
+        columns = list(metrics)
+    else:
+        columns = sorted(k for k in present if (k.startswith("valid_") and k.endswith("@20")) or k.startswith("val_"))
     panels = 1 + (1 if columns else 0)
     figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
     for label, rows in curves:
@@ -122,12 +129,23 @@ def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
                 axes[0][1].plot(*zip(*points), marker=".", label=f"{label} {column}")
     axes[0][0].set(xlabel="epoch", ylabel="training loss", title="loss")
     if columns:
-        axes[0][1].set(xlabel="epoch", ylabel="validation", title="validation metrics")
-        axes[0][1].legend(fontsize=7)
-    axes[0][0].legend(fontsize=7)
+        axes[0][1].set(xlabel="epoch", ylabel="validation", title=columns[0] if len(columns) == 1
+                       else "validation metrics")
+    for axis in axes[0]:
+        _legend(axis)
     if title:
         figure.suptitle(title)
     return _save(figure, path)
+
+
+def _legend(axis: Any, inside_up_to: int = 6) -> None:
+    """A small legend inside the axes, or beside them when it has more entries than would leave the lines
+    readable."""
+    entries = len(axis.get_legend_handles_labels()[1])
+    if entries > inside_up_to:
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    elif entries:
+        axis.legend(fontsize=7)
 
 
 def _headline_value(results: dict[str, Any]) -> float | None:

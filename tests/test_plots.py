@@ -64,6 +64,22 @@ def test_curves_tsne_and_suite_plots_from_the_cli(tmp_path: Path, capsys: pytest
     assert "no metrics.csv" in capsys.readouterr().err
 
 
+def test_curves_draw_the_chosen_metrics_and_refuse_a_column_no_run_has(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for seed in (2020, 2021):
+        folder = tmp_path / "run" / f"seed-{seed}"
+        folder.mkdir(parents=True)
+        (folder / "metrics.csv").write_text("epoch,loss,valid_hr@20,valid_mrr@10\n1,6.0,0.1,0.03\n2,5.5,,\n"
+                                            "3,5.2,0.2,0.05\n")
+    out = tmp_path / "hr.png"
+    assert main(["plot", "curves", str(tmp_path / "run"), "--metric", "valid_hr@20", "--title", "t",
+                 "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG)
+    assert main(["plot", "curves", str(tmp_path / "run"), "--metric", "valid_hr@50"]) == 2
+    err = capsys.readouterr().err
+    assert "no column valid_hr@50" in err and "valid_mrr@10" in err and "Traceback" not in err
+
+
 @pytest.mark.slow
 def test_tsne_of_a_checkpoint_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
