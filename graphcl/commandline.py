@@ -186,6 +186,10 @@ def add_bench_parser(sub: Any, prog: str) -> None:
     bench.add_argument("--work-dir", default="benchmarks/_work", help="parent of the cells' run folders "
                        "(default: benchmarks/_work)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
+    bench.add_argument("--seed-jobs", type=int, default=1, metavar="N",
+                       help="train the seeds of a cell seed by seed, N processes at once, each seed recorded in "
+                            "<results>/seeds/ as soon as it finishes (default: 1, all seeds in one run); set "
+                            "OMP_NUM_THREADS so that N processes share the cores")
     bench.add_argument("--refresh", action="store_true",
                        help="train nothing: rewrite the finished cells' results files with the suite's current names, "
                             "budgets, references, notes and tags (a cell whose rerun would train something else is "
@@ -213,7 +217,8 @@ def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[
         print(f"{prog} bench --refresh: " + ", ".join(f"{n} {status}" for status, n in counts.items()))
         return 1 if "stale" in counts else 0
     statuses = run_suite(suite, main, prog=prog, only=only, root=args.root, results_dir=args.results,
-                         work_dir=args.work_dir, dry_run=args.dry_run, show_progress=not args.quiet)
+                         work_dir=args.work_dir, dry_run=args.dry_run, show_progress=not args.quiet,
+                         seed_jobs=args.seed_jobs)
     failed = [name for name, status in statuses.items() if status.startswith("failed")]
     if failed:
         print(f"{prog} bench: {len(failed)} cell(s) failed: {', '.join(failed)}", file=sys.stderr)

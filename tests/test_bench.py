@@ -186,6 +186,57 @@ def test_concurrent_script_runs_each_cell_in_its_own_process(tmp_path: Path) -> 
     assert bad.returncode == 2 and "usage" in bad.stderr
 
 
+RECSYS_TINY = {"hidden_size": 16, "inner_size": 16, "num_layers": 1, "max_len": 10, "epochs": 2, "batch_size": 128,
+               "max_batches_per_epoch": 2}
+
+
+@pytest.mark.parametrize("task", ["graph", "recsys"])
+def test_seeds_train_seed_by_seed_in_parallel_and_survive_the_loss_of_their_run_folders(
+        task: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main = graphcl_main if task == "graph" else recsys_main
+    cell = {"model": "grace", "dataset": "generated", "overrides": GRAPH_OVERRIDES, "seeds": 2} if task == "graph" \
+        else {"model": "sasrec", "data": "generated", "overrides": RECSYS_TINY, "seeds": 2,
+              "dataset_options": {"num_users": 150}}
+    suite = _suite(tmp_path, task, {"tiny": {**cell, "headline": "test_acc" if task == "graph" else "hr@20"}})
+    seeds = [0, 1] if task == "graph" else [2020, 2021]
+
+    def run(name: str, *extra: str) -> dict:
+        assert main(["bench", str(suite), "--results", str(tmp_path / name), "--work-dir",
+                     str(tmp_path / f"{name}-work"), "--quiet", *extra]) == 0
+        return json.loads((tmp_path / name / "tiny.json").read_text())
+
+    def same_training(a: dict, b: dict) -> None:
+        for key in ("metrics", "validation", "protocol", "config", "model", "dataset"):
+            assert a.get(key) == b.get(key), key
+        assert sorted(a["curves"]) == sorted(b["curves"]) == [f"seed-{s}" for s in seeds]
+        assert [row["loss"] for row in a["curves"][f"seed-{seeds[1]}"]] == \
+            [row["loss"] for row in b["curves"][f"seed-{seeds[1]}"]]
+
+    together = run("together")  # the reference: every seed in one run
+    parallel = run("parallel", "--seed-jobs", "2")  # each seed its own process
+    same_training(parallel, together)
+    assert parallel["train_command"] == together["train_command"].replace("together-work", "parallel-work")
+    assert not (tmp_path / "parallel" / "seeds").exists()  # the seed records were merged and removed
+    assert (tmp_path / "parallel-work" / "tiny" / f"seed-{seeds[0]}" / "config.yaml").is_file()
+
+    # One seed is trained by another process: the other is trained and recorded at once, the cell is not finished.
+    results, work = tmp_path / "results", tmp_path / "work"
+    with held_by_another_process(work / "tiny" / f"seed-{seeds[1]}"):
+        assert main(_args(suite, tmp_path, "--seed-jobs", "2")) == 0
+        assert f"another process trains seed {seeds[1]} now (pid" in capsys.readouterr().out
+    assert (results / "seeds" / "tiny" / f"seed-{seeds[0]}.json").is_file() and not (results / "tiny.json").exists()
+    # The machine is lost with every run folder: the recorded seed is not trained again, the cell goes on seed by
+    # seed without the option and ends with the same numbers.
+    shutil.rmtree(work)
+    assert main(_args(suite, tmp_path, "--dry-run")) == 0
+    assert "resumable  seed by seed, 1 of 2 seeds recorded" in capsys.readouterr().out
+    assert main(_args(suite, tmp_path)) == 0
+    assert not (work / "tiny" / f"seed-{seeds[0]}").exists()
+    same_training(json.loads((results / "tiny.json").read_text()), together)
+    assert main(_args(suite, tmp_path, "--seed-jobs", "0")) == 2
+    assert "seed_jobs must be a positive number of processes, got 0" in capsys.readouterr().err
+
+
 def test_bad_manifests_name_the_file_and_the_cell(tmp_path: Path) -> None:
     cells = _graph_cells()
     cells["grace-a"]["budget"] = "small"
