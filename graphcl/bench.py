@@ -32,12 +32,12 @@ results file exists is finished and never rerun (delete the file to run
 it again); a cell whose run folder exists continues from its ``last.pt`` files (``--resume``), so a long
 full-protocol cell can be carried over several invocations.
 
-A cell of several seeds can also train **seed by seed** (``seed_jobs > 1``, ``bench --seed-jobs N``): each seed is
-then a run of its own in ``<work_dir>/<cell>/seed-<s>``, up to ``N`` of them in parallel processes, and a seed another
-process trains is left to it. Each finished seed is recorded at once in ``<results_dir>/seeds/<cell>/seed-<s>.json``
-(its results, curves and command), so that the seeds already finished survive the loss of the run folders; once every
-seed is recorded, the records are merged into ``<cell>.json`` (the same metrics as one run over all the seeds: every
-seed starts from its own seed alone) and removed. A cell begun seed by seed goes on so, with or without the option.
+A cell of several seeds trains **seed by seed**: each seed is a run of its own in ``<work_dir>/<cell>/seed-<s>``, up
+to ``seed_jobs`` of them at once in parallel processes (``bench --seed-jobs N``), and a seed another process trains is
+left to it. Each finished seed is recorded at once in ``<results_dir>/seeds/<cell>/seed-<s>.json`` (its results,
+curves and command), so that the seeds already finished survive the loss of the run folders; once every seed is
+recorded, the records are merged into ``<cell>.json`` (the same metrics as one run over all the seeds: every seed
+starts from its own seed alone) and removed. A run folder begun with all seeds in one run goes on as one run.
 """
 from __future__ import annotations
 
@@ -296,12 +296,9 @@ def _begun_seed_by_seed(cell: Cell, run_dir: Path, results_dir: Path) -> bool:
         (seed_dir / "config.yaml").is_file() for seed_dir in _seed_dirs(cell, run_dir))
 
 
-def _trains_seed_by_seed(cell: Cell, run_dir: Path, results_dir: Path, seed_jobs: int) -> bool:
-    """Whether ``cell`` trains seed by seed (see the module docstring): asked for, or begun so; never a single seed,
-    nor a cell whose seeds were begun in one run folder."""
-    if len(cell.seeds) == 1 or (run_dir / "config.yaml").is_file():
-        return False
-    return seed_jobs > 1 or _begun_seed_by_seed(cell, run_dir, results_dir)
+def _trains_seed_by_seed(cell: Cell, run_dir: Path) -> bool:
+    """Whether ``cell`` trains seed by seed (see the module docstring): several seeds, not begun in one run folder."""
+    return len(cell.seeds) > 1 and not (run_dir / "config.yaml").is_file()
 
 
 def bench_command(prog: str, suite: Suite, cell_name: str) -> str:
@@ -493,9 +490,8 @@ def run_suite(
         work_dir: Parent of the cells' run folders.
         dry_run: Only report each cell's status and command.
         show_progress: A progress bar over the cells.
-        seed_jobs: Train the seeds of a new cell seed by seed, this many at once, each in its own process (see the
-            module docstring); ``1``: all seeds in one run, unless the cell was begun seed by seed. ``train``
-            must then be a module-level function (it runs in spawned processes).
+        seed_jobs: How many seeds of a cell train at once, each in its own process (see the module docstring);
+            above 1, ``train`` must be a module-level function (it runs in spawned processes).
         echo: Where status lines go.
 
     Returns:
@@ -527,7 +523,7 @@ def run_suite(
             status, run_dir = statuses[cell.name], work_dir / cell.name
             argv = train_argv(suite, cell, run_dir, root=root, resume=status == "resumable")
             command = shlex.join([prog, *argv]) if status in ("new", "resumable") else ""
-            if status != "finished" and _trains_seed_by_seed(cell, run_dir, results_dir, seed_jobs):
+            if status != "finished" and _trains_seed_by_seed(cell, run_dir):
                 done = len(list(_seed_records(results_dir, cell).glob("seed-*.json")))
                 command = f"seed by seed, {done} of {len(cell.seeds)} seeds recorded"
             echo(f"{cell.name:32s} {status:10s} {command}".rstrip())
@@ -546,7 +542,7 @@ def run_suite(
             statuses[cell.name] = status
             echo(f"{cell.name}: finished meanwhile by another process, skipped")
             continue
-        if _trains_seed_by_seed(cell, run_dir, results_dir, seed_jobs):
+        if _trains_seed_by_seed(cell, run_dir):
             statuses[cell.name] = _run_seed_by_seed(suite, cell, train, prog=prog, root=root, run_dir=run_dir,
                                                     results_dir=results_dir, seed_jobs=seed_jobs, echo=echo)
             continue

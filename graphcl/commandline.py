@@ -187,9 +187,9 @@ def add_bench_parser(sub: Any, prog: str) -> None:
                        "(default: benchmarks/_work)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar over the cells")
     bench.add_argument("--seed-jobs", type=int, default=1, metavar="N",
-                       help="train the seeds of a cell seed by seed, N processes at once, each seed recorded in "
-                            "<results>/seeds/ as soon as it finishes (default: 1, all seeds in one run); set "
-                            "OMP_NUM_THREADS so that N processes share the cores")
+                       help="train N seeds of a cell at once, each in its own process (default: 1); every seed is "
+                            "recorded in <results>/seeds/ as soon as it finishes. Set OMP_NUM_THREADS so that N "
+                            "processes share the cores")
     bench.add_argument("--refresh", action="store_true",
                        help="train nothing: rewrite the finished cells' results files with the suite's current names, "
                             "budgets, references, notes and tags (a cell whose rerun would train something else is "

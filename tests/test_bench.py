@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import warnings
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from graphcl.bench import load_suite
+from graphcl.bench import load_suite, train_argv
 from graphcl.cli import main as graphcl_main
 from graphcl.errors import ConfigError
+from graphcl.plots import run_curves
 from graphcl.train import loop
 from recsys.cli import main as recsys_main
 from tests.processes import held_by_another_process
@@ -200,10 +202,12 @@ def test_seeds_train_seed_by_seed_in_parallel_and_survive_the_loss_of_their_run_
     suite = _suite(tmp_path, task, {"tiny": {**cell, "headline": "test_acc" if task == "graph" else "hr@20"}})
     seeds = [0, 1] if task == "graph" else [2020, 2021]
 
-    def run(name: str, *extra: str) -> dict:
-        assert main(["bench", str(suite), "--results", str(tmp_path / name), "--work-dir",
-                     str(tmp_path / f"{name}-work"), "--quiet", *extra]) == 0
-        return json.loads((tmp_path / name / "tiny.json").read_text())
+    # The reference: the cell's train command, every seed in one run.
+    loaded = load_suite(suite, first_seed=seeds[0])
+    argv = train_argv(loaded, loaded.cells["tiny"], tmp_path / "together", root=None, resume=False)
+    assert main(argv) == 0
+    together = json.loads((tmp_path / "together" / "results.json").read_text())
+    together["curves"] = dict(run_curves(tmp_path / "together"))
 
     def same_training(a: dict, b: dict) -> None:
         for key in ("metrics", "validation", "protocol", "config", "model", "dataset"):
@@ -212,21 +216,23 @@ def test_seeds_train_seed_by_seed_in_parallel_and_survive_the_loss_of_their_run_
         assert [row["loss"] for row in a["curves"][f"seed-{seeds[1]}"]] == \
             [row["loss"] for row in b["curves"][f"seed-{seeds[1]}"]]
 
-    together = run("together")  # the reference: every seed in one run
-    parallel = run("parallel", "--seed-jobs", "2")  # each seed its own process
+    assert main(["bench", str(suite), "--results", str(tmp_path / "parallel"), "--work-dir",
+                 str(tmp_path / "parallel-work"), "--quiet", "--seed-jobs", "2"]) == 0  # each seed its own process
+    parallel = json.loads((tmp_path / "parallel" / "tiny.json").read_text())
     same_training(parallel, together)
-    assert parallel["train_command"] == together["train_command"].replace("together-work", "parallel-work")
+    assert parallel["train_command"] == shlex.join(["graphcl" if task == "graph" else "recsys", *argv]).replace(
+        str(tmp_path / "together"), str(tmp_path / "parallel-work" / "tiny"))
     assert not (tmp_path / "parallel" / "seeds").exists()  # the seed records were merged and removed
     assert (tmp_path / "parallel-work" / "tiny" / f"seed-{seeds[0]}" / "config.yaml").is_file()
 
     # One seed is trained by another process: the other is trained and recorded at once, the cell is not finished.
     results, work = tmp_path / "results", tmp_path / "work"
     with held_by_another_process(work / "tiny" / f"seed-{seeds[1]}"):
-        assert main(_args(suite, tmp_path, "--seed-jobs", "2")) == 0
+        assert main(_args(suite, tmp_path)) == 0
         assert f"another process trains seed {seeds[1]} now (pid" in capsys.readouterr().out
     assert (results / "seeds" / "tiny" / f"seed-{seeds[0]}.json").is_file() and not (results / "tiny.json").exists()
-    # The machine is lost with every run folder: the recorded seed is not trained again, the cell goes on seed by
-    # seed without the option and ends with the same numbers.
+    # The machine is lost with every run folder: the recorded seed is not trained again, and the cell ends with the
+    # same numbers.
     shutil.rmtree(work)
     assert main(_args(suite, tmp_path, "--dry-run")) == 0
     assert "resumable  seed by seed, 1 of 2 seeds recorded" in capsys.readouterr().out
