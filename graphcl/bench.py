@@ -524,8 +524,7 @@ def run_suite(
             argv = train_argv(suite, cell, run_dir, root=root, resume=status == "resumable")
             command = shlex.join([prog, *argv]) if status in ("new", "resumable") else ""
             if status != "finished" and _trains_seed_by_seed(cell, run_dir):
-                done = len(list(_seed_records(results_dir, cell).glob("seed-*.json")))
-                command = f"seed by seed, {done} of {len(cell.seeds)} seeds recorded"
+                command = _next_seed_command(suite, cell, run_dir, results_dir, root=root, prog=prog)
             echo(f"{cell.name:32s} {status:10s} {command}".rstrip())
         return statuses
     pending = [cell for cell in cells if statuses[cell.name] != "finished"]
@@ -621,6 +620,19 @@ def _run_seed_by_seed(suite: Suite, cell: Cell, train: Callable[[list[str]], int
     if not any(records.parent.iterdir()):
         records.parent.rmdir()
     return "finished"
+
+
+def _next_seed_command(suite: Suite, cell: Cell, run_dir: Path, results_dir: Path, *, root: str | None,
+                       prog: str) -> str:
+    """``"1 of 3 seeds recorded; next: <train command of the next seed>"``, for a dry run."""
+    records = _seed_records(results_dir, cell)
+    todo = [seed for seed in cell.seeds if not (records / f"seed-{seed}.json").is_file()]
+    done = f"{len(cell.seeds) - len(todo)} of {len(cell.seeds)} seeds recorded"
+    if not todo:
+        return f"{done}; the next run merges them"
+    seed_dir = run_dir / f"seed-{todo[0]}"
+    argv = train_argv(suite, cell, seed_dir, root=root, resume=(seed_dir / "config.yaml").is_file(), seeds=todo[:1])
+    return f"{done}; next: {shlex.join([prog, *argv])}"
 
 
 def _record_seed(records: Path, seed_dir: Path, run: Mapping[str, Any]) -> None:

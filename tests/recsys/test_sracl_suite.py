@@ -42,7 +42,8 @@ def test_the_suite_has_the_full_protocol_cells_with_valid_configs(tmp_path: Path
                         "--work-dir", str(tmp_path / "w")]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert len(listing) == 4 and all(" new " in line for line in listing)
-    assert "--model sracl --data ml-100k --root ../shared/data/seqrec --seeds 3 --seed-offset 2020" in listing[1]
+    assert "0 of 3 seeds recorded; next: recsys train --model sracl --data ml-100k --root ../shared/data/seqrec " \
+           "--seeds 1 --seed-offset 2020 --run-dir" in listing[1]
     assert not (tmp_path / "r").exists() and not (tmp_path / "w").exists()  # a dry run writes nothing
 
 
