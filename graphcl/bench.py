@@ -626,12 +626,12 @@ def _next_seed_command(suite: Suite, cell: Cell, run_dir: Path, results_dir: Pat
                        prog: str) -> str:
     """``"1 of 3 seeds recorded; next: <train command of the next seed>"``, for a dry run."""
     records = _seed_records(results_dir, cell)
-    todo = [seed for seed in cell.seeds if not (records / f"seed-{seed}.json").is_file()]
-    done = f"{len(cell.seeds) - len(todo)} of {len(cell.seeds)} seeds recorded"
-    if not todo:
+    pending = [seed for seed in cell.seeds if not (records / f"seed-{seed}.json").is_file()]
+    done = f"{len(cell.seeds) - len(pending)} of {len(cell.seeds)} seeds recorded"
+    if not pending:
         return f"{done}; the next run merges them"
-    seed_dir = run_dir / f"seed-{todo[0]}"
-    argv = train_argv(suite, cell, seed_dir, root=root, resume=(seed_dir / "config.yaml").is_file(), seeds=todo[:1])
+    seed_dir = run_dir / f"seed-{pending[0]}"
+    argv = train_argv(suite, cell, seed_dir, root=root, resume=(seed_dir / "config.yaml").is_file(), seeds=pending[:1])
     return f"{done}; next: {shlex.join([prog, *argv])}"
 
 
