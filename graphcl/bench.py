@@ -594,8 +594,7 @@ def _run_seed_by_seed(suite: Suite, cell: Cell, train: Callable[[list[str]], int
             _record_seed(records, seed_dir, _run_results(seed_dir, prog, train_argv(
                 suite, cell, seed_dir, root=root, resume=False, seeds=[seed]), None))
         else:
-            resume = (seed_dir / "config.yaml").is_file()
-            jobs.append((seed, train_argv(suite, cell, seed_dir, root=root, resume=resume, seeds=[seed])))
+            jobs.append((seed, _seed_train_argv(suite, cell, seed, seed_dir, root=root)))
     failed = []
     for seed, argv, code, wall_s in _train_each(train, jobs, seed_jobs, prog=prog, cell=cell.name, echo=echo):
         seed_dir = run_dir / f"seed-{seed}"
@@ -630,9 +629,13 @@ def _next_seed_command(suite: Suite, cell: Cell, run_dir: Path, results_dir: Pat
     done = f"{len(cell.seeds) - len(pending)} of {len(cell.seeds)} seeds recorded"
     if not pending:
         return f"{done}; the next run merges them"
-    seed_dir = run_dir / f"seed-{pending[0]}"
-    argv = train_argv(suite, cell, seed_dir, root=root, resume=(seed_dir / "config.yaml").is_file(), seeds=pending[:1])
+    argv = _seed_train_argv(suite, cell, pending[0], run_dir / f"seed-{pending[0]}", root=root)
     return f"{done}; next: {shlex.join([prog, *argv])}"
+
+
+def _seed_train_argv(suite: Suite, cell: Cell, seed: int, seed_dir: Path, *, root: str | None) -> list[str]:
+    """The train command of one seed of ``cell`` in ``seed_dir``: resumed when that folder holds a begun run."""
+    return train_argv(suite, cell, seed_dir, root=root, resume=(seed_dir / "config.yaml").is_file(), seeds=[seed])
 
 
 def _record_seed(records: Path, seed_dir: Path, run: Mapping[str, Any]) -> None:
