@@ -149,6 +149,37 @@ def _run_info_cell(res: dict) -> str:
     return " — recorded: " + ", ".join(parts)
 
 
+PROGRAMS = {"graph": "graphcl", "recsys": "recsys"}  # the command of a suite's task
+
+
+def in_progress() -> list[str]:
+    """One line per cell trained seed by seed whose seeds are not all recorded yet (``results/seeds/<cell>/``):
+    how many are, each recorded seed's test metrics, and the command that goes on. Not a result: the cell's row
+    appears under its suite once every seed is recorded and merged."""
+    from graphcl.bench import SEED_RECORDS, load_suite
+
+    folders = sorted({path.parent for path in (RESULTS / SEED_RECORDS).glob("*/seed-*.json")})
+    if not folders:
+        return []
+    suites = [load_suite(path) for path in sorted((HERE / "suites").glob("*.yaml"))]
+    out = ["Cells trained seed by seed with some of their seeds recorded (`benchmarks/results/seeds/`); a cell gets "
+           "its row under its suite once all its seeds are.", ""]
+    for folder in folders:
+        suite = next((suite for suite in suites if folder.name in suite.cells), None)
+        seeds = []
+        for path in sorted(folder.glob("seed-*.json")):
+            record = json.loads(path.read_text())
+            shown = sorted(record["metrics"], key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99)[:6]
+            values = ", ".join(f"{m} {_pct(record['metrics'][m]['mean'])}" for m in shown)
+            seeds.append(f"seed {record['protocol']['seeds'][0]}: {values}")
+        recorded = f"{len(seeds)} seed{'' if len(seeds) == 1 else 's'} recorded"
+        if suite is not None:
+            recorded = (f"{len(seeds)} of {len(suite.cells[folder.name].seeds)} seeds recorded; goes on with "
+                        f"`{PROGRAMS[suite.task]} bench {suite.path.relative_to(HERE.parent)} --only {folder.name}`")
+        out.append(f"- `{folder.name}`: {recorded} ({'; '.join(seeds)})")
+    return [*out, ""]
+
+
 def plots() -> list[str]:
     found = sorted((HERE / "plots").glob("*.png"))
     out = []
@@ -249,6 +280,7 @@ def render() -> tuple[str, str]:
             "## Suites",
             "",
             *suite_details(experiments),
+            *(["## In progress", "", *progress] if (progress := in_progress()) else []),
             "## Model selection on validation",
             "",
             *selection_tables(),

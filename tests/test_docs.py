@@ -1,4 +1,5 @@
 """The README stays truthful: its Python example runs, its results block matches benchmarks/results."""
+import json
 import re
 import subprocess
 import sys
@@ -34,3 +35,26 @@ def test_import_is_cheap_and_has_no_optional_imports():
            "print(any(m.startswith(('sklearn', 'leidenalg', 'matplotlib', 'tensorboard')) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_results_list_cells_with_part_of_their_seeds_recorded(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import make_tables
+
+    record = {"metrics": {"ndcg@20": {"mean": 0.0924, "std": 0.0, "values": [0.0924]},
+                          "hr@20": {"mean": 0.2269, "std": 0.0, "values": [0.2269]}},
+              "protocol": {"seeds": [2021]}}
+    (tmp_path / "seeds" / "sracl-cos-ml100k").mkdir(parents=True)
+    (tmp_path / "seeds" / "sracl-cos-ml100k" / "seed-2021.json").write_text(json.dumps(record))
+    (tmp_path / "seeds" / "not-in-any-suite").mkdir()
+    (tmp_path / "seeds" / "not-in-any-suite" / "seed-0.json").write_text(json.dumps({**record, "protocol": {"seeds": [0]}}))
+    (tmp_path / "seeds" / "empty").mkdir()
+    monkeypatch.setattr(make_tables, "RESULTS", tmp_path)
+    lines = make_tables.in_progress()
+    assert ("- `sracl-cos-ml100k`: 1 of 3 seeds recorded; goes on with `recsys bench "
+            "benchmarks/suites/recsys-ml100k-sracl.yaml --only sracl-cos-ml100k` (seed 2021: hr@20 22.69, "
+            "ndcg@20 9.24)") in lines
+    assert "- `not-in-any-suite`: 1 seed recorded (seed 0: hr@20 22.69, ndcg@20 9.24)" in lines
+    assert not any("empty" in line for line in lines)
+    monkeypatch.setattr(make_tables, "RESULTS", tmp_path / "none")
+    assert make_tables.in_progress() == []
