@@ -38,7 +38,7 @@ def test_import_is_cheap_and_has_no_optional_imports():
 
 
 def test_results_list_cells_with_part_of_their_seeds_recorded(tmp_path, monkeypatch):
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     import make_tables
 
     record = {"metrics": {"ndcg@20": {"mean": 0.0924, "std": 0.0, "values": [0.0924]},
