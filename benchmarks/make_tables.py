@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -149,19 +150,18 @@ def _run_info_cell(res: dict) -> str:
     return " — recorded: " + ", ".join(parts)
 
 
-PROGRAMS = {"graph": "graphcl", "recsys": "recsys"}  # the command of a suite's task
-
-
 def in_progress() -> list[str]:
     """One line per cell trained seed by seed whose seeds are not all recorded yet (``results/seeds/<cell>/``):
     how many are, each recorded seed's test metrics, and the command that goes on. Not a result: the cell's row
     appears under its suite once every seed is recorded and merged."""
-    from graphcl.bench import SEED_RECORDS, load_suite
+    from graphcl.bench import PROGRAMS, SEED_RECORDS, bench_command, load_suite
 
     folders = sorted({path.parent for path in (RESULTS / SEED_RECORDS).glob("*/seed-*.json")})
     if not folders:
         return []
-    suites = [load_suite(path) for path in sorted((HERE / "suites").glob("*.yaml"))]
+    # Paths as the repository root sees them, for the command that goes on.
+    suites = [replace(load_suite(path), path=path.relative_to(HERE.parent))
+              for path in sorted((HERE / "suites").glob("*.yaml"))]
     out = ["Cells trained seed by seed with some of their seeds recorded (`benchmarks/results/seeds/`); a cell gets "
            "its row under its suite once all its seeds are.", ""]
     for folder in folders:
@@ -175,7 +175,7 @@ def in_progress() -> list[str]:
         recorded = f"{len(seeds)} seed{'' if len(seeds) == 1 else 's'} recorded"
         if suite is not None:
             recorded = (f"{len(seeds)} of {len(suite.cells[folder.name].seeds)} seeds recorded; goes on with "
-                        f"`{PROGRAMS[suite.task]} bench {suite.path.relative_to(HERE.parent)} --only {folder.name}`")
+                        f"`{bench_command(PROGRAMS[suite.task], suite, folder.name)}`")
         out.append(f"- `{folder.name}`: {recorded} ({'; '.join(seeds)})")
     return [*out, ""]
 

@@ -65,6 +65,7 @@ __all__ = ["Cell", "Selection", "Suite", "cell_status", "load_suite", "merge_see
            "select"]
 
 TASKS = ("graph", "recsys")
+PROGRAMS = {"graph": "graphcl", "recsys": "recsys"}  # the command that runs a suite of each task
 #: Configuration keys that change how a run is kept, not what it trains.
 _RUN_KEEPING = ("checkpoint_every", "logger")
 CURVE_ROWS = 200  # rows per seed of the training curves kept in a cell's results file
@@ -583,9 +584,8 @@ def _run_seed_by_seed(suite: Suite, cell: Cell, train: Callable[[list[str]], int
     records = _seed_records(results_dir, cell)
     jobs: list[tuple[int, list[str]]] = []
     held: list[str] = []
-    for seed, seed_dir in zip(cell.seeds, _seed_dirs(cell, run_dir)):
-        if (records / f"{seed_dir.name}.json").is_file():
-            continue
+    for seed in _unrecorded_seeds(records, cell):
+        seed_dir = run_dir / f"seed-{seed}"
         holder = run_dir_holder(seed_dir)
         if holder is not None:
             held.append(holder)
@@ -625,12 +625,17 @@ def _next_seed_command(suite: Suite, cell: Cell, run_dir: Path, results_dir: Pat
                        prog: str) -> str:
     """``"1 of 3 seeds recorded; next: <train command of the next seed>"``, for a dry run."""
     records = _seed_records(results_dir, cell)
-    pending = [seed for seed in cell.seeds if not (records / f"seed-{seed}.json").is_file()]
+    pending = _unrecorded_seeds(records, cell)
     done = f"{len(cell.seeds) - len(pending)} of {len(cell.seeds)} seeds recorded"
     if not pending:
         return f"{done}; the next run merges them"
     argv = _seed_train_argv(suite, cell, pending[0], run_dir / f"seed-{pending[0]}", root=root)
     return f"{done}; next: {shlex.join([prog, *argv])}"
+
+
+def _unrecorded_seeds(records: Path, cell: Cell) -> list[int]:
+    """The seeds of ``cell`` without a record in ``records`` yet, in order."""
+    return [seed for seed in cell.seeds if not (records / f"seed-{seed}.json").is_file()]
 
 
 def _seed_train_argv(suite: Suite, cell: Cell, seed: int, seed_dir: Path, *, root: str | None) -> list[str]:

@@ -199,12 +199,11 @@ def add_bench_parser(sub: Any, prog: str) -> None:
 def run_bench(args: argparse.Namespace, *, prog: str, task: str, main: Callable[[list[str]], int],
               first_seed: int) -> int:
     """``<prog> bench``: load the suite, check it is this package's, run it; exit 1 when a cell failed."""
-    from graphcl.bench import load_suite, refresh_results, run_suite
+    from graphcl.bench import PROGRAMS, load_suite, refresh_results, run_suite
 
     suite = load_suite(args.suite, first_seed=first_seed)
     if suite.task != task:
-        other = "graphcl" if suite.task == "graph" else "recsys"
-        raise ConfigError(f"{args.suite} is a {suite.task} suite; run it with '{other} bench'")
+        raise ConfigError(f"{args.suite} is a {suite.task} suite; run it with '{PROGRAMS[suite.task]} bench'")
     only = [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
     if args.refresh:
         if task == "graph":
