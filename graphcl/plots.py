@@ -88,11 +88,12 @@ def thin_rows(rows: Sequence[dict[str, float]], max_rows: int = 200) -> list[dic
 
 def _curve_label(run: Path, label: str) -> str:
     """A curve's legend entry when several runs share a figure: ``run/seed`` (``sasrec-ml100k/seed-2020``), with
-    a seed folder or a results file named by its run (its parent folder, its stem)."""
+    a results file named by its stem, and a seed folder or a cell's seed record
+    (``benchmarks/results/seeds/<cell>/seed-<s>.json``) by the folder it lies in."""
     name = run.stem if run.suffix == ".json" else run.name
-    if label == run.name:  # a run folder with its own metrics.csv: a seed folder, or a single-seed run
-        return f"{run.parent.name}/{name}" if name.startswith("seed-") else name
-    return f"{name}/{label}"
+    if name.startswith("seed-"):
+        return f"{run.parent.name}/{label}"
+    return name if label == name else f"{name}/{label}"  # a single-seed run folder: its name alone
 
 
 def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
@@ -119,7 +120,7 @@ def plot_training_curves(run_dirs: Sequence[str | Path], path: str | Path, *,
     else:
         columns = sorted(k for k in present if (k.startswith("valid_") and k.endswith("@20")) or k.startswith("val_"))
     panels = 1 + (1 if columns else 0)
-    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False, layout="constrained")
     for label, rows in curves:
         epochs = [row.get("epoch", i + 1) for i, row in enumerate(rows)]
         axes[0][0].plot(epochs, [row.get("loss", math.nan) for row in rows], label=label)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from graphcl import plots
 from graphcl.cli import main
 from graphcl.errors import DataError
 from graphcl.plots import _curve_label, growth_exponent, plot_scaling, read_metrics_csv, thin_rows
@@ -40,6 +42,32 @@ def test_curves_of_several_runs_are_named_by_run_and_seed() -> None:
     assert _curve_label(Path("runs/sasrec-ml100k/seed-2020"), "seed-2020") == "sasrec-ml100k/seed-2020"
     assert _curve_label(Path("results/sracl-dot-ml100k.json"), "seed-2021") == "sracl-dot-ml100k/seed-2021"
     assert _curve_label(Path("runs/grace-cora"), "grace-cora") == "grace-cora"  # a single-seed run folder
+    seed_record = Path("benchmarks/results/seeds/sracl-cos-ml100k/seed-2020.json")  # a cell still in progress
+    assert _curve_label(seed_record, "seed-2020") == "sracl-cos-ml100k/seed-2020"
+
+
+def test_a_crowded_legend_beside_the_loss_panel_keeps_clear_of_the_validation_panel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = []
+    for cell in ("a", "b", "c"):
+        for seed in (1, 2, 3):
+            folder = tmp_path / cell / f"seed-{seed}"
+            folder.mkdir(parents=True)
+            (folder / "metrics.csv").write_text("epoch,loss,valid_hr@20\n1,6.0,0.1\n2,5.5,0.2\n")
+        runs.append(tmp_path / cell)
+    drawn: dict[str, Any] = {}
+
+    def keep(figure: Any, path: str | Path) -> Path:
+        figure.canvas.draw()
+        drawn["figure"] = figure
+        return Path(path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.plot_training_curves(runs, tmp_path / "c.png", metrics=["valid_hr@20"])
+    loss_axis, valid_axis = drawn["figure"].axes
+    legend = loss_axis.get_legend().get_window_extent()
+    assert len(loss_axis.get_legend().get_texts()) == 9
+    assert legend.x1 <= valid_axis.get_tightbbox().x0  # the legend ends before the next panel's labels begin
 
 
 def test_curves_tsne_and_suite_plots_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
