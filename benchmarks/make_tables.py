@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,11 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 METRIC_ORDER = ["test_acc", "val_acc", "acc", "nmi", "ari", "f1", "auc", "ap"]
 METRIC_ORDER += [f"{m}@{k}" for m in ("hr", "ndcg", "mrr") for k in (5, 10, 20)]  # recsys ranking metrics
+
+
+def _first_metrics(names: Iterable[str], count: int = 6) -> list[str]:
+    """The first ``count`` of ``names`` in the tables' metric order (:data:`METRIC_ORDER`, others after)."""
+    return sorted(names, key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99)[:count]
 
 
 def _pct(mean: float, std: float | None = None, seeds: int | None = None) -> str:
@@ -114,7 +120,7 @@ def suite_details(experiments: list[dict]) -> list[str]:
         for res in rows:
             seeds = len(res["protocol"]["seeds"])
             shown = res.get("table_metrics") or [m for m in res["metrics"] if not m.endswith("_max_epoch")]
-            shown = sorted(shown, key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99)[:6]
+            shown = _first_metrics(shown)
             metrics = ", ".join(f"{m} {_pct(res['metrics'][m]['mean'], res['metrics'][m]['std'], seeds)}"
                                 for m in shown if m in res["metrics"])
             ref = res.get("reference") or {}
@@ -169,7 +175,7 @@ def in_progress() -> list[str]:
         seeds = []
         for path in sorted(folder.glob("seed-*.json")):
             record = json.loads(path.read_text())
-            shown = sorted(record["metrics"], key=lambda m: METRIC_ORDER.index(m) if m in METRIC_ORDER else 99)[:6]
+            shown = _first_metrics(record["metrics"])
             values = ", ".join(f"{m} {_pct(record['metrics'][m]['mean'])}" for m in shown)
             seeds.append(f"seed {record['protocol']['seeds'][0]}: {values}")
         recorded = f"{len(seeds)} seed{'' if len(seeds) == 1 else 's'} recorded"

@@ -88,8 +88,8 @@ def thin_rows(rows: Sequence[dict[str, float]], max_rows: int = 200) -> list[dic
 
 def _curve_label(run: Path, label: str) -> str:
     """A curve's legend entry when several runs share a figure: ``run/seed`` (``sasrec-ml100k/seed-2020``), with
-    a results file named by its stem, and a seed folder or a cell's seed record
-    (``benchmarks/results/seeds/<cell>/seed-<s>.json``) by the folder it lies in."""
+    a results file named by its stem, and a seed folder or a cell's seed record (``seed-<s>.json``, kept by
+    :mod:`graphcl.bench` in a folder named after the cell) by the folder it lies in."""
     name = run.stem if run.suffix == ".json" else run.name
     if name.startswith("seed-"):
         return f"{run.parent.name}/{label}"
